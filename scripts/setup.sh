@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# One place for every set-up step vmnet needs on Debian 12 (as root, Node 20): the system packages
+# the tests and the demo use, pnpm, the workspace's dependencies and a build. Safe to re-run: it
+# installs only what is missing. Used by the README's two commands and by .ci/run.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PNPM_VERSION=10.34.9
+
+# Debian packages, each with why.
+SYSTEM_PACKAGES=(
+  iproute2                      # ip netns for the test harness; iproute2 is the peer our dumps are checked against
+  util-linux                    # unshare (private namespaces for tests and the demo)
+  containernetworking-plugins   # real CNI plugins (bridge, host-local, ptp, macvlan) in /usr/lib/cni
+  g++ make python3              # node-gyp builds the netlink-native addon
+)
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) != 0 ]]; then
+    log "missing Debian packages: ${missing[*]}; run this script as root, or: apt-get install ${missing[*]}"
+    exit 1
+  fi
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # tshark asks whether non-root users may capture; answer once so the install never waits.
+  echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections 2>/dev/null || true
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ $(pnpm --version 2>/dev/null || true) != "$PNPM_VERSION" ]]; then
+  log "installing pnpm@$PNPM_VERSION"
+  npm install -g --no-fund --no-audit "pnpm@$PNPM_VERSION" >/dev/null
+fi
+
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
+log "pnpm install"
+pnpm install --frozen-lockfile --reporter=append-only >/dev/null
+log "pnpm build"
+pnpm build --output-logs=errors-only
+log "ready"

@@ -1,0 +1,59 @@
+// How to re-run a command inside private namespaces. Kept separate from the bin so it can be
+// tested and reused (e.g. by scripts that need the same isolation).
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const innerScript = fileURLToPath(new URL("./isolate-inner.sh", import.meta.url));
+
+// --pid --fork --kill-child: detached daemons die with the run; --mount-proc: /proc matches the
+// new pid namespace, so pidfiles and /proc agree. --propagation private: mounts stay inside.
+const NAMESPACE_FLAGS = [
+  "--net",
+  "--mount",
+  "--pid",
+  "--fork",
+  "--kill-child",
+  "--mount-proc",
+  "--propagation",
+  "private",
+];
+
+function works(args) {
+  const r = spawnSync("unshare", [...args, "--", "true"], { stdio: "ignore" });
+  return !r.error && r.status === 0;
+}
+
+/**
+ * @param {string[]} command
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {{ file: string, args: string[], env: NodeJS.ProcessEnv, notice?: string }}
+ */
+export function isolationPlan(command, env) {
+  const [file, ...args] = command;
+  if (env.VMNET_ISOLATED === "1" || env.VMNET_UNPRIVILEGED === "1") {
+    return { file, args, env };
+  }
+  const inner = { ...env, VMNET_ISOLATED: "1" };
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  if (isRoot && works(NAMESPACE_FLAGS)) {
+    return { file: "unshare", args: [...NAMESPACE_FLAGS, "--", "sh", innerScript, ...command], env: inner };
+  }
+  const userFlags = ["--user", "--map-root-user", ...NAMESPACE_FLAGS];
+  if (works(userFlags)) {
+    return {
+      file: "unshare",
+      args: [...userFlags, "--", "sh", innerScript, ...command],
+      env: { ...inner, VMNET_USERNS: "1" },
+      notice: "not root: running inside a user namespace (--user --map-root-user)",
+    };
+  }
+  const reason = isRoot
+    ? "unshare --net --mount --pid failed (no namespace support?)"
+    : "not root and user namespaces are refused by this kernel";
+  return {
+    file,
+    args,
+    env: { ...env, VMNET_UNPRIVILEGED: "1", VMNET_SKIP_REASON: reason },
+    notice: `${reason}: privileged tests will be skipped`,
+  };
+}

@@ -1,0 +1,9 @@
+export declare const sharedTestConfig: {
+  test: {
+    pool: "forks";
+    testTimeout: number;
+    hookTimeout: number;
+    include: string[];
+    reporters: string[];
+  };
+};
