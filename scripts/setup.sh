@@ -13,6 +13,12 @@ SYSTEM_PACKAGES=(
   util-linux                    # unshare (private namespaces for tests and the demo)
   containernetworking-plugins   # real CNI plugins (bridge, host-local, ptp, macvlan) in /usr/lib/cni
   g++ make python3              # node-gyp builds the netlink-native addon
+  openvswitch-switch            # ovsdb-server + ovs-vswitchd for the private OVS sandbox (userspace datapath)
+  openvswitch-common            # ovs-vsctl, ovs-ofctl, ovs-appctl, ovsdb-tool
+  tcpdump tshark                # read the pcaps we write; watch traffic in tests
+  iputils-ping iperf3           # real traffic between namespaces
+  strace                        # request bytes of iproute2/tc, recorded as fixtures
+  kmod procps psmisc            # lsmod/modprobe checks, ps/pkill for daemons
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
