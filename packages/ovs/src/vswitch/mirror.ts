@@ -1,0 +1,107 @@
+// Mirrors: copies of a bridge's traffic (all of it, or what enters/leaves chosen ports) sent to an
+// output port or VLAN, e.g. a host tap that a capture reads (minimega's whole-bridge capture).
+import { OvsAlreadyExistsError, OvsNotFoundError, parseInput } from "../errors.js";
+import {
+  map,
+  namedUuid,
+  type Operation,
+  type Row,
+  set,
+  type Uuid,
+  uuidOf,
+  uuidsOf,
+} from "../ovsdb/operations.js";
+import type { DeleteOptions } from "./bridge.js";
+import type { VswitchContext, WriteOptions } from "./context.js";
+import { interfaceName, type MirrorSpec, mirrorSpec } from "./inputs.js";
+
+/** Adds a mirror to a bridge; every port it names must be on that bridge. Returns its uuid. */
+export async function addMirror(
+  ctx: VswitchContext,
+  bridge: string,
+  input: MirrorSpec,
+  options: WriteOptions = {},
+): Promise<string> {
+  parseInput(interfaceName, bridge, "bridge");
+  const spec = parseInput(mirrorSpec, input, "mirror");
+  const [bridges, ports, mirrors] = await ctx.selectMany([
+    { table: "Bridge", where: [["name", "==", bridge]], columns: ["_uuid", "ports", "mirrors"] },
+    { table: "Port", where: [], columns: ["_uuid", "name"] },
+    { table: "Mirror", where: [["name", "==", spec.name]], columns: ["_uuid"] },
+  ]);
+  const bridgeRow = bridges?.[0];
+  if (!bridgeRow) throw new OvsNotFoundError("bridge", bridge);
+  const mine = new Set(uuidsOf(bridgeRow.mirrors));
+  if ((mirrors ?? []).some((row: Row) => mine.has(uuidOf(row._uuid) ?? "")))
+    throw new OvsAlreadyExistsError("mirror", spec.name, `on bridge ${bridge}`);
+  const onBridge = new Set(uuidsOf(bridgeRow.ports));
+  const portIds = new Map((ports ?? []).map((row: Row) => [String(row.name), row._uuid as Uuid]));
+  const resolve = (names: string[] | undefined, field: string): Uuid[] =>
+    (names ?? []).map((name) => {
+      const id = portIds.get(name);
+      if (!id || !onBridge.has(id[1]))
+        throw new OvsNotFoundError(`port on bridge ${bridge} (mirror.${field})`, name);
+      return id;
+    });
+  const src = resolve(spec.selectSrcPorts, "selectSrcPorts");
+  const dst = resolve(spec.selectDstPorts, "selectDstPorts");
+  const output = spec.outputPort ? resolve([spec.outputPort], "outputPort") : [];
+  const operations: Operation[] = [
+    {
+      op: "insert",
+      table: "Mirror",
+      "uuid-name": "mirror",
+      row: {
+        name: spec.name,
+        external_ids: map(ctx.externalIds(spec.externalIds)),
+        ...(spec.selectAll ? { select_all: true } : {}),
+        ...(src.length ? { select_src_port: set(src) } : {}),
+        ...(dst.length ? { select_dst_port: set(dst) } : {}),
+        ...(spec.selectVlans?.length ? { select_vlan: set(spec.selectVlans) } : {}),
+        ...(output.length ? { output_port: set(output) } : {}),
+        ...(spec.outputVlan !== undefined ? { output_vlan: spec.outputVlan } : {}),
+      },
+    },
+    {
+      op: "mutate",
+      table: "Bridge",
+      where: [["_uuid", "==", bridgeRow._uuid as Uuid]],
+      mutations: [["mirrors", "insert", namedUuid("mirror")]],
+    },
+  ];
+  const results = await ctx.commit(operations, options);
+  return uuidOf(results[0]?.uuid) ?? "";
+}
+
+/** Removes a mirror from a bridge. */
+export async function deleteMirror(
+  ctx: VswitchContext,
+  bridge: string,
+  name: string,
+  options: DeleteOptions = {},
+): Promise<void> {
+  parseInput(interfaceName, bridge, "bridge");
+  const [bridges, mirrors] = await ctx.selectMany([
+    { table: "Bridge", where: [["name", "==", bridge]], columns: ["_uuid", "mirrors"] },
+    { table: "Mirror", where: [["name", "==", name]], columns: ["_uuid"] },
+  ]);
+  const bridgeRow = bridges?.[0];
+  if (!bridgeRow) throw new OvsNotFoundError("bridge", bridge);
+  const mine = new Set(uuidsOf(bridgeRow.mirrors));
+  const ids = (mirrors ?? []).map((row: Row) => row._uuid as Uuid).filter((id) => mine.has(id[1]));
+  if (ids.length === 0) {
+    if (options.ifExists) return;
+    throw new OvsNotFoundError(`mirror on bridge ${bridge}`, name);
+  }
+  await ctx.commit(
+    [
+      {
+        op: "mutate",
+        table: "Bridge",
+        where: [["_uuid", "==", bridgeRow._uuid as Uuid]],
+        mutations: [["mirrors", "delete", set(ids)]],
+      },
+    ],
+    options,
+  );
+}
