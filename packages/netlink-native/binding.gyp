@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "vmnet_netlink",
+      "sources": ["native/common.cc", "native/netns.cc", "native/socket.cc", "native/tap.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
+      "cflags_cc": ["-std=c++17", "-fno-exceptions", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
+      "cflags_cc!": ["-fno-rtti"]
+    }
+  ]
+}

@@ -1,0 +1,364 @@
+// DatagramSocket: a non-blocking datagram socket (netlink, packet, UDP) opened inside any netns
+// and driven by libuv. Receiving runs on the event loop (uv_poll) and hands JS every datagram
+// ready in one batch; sending runs on libuv's thread pool, because a netlink sendmsg() makes the
+// kernel process every request in it before returning (a batch of 1000 link creations would
+// otherwise stall the event loop for a quarter of a second). Address and message formats are
+// built in TypeScript; this class only moves bytes.
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <vector>
+
+#include "common.h"
+
+namespace vmnet {
+namespace {
+
+constexpr int kMaxDatagramsPerWake = 256;
+constexpr size_t kMaxBytesPerWake = 4 << 20;
+
+class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "DatagramSocket",
+                       {
+                           InstanceMethod("bind", &DatagramSocket::Bind),
+                           InstanceMethod("connect", &DatagramSocket::Connect),
+                           InstanceMethod("localAddress", &DatagramSocket::LocalAddress),
+                           InstanceMethod("setOption", &DatagramSocket::SetOption),
+                           InstanceMethod("getOption", &DatagramSocket::GetOption),
+                           InstanceMethod("send", &DatagramSocket::Send),
+                           InstanceMethod("start", &DatagramSocket::Start),
+                           InstanceMethod("stop", &DatagramSocket::Stop),
+                           InstanceMethod("ref", &DatagramSocket::RefLoop),
+                           InstanceMethod("unref", &DatagramSocket::UnrefLoop),
+                           InstanceMethod("close", &DatagramSocket::Close),
+                           InstanceAccessor("fd", &DatagramSocket::Fd, nullptr),
+                       });
+  }
+
+  // new DatagramSocket(domain, type, protocol, netnsPath, onDatagrams)
+  explicit DatagramSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DatagramSocket>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() ||
+        !info[3].IsString() || !info[4].IsFunction()) {
+      ThrowTypeError(env, "DatagramSocket(domain, type, protocol, netnsPath, onDatagrams)");
+      return;
+    }
+    int domain = info[0].As<Napi::Number>().Int32Value();
+    int type = info[1].As<Napi::Number>().Int32Value();
+    int protocol = info[2].As<Napi::Number>().Int32Value();
+    std::string netns = info[3].As<Napi::String>();
+    {
+      NetnsEntry entry(netns);
+      if (!entry.ok()) {
+        ThrowSysError(env, entry.error());
+        return;
+      }
+      fd_.reset(::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol));
+    }
+    if (!fd_.valid()) {
+      ThrowSysError(env, SysError::from("socket", netns));
+      return;
+    }
+    on_datagrams_ = Napi::Persistent(info[4].As<Napi::Function>());
+    async_context_ = std::make_unique<Napi::AsyncContext>(env, "vmnet:DatagramSocket");
+  }
+
+  ~DatagramSocket() override { ClosePoll(); }
+
+  void SendDone() {
+    inflight_--;
+    if (inflight_ == 0 && close_requested_) fd_.reset();
+  }
+  int fd() const { return fd_.get(); }
+
+ private:
+  bool CheckOpen(Napi::Env env) {
+    if (fd_.valid() && !close_requested_) return true;
+    ThrowSysError(env, SysError{EBADF, "socket", "closed"});
+    return false;
+  }
+
+  Napi::Value Bind(const Napi::CallbackInfo& info) { return AddressCall(info, "bind", ::bind); }
+  Napi::Value Connect(const Napi::CallbackInfo& info) { return AddressCall(info, "connect", ::connect); }
+
+  Napi::Value AddressCall(const Napi::CallbackInfo& info, const char* name,
+                          int (*call)(int, const sockaddr*, socklen_t)) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsBuffer()) {
+      ThrowTypeError(env, std::string(name) + "(address: Buffer)");
+      return env.Undefined();
+    }
+    auto addr = info[0].As<Napi::Buffer<uint8_t>>();
+    if (call(fd_.get(), reinterpret_cast<const sockaddr*>(addr.Data()), addr.Length()) != 0) {
+      ThrowSysError(env, SysError::from(name));
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value LocalAddress(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+      ThrowSysError(env, SysError::from("getsockname"));
+      return env.Undefined();
+    }
+    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&ss), len);
+  }
+
+  // setOption(level, name, value: number | Buffer)
+  Napi::Value SetOption(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber()) {
+      ThrowTypeError(env, "setOption(level, name, value)");
+      return env.Undefined();
+    }
+    int level = info[0].As<Napi::Number>().Int32Value();
+    int name = info[1].As<Napi::Number>().Int32Value();
+    int rc;
+    if (info[2].IsBuffer()) {
+      auto buf = info[2].As<Napi::Buffer<uint8_t>>();
+      rc = ::setsockopt(fd_.get(), level, name, buf.Data(), buf.Length());
+    } else if (info[2].IsNumber()) {
+      int value = info[2].As<Napi::Number>().Int32Value();
+      rc = ::setsockopt(fd_.get(), level, name, &value, sizeof(value));
+    } else {
+      ThrowTypeError(env, "setOption value must be a number or a Buffer");
+      return env.Undefined();
+    }
+    if (rc != 0) ThrowSysError(env, SysError::from("setsockopt", "option " + std::to_string(name)));
+    return env.Undefined();
+  }
+
+  // getOption(level, name, length): Buffer
+  Napi::Value GetOption(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+      ThrowTypeError(env, "getOption(level, name, length)");
+      return env.Undefined();
+    }
+    std::vector<uint8_t> buf(info[2].As<Napi::Number>().Uint32Value());
+    socklen_t len = buf.size();
+    if (::getsockopt(fd_.get(), info[0].As<Napi::Number>().Int32Value(),
+                     info[1].As<Napi::Number>().Int32Value(), buf.data(), &len) != 0) {
+      ThrowSysError(env, SysError::from("getsockopt"));
+      return env.Undefined();
+    }
+    return Napi::Buffer<uint8_t>::Copy(env, buf.data(), len);
+  }
+
+  Napi::Value Send(const Napi::CallbackInfo& info);
+
+  // start(): deliver received datagrams to the callback until stop() or close().
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    if (poll_ == nullptr) {
+      uv_loop_t* loop = nullptr;
+      napi_get_uv_event_loop(env, &loop);
+      poll_ = new uv_poll_t;
+      int rc = uv_poll_init(loop, poll_, fd_.get());
+      if (rc != 0) {
+        delete poll_;
+        poll_ = nullptr;
+        ThrowSysError(env, SysError{-rc, "uv_poll_init"});
+        return env.Undefined();
+      }
+      poll_->data = this;
+      if (!loop_referenced_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    }
+    if (!polling_) {
+      int rc = uv_poll_start(poll_, UV_READABLE, OnReadable);
+      if (rc != 0) {
+        ThrowSysError(env, SysError{-rc, "uv_poll_start"});
+        return env.Undefined();
+      }
+      polling_ = true;
+      Ref();  // the JS object must outlive the poll
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    StopPoll();
+    return info.Env().Undefined();
+  }
+
+  // ref()/unref(): whether this socket keeps the process alive (only while requests are pending
+  // or a subscription is open; an idle handle must not hold Node open).
+  Napi::Value RefLoop(const Napi::CallbackInfo& info) {
+    loop_referenced_ = true;
+    if (poll_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+  Napi::Value UnrefLoop(const Napi::CallbackInfo& info) {
+    loop_referenced_ = false;
+    if (poll_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    ClosePoll();
+    close_requested_ = true;
+    if (inflight_ == 0) fd_.reset();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_.get()); }
+
+  void StopPoll() {
+    if (poll_ && polling_) {
+      uv_poll_stop(poll_);
+      polling_ = false;
+      Unref();
+    }
+  }
+
+  void ClosePoll() {
+    StopPoll();
+    if (poll_) {
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+    }
+  }
+
+  static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
+    auto* self = static_cast<DatagramSocket*>(handle->data);
+    self->Drain(status);
+  }
+
+  // Reads every datagram that is ready (bounded per wake-up so one busy socket cannot starve the
+  // loop), each into a buffer of exactly its size, and makes one JS call for the batch.
+  void Drain(int status) {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    Napi::Value error = env.Null();
+    Napi::Array datagrams = Napi::Array::New(env);
+    Napi::Array sources = Napi::Array::New(env);
+    if (status < 0) error = MakeSysError(env, SysError{-status, "uv_poll"}).Value();
+    uint32_t count = 0;
+    size_t bytes = 0;
+    while (status >= 0 && fd_.valid() && count < kMaxDatagramsPerWake && bytes < kMaxBytesPerWake) {
+      ssize_t size = ::recv(fd_.get(), nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+      if (size < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        // ENOBUFS on netlink: the kernel dropped messages; the caller re-syncs. Report and go on
+        // only if it was an overrun; anything else ends this wake-up.
+        int saved = errno;
+        error = MakeSysError(env, SysError{saved, "recv"}).Value();
+        if (saved != ENOBUFS) break;
+        continue;
+      }
+      auto buf = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(size));
+      sockaddr_storage from{};
+      socklen_t from_len = sizeof(from);
+      ssize_t got = ::recvfrom(fd_.get(), buf.Data(), static_cast<size_t>(size), MSG_DONTWAIT,
+                               reinterpret_cast<sockaddr*>(&from), &from_len);
+      if (got < 0) {
+        if (errno == EINTR || errno == EAGAIN) continue;
+        error = MakeSysError(env, SysError::from("recvfrom")).Value();
+        break;
+      }
+      datagrams.Set(count, got == size ? buf : Napi::Buffer<uint8_t>::Copy(env, buf.Data(), got));
+      sources.Set(count, Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&from), from_len));
+      count++;
+      bytes += static_cast<size_t>(got);
+    }
+    if (count == 0 && error.IsNull()) return;
+    on_datagrams_.MakeCallback(Value(), {error, datagrams, sources}, *async_context_);
+  }
+
+  UniqueFd fd_;
+  Napi::FunctionReference on_datagrams_;
+  std::unique_ptr<Napi::AsyncContext> async_context_;
+  uv_poll_t* poll_ = nullptr;
+  bool polling_ = false;
+  bool loop_referenced_ = false;
+  bool close_requested_ = false;
+  int inflight_ = 0;
+
+  friend class SendWorker;
+};
+
+// One sendto() on a pool thread. Holds the JS socket and the buffer alive until it is done.
+class SendWorker : public Napi::AsyncWorker {
+ public:
+  SendWorker(Napi::Env env, DatagramSocket* socket, Napi::Object socket_obj, Napi::Buffer<uint8_t> data,
+             std::vector<uint8_t> dest)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), socket_(socket),
+        fd_(socket->fd()), data_ptr_(data.Data()), data_len_(data.Length()), dest_(std::move(dest)) {
+    socket_ref_ = Napi::Persistent(socket_obj);
+    data_ref_ = Napi::Persistent(data);
+    socket_->inflight_++;
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    const sockaddr* addr = dest_.empty() ? nullptr : reinterpret_cast<const sockaddr*>(dest_.data());
+    for (;;) {
+      sent_ = ::sendto(fd_, data_ptr_, data_len_, MSG_NOSIGNAL, addr, dest_.size());
+      if (sent_ >= 0 || errno != EINTR) break;
+    }
+    if (sent_ < 0) err_ = SysError::from("sendmsg");
+  }
+  void OnOK() override {
+    socket_->SendDone();
+    if (err_.failed()) {
+      deferred_.Reject(MakeSysError(Env(), err_).Value());
+    } else {
+      deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(sent_)));
+    }
+  }
+  void OnError(const Napi::Error& e) override {
+    socket_->SendDone();
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  DatagramSocket* socket_;
+  Napi::ObjectReference socket_ref_;
+  Napi::Reference<Napi::Buffer<uint8_t>> data_ref_;
+  int fd_;
+  const uint8_t* data_ptr_;
+  size_t data_len_;
+  std::vector<uint8_t> dest_;
+  ssize_t sent_ = 0;
+  SysError err_;
+};
+
+// send(data: Buffer, dest?: Buffer): Promise<bytesSent>
+Napi::Value DatagramSocket::Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  if (info.Length() < 1 || !info[0].IsBuffer()) {
+    ThrowTypeError(env, "send(data: Buffer, dest?: Buffer)");
+    return env.Undefined();
+  }
+  std::vector<uint8_t> dest;
+  if (info.Length() > 1 && info[1].IsBuffer()) {
+    auto d = info[1].As<Napi::Buffer<uint8_t>>();
+    dest.assign(d.Data(), d.Data() + d.Length());
+  }
+  auto* worker = new SendWorker(env, this, info.This().As<Napi::Object>(), info[0].As<Napi::Buffer<uint8_t>>(),
+                                std::move(dest));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+}  // namespace
+
+Napi::Object InitSocket(Napi::Env env, Napi::Object exports) {
+  exports.Set("DatagramSocket", DatagramSocket::Define(env));
+  return exports;
+}
+
+}  // namespace vmnet

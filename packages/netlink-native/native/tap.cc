@@ -1,0 +1,144 @@
+// TAP/TUN devices opened inside any netns. The device belongs to the netns its fd was attached in
+// (TUNSETIFF), so we enter the netns only around open() + ioctl(). The fds are plain numbers that
+// a child process can inherit (qemu -netdev tap,fd=N).
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+
+#include <cstring>
+#include <vector>
+
+#include "common.h"
+
+namespace vmnet {
+namespace {
+
+struct TapRequest {
+  std::string name;
+  std::string netns;
+  bool tun = false;
+  bool vnet_hdr = false;
+  int queues = 1;
+  bool persist = false;
+  int owner = -1;
+  int group = -1;
+};
+
+struct TapResult {
+  std::string name;
+  std::vector<UniqueFd> fds;
+  SysError error;
+};
+
+TapResult OpenTapIn(const TapRequest& req) {
+  TapResult result;
+  NetnsEntry entry(req.netns);
+  if (!entry.ok()) {
+    result.error = entry.error();
+    return result;
+  }
+  ifreq ifr{};
+  ifr.ifr_flags = static_cast<short>((req.tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI);
+  if (req.vnet_hdr) ifr.ifr_flags |= IFF_VNET_HDR;
+  if (req.queues > 1) ifr.ifr_flags |= IFF_MULTI_QUEUE;
+  std::strncpy(ifr.ifr_name, req.name.c_str(), IFNAMSIZ - 1);
+  for (int q = 0; q < req.queues; q++) {
+    UniqueFd fd(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+    if (!fd.valid()) {
+      result.error = SysError::from("open", "/dev/net/tun");
+      return result;
+    }
+    if (::ioctl(fd.get(), TUNSETIFF, &ifr) != 0) {
+      result.error = SysError::from("ioctl(TUNSETIFF)", req.name.empty() ? ifr.ifr_name : req.name);
+      return result;
+    }
+    result.fds.push_back(std::move(fd));
+  }
+  result.name = ifr.ifr_name;
+  int fd0 = result.fds[0].get();
+  if (req.owner >= 0 && ::ioctl(fd0, TUNSETOWNER, static_cast<unsigned long>(req.owner)) != 0) {
+    result.error = SysError::from("ioctl(TUNSETOWNER)", result.name);
+    return result;
+  }
+  if (req.group >= 0 && ::ioctl(fd0, TUNSETGROUP, static_cast<unsigned long>(req.group)) != 0) {
+    result.error = SysError::from("ioctl(TUNSETGROUP)", result.name);
+    return result;
+  }
+  // Persist last: on any earlier failure the fds close and the kernel removes the device.
+  if (req.persist && ::ioctl(fd0, TUNSETPERSIST, 1UL) != 0) {
+    result.error = SysError::from("ioctl(TUNSETPERSIST)", result.name);
+    return result;
+  }
+  return result;
+}
+
+// openTap({ name?, netns?, tun?, vnetHdr?, queues?, persist?, owner?, group? }): { name, fds }
+Napi::Value OpenTap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    ThrowTypeError(env, "openTap(options) expects an object");
+    return env.Undefined();
+  }
+  Napi::Object opts = info[0].As<Napi::Object>();
+  TapRequest req;
+  req.name = OptString(opts, "name");
+  req.netns = OptString(opts, "netns");
+  req.tun = OptBool(opts, "tun", false);
+  req.vnet_hdr = OptBool(opts, "vnetHdr", false);
+  req.queues = OptInt(opts, "queues", 1);
+  req.persist = OptBool(opts, "persist", false);
+  req.owner = OptInt(opts, "owner", -1);
+  req.group = OptInt(opts, "group", -1);
+  if (req.queues < 1 || req.queues > 256 || req.name.size() >= IFNAMSIZ) {
+    ThrowTypeError(env, "openTap: queues must be 1-256 and name at most 15 bytes");
+    return env.Undefined();
+  }
+  TapResult result = OpenTapIn(req);
+  if (result.error.failed()) {
+    ThrowSysError(env, result.error);
+    return env.Undefined();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("name", Napi::String::New(env, result.name));
+  Napi::Array fds = Napi::Array::New(env, result.fds.size());
+  for (size_t i = 0; i < result.fds.size(); i++) fds.Set(i, Napi::Number::New(env, result.fds[i].release()));
+  out.Set("fds", fds);
+  return out;
+}
+
+// setTapPersist(fd, persist): turn persistence on or off on an open TAP fd.
+Napi::Value SetTapPersist(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBoolean()) {
+    ThrowTypeError(env, "setTapPersist(fd, persist)");
+    return env.Undefined();
+  }
+  unsigned long on = info[1].As<Napi::Boolean>().Value() ? 1UL : 0UL;
+  if (::ioctl(info[0].As<Napi::Number>().Int32Value(), TUNSETPERSIST, on) != 0) {
+    ThrowSysError(env, SysError::from("ioctl(TUNSETPERSIST)"));
+  }
+  return env.Undefined();
+}
+
+// closeFd(fd): close a descriptor this addon handed out.
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    ThrowTypeError(env, "closeFd(fd)");
+    return env.Undefined();
+  }
+  if (::close(info[0].As<Napi::Number>().Int32Value()) != 0) ThrowSysError(env, SysError::from("close"));
+  return env.Undefined();
+}
+
+}  // namespace
+
+Napi::Object InitTap(Napi::Env env, Napi::Object exports) {
+  exports.Set("openTap", Napi::Function::New(env, OpenTap));
+  exports.Set("setTapPersist", Napi::Function::New(env, SetTapPersist));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  return exports;
+}
+
+}  // namespace vmnet

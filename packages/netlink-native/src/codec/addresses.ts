@@ -1,0 +1,82 @@
+import { isIPv4, isIPv6 } from "node:net";
+import { AF_INET, AF_INET6 } from "./constants.js";
+
+/** Encodes an IPv4 or IPv6 address into its network-order bytes (4 or 16). */
+export function ipToBytes(ip: string): Buffer {
+  if (isIPv4(ip)) return Buffer.from(ip.split(".").map(Number));
+  if (isIPv6(ip)) {
+    let text = ip;
+    // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups.
+    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+    if (v4?.[1]) {
+      const b = v4[1].split(".").map(Number) as [number, number, number, number];
+      text = `${text.slice(0, -v4[1].length)}${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
+    }
+    const [head = "", tail] = text.split("::") as [string, string | undefined];
+    const h = head === "" ? [] : head.split(":");
+    const t = tail === undefined || tail === "" ? [] : tail.split(":");
+    const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
+    const out = Buffer.alloc(16);
+    groups.forEach((g, i) => {
+      out.writeUInt16BE(Number.parseInt(g, 16), i * 2);
+    });
+    return out;
+  }
+  throw new TypeError(`not an IP address: ${ip}`);
+}
+
+/** Formats 4 or 16 network-order bytes the way iproute2 prints them (RFC 5952 for IPv6). */
+export function bytesToIp(b: Uint8Array): string {
+  if (b.length === 4) return Array.from(b).join(".");
+  if (b.length !== 16) return Buffer.from(b).toString("hex");
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((b[i] ?? 0) << 8) | (b[i + 1] ?? 0));
+  // Longest run (>= 2) of zero groups becomes "::", the first such run on ties.
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart === -1) return hex.join(":");
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
+}
+
+export const familyOf = (ip: string): number => (isIPv4(ip) ? AF_INET : AF_INET6);
+
+export interface Cidr {
+  address: string;
+  prefix: number;
+  family: number;
+}
+
+/** Parses "10.0.0.1/24" or "2001:db8::1/64"; a bare address gets the full-length prefix. */
+export function parseCidr(text: string): Cidr {
+  const slash = text.indexOf("/");
+  const address = slash === -1 ? text : text.slice(0, slash);
+  const family = isIPv4(address) ? AF_INET : isIPv6(address) ? AF_INET6 : 0;
+  if (family === 0) throw new TypeError(`not an IP address: ${address}`);
+  const max = family === AF_INET ? 32 : 128;
+  const prefixText = slash === -1 ? String(max) : text.slice(slash + 1);
+  const prefix = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : Number.NaN;
+  if (!(prefix >= 0 && prefix <= max)) throw new TypeError(`prefix length must be 0-${max}: ${text}`);
+  return { address, prefix, family };
+}
+
+/** MAC "02:00:00:00:00:01" to 6 bytes (also accepts '-' separators). */
+export function macToBytes(mac: string): Buffer {
+  return Buffer.from(mac.replace(/[:-]/g, ""), "hex");
+}
+
+export const bytesToMac = (b: Uint8Array): string =>
+  Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(":");

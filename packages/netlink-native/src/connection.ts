@@ -1,0 +1,289 @@
+// The request engine: sequence numbers, acks, multipart dumps, batching, timeouts.
+//
+// Every request gets NLM_F_ACK (as iproute2 sends them) and a promise settled by the kernel's
+// answer. Requests made while a send is in flight are coalesced into the next sendmsg(): a loop of
+// 1000 `await`-free calls becomes a handful of system calls, and the kernel still answers each one
+// separately, in order. Sends run on libuv's pool (the kernel does the work inside sendmsg()), so
+// the event loop never waits for the kernel.
+import * as C from "./codec/constants.js";
+import { NetlinkDecodeError } from "./codec/decode-error.js";
+import { encodeMessage, type Message, parseErrorMessage, parseMessages } from "./codec/message.js";
+import {
+  NetlinkDumpInterruptedError,
+  NetlinkError,
+  NetlinkTimeoutError,
+  type RequestContext,
+} from "./errors.js";
+import { NetlinkSocket, type NetlinkSocketOptions } from "./netlink-socket.js";
+
+/** Largest single sendmsg(): below the 8 MiB send buffer, and small enough to interleave. */
+const MAX_SEND_BYTES = 1 << 20;
+const DUMP_RETRIES = 5;
+
+interface Pending {
+  context: RequestContext;
+  dump: boolean;
+  messages: Message[];
+  interrupted: boolean;
+  resolve(messages: Message[]): void;
+  reject(error: Error): void;
+  /** For streamed dumps: called per message as it arrives. */
+  onMessage?: (m: Message) => void;
+  timer?: NodeJS.Timeout;
+}
+
+export interface RequestOptions {
+  /** Milliseconds before the request fails with NetlinkTimeoutError. Default 60 s. */
+  timeoutMs?: number;
+}
+
+export interface ConnectionOptions extends NetlinkSocketOptions {
+  timeoutMs?: number;
+}
+
+export class NetlinkConnection {
+  private readonly socket: NetlinkSocket;
+  private readonly pending = new Map<number, Pending>();
+  private readonly outbox: { seq: number; bytes: Buffer }[] = [];
+  private sending = false;
+  private seq: number;
+  private closed = false;
+  private readonly timeoutMs: number;
+  /** Messages nobody asked for (multicast events), for subscribers. */
+  onUnsolicited?: (m: Message) => void;
+  /** ENOBUFS: the kernel dropped messages meant for this socket. */
+  onOverrun?: () => void;
+
+  constructor(options: ConnectionOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.seq = Math.floor(Math.random() * 0x7fffffff);
+    this.socket = new NetlinkSocket((err, datagrams) => this.receive(err, datagrams), options);
+    this.socket.raw.unref();
+  }
+
+  get portId(): number {
+    return this.socket.portId;
+  }
+
+  get netlinkSocket(): NetlinkSocket {
+    return this.socket;
+  }
+
+  /** Sends one request and resolves with the messages the kernel sent back before its ACK. */
+  request(
+    type: number,
+    flags: number,
+    body: Buffer,
+    context: RequestContext,
+    opts: RequestOptions = {},
+  ): Promise<Message[]> {
+    return this.enqueue(type, flags | C.NLM_F_REQUEST | C.NLM_F_ACK, body, context, false, opts);
+  }
+
+  /** Runs a dump and resolves with every message, retrying when the kernel flags it interrupted. */
+  async dumpAll(
+    type: number,
+    body: Buffer,
+    context: RequestContext,
+    opts: RequestOptions = {},
+  ): Promise<Message[]> {
+    let last: Message[] = [];
+    for (let attempt = 1; attempt <= DUMP_RETRIES; attempt++) {
+      const messages = await this.enqueue(type, C.NLM_F_REQUEST | C.NLM_F_DUMP, body, context, true, opts);
+      if (!messages.some((m) => m.flags & C.NLM_F_DUMP_INTR)) return messages;
+      last = messages;
+    }
+    throw new NetlinkDumpInterruptedError(context, DUMP_RETRIES, last);
+  }
+
+  /**
+   * Streams a dump's messages as they arrive. Ends with NetlinkDumpInterruptedError when the
+   * kernel flagged the dump inconsistent (use dumpAll() to retry automatically).
+   */
+  async *dump(
+    type: number,
+    body: Buffer,
+    context: RequestContext,
+    opts: RequestOptions = {},
+  ): AsyncGenerator<Message> {
+    const queue: Message[] = [];
+    let wake: (() => void) | undefined;
+    let done = false;
+    let failure: Error | undefined;
+    let interrupted = false;
+    const finished = this.enqueue(type, C.NLM_F_REQUEST | C.NLM_F_DUMP, body, context, true, opts, (m) => {
+      if (m.flags & C.NLM_F_DUMP_INTR) interrupted = true;
+      queue.push(m);
+      wake?.();
+    });
+    finished.then(
+      () => {
+        done = true;
+        wake?.();
+      },
+      (e: Error) => {
+        failure = e;
+        done = true;
+        wake?.();
+      },
+    );
+    const yielded: Message[] = [];
+    for (;;) {
+      while (queue.length > 0) {
+        const m = queue.shift() as Message;
+        yielded.push(m);
+        yield m;
+      }
+      if (done) break;
+      await new Promise<void>((r) => {
+        wake = r;
+      });
+      wake = undefined;
+    }
+    if (failure) throw failure;
+    if (interrupted) throw new NetlinkDumpInterruptedError(context, 1, yielded);
+  }
+
+  private enqueue(
+    type: number,
+    flags: number,
+    body: Buffer,
+    context: RequestContext,
+    dump: boolean,
+    opts: RequestOptions,
+    onMessage?: (m: Message) => void,
+  ): Promise<Message[]> {
+    if (this.closed) return Promise.reject(new Error(`${context.op}: the netlink connection is closed`));
+    this.seq = (this.seq + 1) >>> 0 || 1;
+    const seq = this.seq;
+    const bytes = encodeMessage({ type, flags, seq, pid: 0 }, body);
+    return new Promise<Message[]>((resolve, reject) => {
+      const p: Pending = { context, dump, messages: [], interrupted: false, resolve, reject };
+      if (onMessage) p.onMessage = onMessage;
+      const ms = opts.timeoutMs ?? this.timeoutMs;
+      if (ms > 0 && Number.isFinite(ms)) {
+        p.timer = setTimeout(() => this.settle(seq, new NetlinkTimeoutError(context, ms)), ms);
+        p.timer.unref();
+      }
+      this.pending.set(seq, p);
+      if (this.pending.size === 1) this.socket.raw.ref();
+      this.outbox.push({ seq, bytes });
+      if (!this.sending) this.flush();
+    });
+  }
+
+  /** Sends everything queued, coalesced into as few sendmsg() calls as the size limit allows. */
+  private flush(): void {
+    if (this.outbox.length === 0 || this.closed) {
+      this.sending = false;
+      return;
+    }
+    this.sending = true;
+    const batch: { seq: number; bytes: Buffer }[] = [];
+    let size = 0;
+    while (this.outbox.length > 0) {
+      const next = this.outbox[0] as { seq: number; bytes: Buffer };
+      if (batch.length > 0 && size + next.bytes.length > MAX_SEND_BYTES) break;
+      batch.push(next);
+      size += next.bytes.length;
+      this.outbox.shift();
+    }
+    const data =
+      batch.length === 1
+        ? (batch[0] as { bytes: Buffer }).bytes
+        : Buffer.concat(
+            batch.map((b) => b.bytes),
+            size,
+          );
+    this.socket.send(data).then(
+      () => this.flush(),
+      (error: NodeJS.ErrnoException) => {
+        for (const { seq } of batch) {
+          const p = this.pending.get(seq);
+          if (p) this.settle(seq, new NetlinkError(error.errno ? Math.abs(error.errno) : 5, p.context));
+        }
+        this.flush();
+      },
+    );
+  }
+
+  private receive(err: NodeJS.ErrnoException | null, datagrams: Buffer[]): void {
+    for (const d of datagrams) {
+      let messages: Message[];
+      try {
+        messages = parseMessages(d);
+      } catch (e) {
+        if (e instanceof NetlinkDecodeError) continue; // a malformed datagram cannot be matched
+        throw e;
+      }
+      for (const m of messages) this.dispatch(m);
+    }
+    if (err) {
+      if (err.code === "ENOBUFS") {
+        // Answers may have been dropped: fail everything pending rather than hang, and let
+        // subscribers re-sync.
+        for (const [seq, p] of this.pending) this.settle(seq, new NetlinkError(105, p.context));
+        this.onOverrun?.();
+      }
+    }
+  }
+
+  private dispatch(m: Message): void {
+    const p = m.seq === 0 ? undefined : this.pending.get(m.seq);
+    if (!p || (m.pid !== this.socket.portId && m.pid !== 0)) {
+      this.onUnsolicited?.(m);
+      return;
+    }
+    if (m.type === C.NLMSG_ERROR) {
+      let e: ReturnType<typeof parseErrorMessage>;
+      try {
+        e = parseErrorMessage(m);
+      } catch (error) {
+        this.settle(m.seq, error as Error);
+        return;
+      }
+      if (e.error === 0) this.settle(m.seq);
+      else this.settle(m.seq, new NetlinkError(-e.error, p.context, e.extackMessage, e.extackOffset));
+      return;
+    }
+    if (m.type === C.NLMSG_DONE) {
+      // A dump's DONE may carry an error code (e.g. a filter the kernel refused).
+      if (m.body.length >= 4) {
+        const code = m.body.readInt32LE(0);
+        if (code < 0) {
+          this.settle(m.seq, new NetlinkError(-code, p.context));
+          return;
+        }
+      }
+      if (m.flags & C.NLM_F_DUMP_INTR) p.interrupted = true;
+      this.settle(m.seq);
+      return;
+    }
+    if (p.onMessage) p.onMessage(m);
+    else p.messages.push(m);
+  }
+
+  private settle(seq: number, error?: Error): void {
+    const p = this.pending.get(seq);
+    if (!p) return;
+    this.pending.delete(seq);
+    if (p.timer) clearTimeout(p.timer);
+    if (this.pending.size === 0) this.socket.raw.unref();
+    if (error) p.reject(error);
+    else {
+      if (p.interrupted && p.messages.length > 0) {
+        const last = p.messages[p.messages.length - 1] as Message;
+        last.flags |= C.NLM_F_DUMP_INTR;
+      }
+      p.resolve(p.messages);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [seq, p] of this.pending)
+      this.settle(seq, new Error(`${p.context.op}: the netlink connection was closed`));
+    this.socket.close();
+  }
+}

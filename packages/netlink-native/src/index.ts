@@ -1,0 +1,41 @@
+export { NetlinkDecodeError } from "./codec/decode-error.js";
+export { type ConnectionOptions, NetlinkConnection, type RequestOptions } from "./connection.js";
+export {
+  errnoName,
+  NetlinkDumpInterruptedError,
+  NetlinkError,
+  NetlinkInputError,
+  NetlinkTimeoutError,
+  type RequestContext,
+} from "./errors.js";
+export { type NativeAddon, type NativeDatagramSocket, native } from "./native.js";
+export { NetlinkSocket, sockaddrNl } from "./netlink-socket.js";
+export {
+  CURRENT_NETNS,
+  createNetns,
+  deleteNetns,
+  listNetns,
+  NETNS_RUN_DIR,
+  type NetnsRef,
+  netnsIdentity,
+  netnsPath,
+  sameNetns,
+} from "./netns.js";
+export type { Address } from "./rtnl/addr-message.js";
+export { decodeAddress } from "./rtnl/addr-message.js";
+export type { AddressOptions } from "./rtnl/addresses.js";
+export type { EventKind, EventSubscription, RtnlEvent } from "./rtnl/events.js";
+export type { Link, LinkAttrs, OperState } from "./rtnl/link-message.js";
+export { decodeLink } from "./rtnl/link-message.js";
+export type { LinkAddSpec, LinkChanges } from "./rtnl/link-specs.js";
+export type { LinkRef } from "./rtnl/links.js";
+export type { Neighbour, NeighState } from "./rtnl/neigh-message.js";
+export { decodeNeighbour } from "./rtnl/neigh-message.js";
+export type { NeighbourSpec } from "./rtnl/neighbours.js";
+export * as requests from "./rtnl/requests.js";
+export type { NextHop, Route } from "./rtnl/route-message.js";
+export { decodeRoute } from "./rtnl/route-message.js";
+export type { RouteSpec } from "./rtnl/routes.js";
+export type { LinkStats } from "./rtnl/stats.js";
+export { Rtnl, type RtnlOptions } from "./rtnl.js";
+export { openTap, type Tap, type TapOptions } from "./tap.js";

@@ -1,0 +1,65 @@
+// Loads the C++ addon (prebuilt for this platform when shipped, else the local node-gyp build)
+// and describes what it exports. Nothing else in the package touches the addon directly.
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface NativeDatagramSocket {
+  readonly fd: number;
+  bind(address: Buffer): void;
+  connect(address: Buffer): void;
+  localAddress(): Buffer;
+  setOption(level: number, name: number, value: number | Buffer): void;
+  getOption(level: number, name: number, length: number): Buffer;
+  send(data: Buffer, dest?: Buffer): Promise<number>;
+  start(): void;
+  stop(): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+export type DatagramCallback = (
+  error: NodeJS.ErrnoException | null,
+  datagrams: Buffer[],
+  sources: Buffer[],
+) => void;
+
+export interface NativeAddon {
+  netnsCreate(dir: string, name: string): Promise<string>;
+  netnsDelete(path: string): void;
+  netnsIdentity(path: string): { dev: number; ino: number };
+  openTap(options: {
+    name?: string;
+    netns?: string;
+    tun?: boolean;
+    vnetHdr?: boolean;
+    queues?: number;
+    persist?: boolean;
+    owner?: number;
+    group?: number;
+  }): { name: string; fds: number[] };
+  setTapPersist(fd: number, persist: boolean): void;
+  closeFd(fd: number): void;
+  DatagramSocket: new (
+    domain: number,
+    type: number,
+    protocol: number,
+    netnsPath: string,
+    onDatagrams: DatagramCallback,
+  ) => NativeDatagramSocket;
+}
+
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(import.meta.url);
+
+let cached: NativeAddon | undefined;
+
+/** The addon, loaded on first use so that importing the codec alone never needs it. */
+export function native(): NativeAddon {
+  if (!cached) {
+    const load = require("node-gyp-build") as (dir: string) => NativeAddon;
+    cached = load(packageRoot);
+  }
+  return cached;
+}

@@ -1,0 +1,83 @@
+// A netlink socket opened in a given netns, configured for the request engine: extended acks,
+// strict dump checking, capped acks and a receive buffer large enough for a batch's answers.
+import * as C from "./codec/constants.js";
+import { type NativeDatagramSocket, native } from "./native.js";
+import { type NetnsRef, netnsPath } from "./netns.js";
+
+export type DatagramHandler = (error: NodeJS.ErrnoException | null, datagrams: Buffer[]) => void;
+
+/** sockaddr_nl: family, pad, port id, multicast groups bitmask. */
+export function sockaddrNl(pid = 0, groups = 0): Buffer {
+  const b = Buffer.alloc(12);
+  b.writeUInt16LE(C.AF_NETLINK, 0);
+  b.writeUInt32LE(pid, 4);
+  b.writeUInt32LE(groups, 8);
+  return b;
+}
+
+export interface NetlinkSocketOptions {
+  protocol?: number;
+  netns?: NetnsRef;
+  /** Receive buffer in bytes (forced past rmem_max where we may). Default 32 MiB. */
+  receiveBuffer?: number;
+}
+
+export class NetlinkSocket {
+  readonly raw: NativeDatagramSocket;
+  /** The port id the kernel assigned (nlmsg_pid of our messages). */
+  readonly portId: number;
+
+  constructor(onDatagrams: DatagramHandler, options: NetlinkSocketOptions = {}) {
+    const path = options.netns === undefined ? "" : netnsPath(options.netns);
+    this.raw = new (native().DatagramSocket)(
+      C.AF_NETLINK,
+      C.SOCK_RAW,
+      options.protocol ?? C.NETLINK_ROUTE,
+      path,
+      (err, datagrams) => onDatagrams(err, datagrams),
+    );
+    try {
+      const size = options.receiveBuffer ?? 32 << 20;
+      try {
+        this.raw.setOption(C.SOL_SOCKET, C.SO_RCVBUFFORCE, size);
+      } catch {
+        this.raw.setOption(C.SOL_SOCKET, C.SO_RCVBUF, size);
+      }
+      try {
+        this.raw.setOption(C.SOL_SOCKET, C.SO_SNDBUFFORCE, 8 << 20);
+      } catch {
+        this.raw.setOption(C.SOL_SOCKET, C.SO_SNDBUF, 8 << 20);
+      }
+      this.raw.setOption(C.SOL_NETLINK, C.NETLINK_EXT_ACK, 1);
+      this.raw.setOption(C.SOL_NETLINK, C.NETLINK_CAP_ACK, 1);
+      this.raw.bind(sockaddrNl());
+      this.portId = this.raw.localAddress().readUInt32LE(4);
+      this.raw.start();
+    } catch (error) {
+      this.raw.close();
+      throw error;
+    }
+  }
+
+  /** Strict checking makes the kernel honour dump filters (e.g. one link's addresses). */
+  enableStrictCheck(): boolean {
+    try {
+      this.raw.setOption(C.SOL_NETLINK, C.NETLINK_GET_STRICT_CHK, 1);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  joinGroup(group: number): void {
+    this.raw.setOption(C.SOL_NETLINK, C.NETLINK_ADD_MEMBERSHIP, group);
+  }
+
+  send(data: Buffer): Promise<number> {
+    return this.raw.send(data);
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}

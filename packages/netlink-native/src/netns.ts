@@ -1,0 +1,69 @@
+// Named network namespaces, compatible with iproute2 (`ip netns`): the same directory, the same
+// bind mounts. A namespace is referred to by name, by path, or by a process id.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { NetlinkInputError } from "./errors.js";
+import { native } from "./native.js";
+
+export const NETNS_RUN_DIR = "/run/netns";
+
+/** A network namespace: a name under /run/netns, a path, or the netns of a process. */
+export type NetnsRef = string | { name: string } | { path: string } | { pid: number };
+
+const netnsName = z
+  .string()
+  .min(1, "must not be empty")
+  .max(255, "must be at most 255 bytes")
+  .refine((s) => !s.includes("/") && s !== "." && s !== "..", "must not contain '/' or be '.'/'..'");
+
+/** The filesystem path that names a namespace (what setns() opens). */
+export function netnsPath(ref: NetnsRef): string {
+  if (typeof ref === "string") return ref.startsWith("/") ? ref : join(NETNS_RUN_DIR, checkName(ref));
+  if ("path" in ref) return ref.path;
+  if ("pid" in ref) {
+    if (!Number.isInteger(ref.pid) || ref.pid <= 0)
+      throw new NetlinkInputError("netns.pid", "must be a positive integer");
+    return `/proc/${ref.pid}/ns/net`;
+  }
+  return join(NETNS_RUN_DIR, checkName(ref.name));
+}
+
+function checkName(name: string): string {
+  const r = netnsName.safeParse(name);
+  if (!r.success) throw new NetlinkInputError("netns.name", r.error.issues[0]?.message ?? "invalid");
+  return name;
+}
+
+/** Creates a named netns the way `ip netns add` does. Fails with EEXIST if it exists. */
+export async function createNetns(name: string): Promise<{ name: string; path: string }> {
+  const path = await native().netnsCreate(NETNS_RUN_DIR, checkName(name));
+  return { name, path };
+}
+
+/** Removes a named netns (`ip netns del`). The namespace lives on while anything holds it. */
+export function deleteNetns(name: string): void {
+  native().netnsDelete(join(NETNS_RUN_DIR, checkName(name)));
+}
+
+/** Names under /run/netns (what `ip netns list` shows). */
+export function listNetns(): string[] {
+  try {
+    return readdirSync(NETNS_RUN_DIR).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Identity of a namespace: equal for two refs exactly when they name the same namespace. */
+export function netnsIdentity(ref: NetnsRef): string {
+  const { dev, ino } = native().netnsIdentity(netnsPath(ref));
+  return `${dev}:${ino}`;
+}
+
+export function sameNetns(a: NetnsRef, b: NetnsRef): boolean {
+  return netnsIdentity(a) === netnsIdentity(b);
+}
+
+/** The namespace of this process's calling thread. */
+export const CURRENT_NETNS: NetnsRef = { path: "/proc/thread-self/ns/net" };

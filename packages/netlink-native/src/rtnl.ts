@@ -1,0 +1,72 @@
+// Rtnl: one handle per network namespace. Its socket lives in that netns for its whole life, so
+// every operation acts there, whatever thread or netns the caller is in.
+import { NetlinkConnection } from "./connection.js";
+import type { NetnsRef } from "./netns.js";
+import { Addresses } from "./rtnl/addresses.js";
+import { type EventKind, EventSubscription } from "./rtnl/events.js";
+import { Links } from "./rtnl/links.js";
+import { Neighbours } from "./rtnl/neighbours.js";
+import { Routes } from "./rtnl/routes.js";
+
+export interface RtnlOptions {
+  /** The namespace to act in (name under /run/netns, path, or pid). Default: the caller's. */
+  netns?: NetnsRef;
+  /** Per-request deadline in ms (default 60 000). */
+  timeoutMs?: number;
+}
+
+export class Rtnl {
+  readonly links: Links;
+  readonly addresses: Addresses;
+  readonly routes: Routes;
+  readonly neighbours: Neighbours;
+
+  private constructor(
+    private readonly conn: NetlinkConnection,
+    private readonly options: RtnlOptions,
+  ) {
+    this.links = new Links(conn);
+    this.addresses = new Addresses(conn, this.links);
+    this.routes = new Routes(conn, this.links);
+    this.neighbours = new Neighbours(conn, this.links);
+  }
+
+  /** Opens a handle. Fails with ENOENT for a netns that does not exist. */
+  static async open(options: RtnlOptions = {}): Promise<Rtnl> {
+    const conn = new NetlinkConnection(options);
+    conn.netlinkSocket.enableStrictCheck();
+    return new Rtnl(conn, options);
+  }
+
+  /** The kernel's port id for this handle's socket. */
+  get portId(): number {
+    return this.conn.portId;
+  }
+
+  /** Subscribes to link/addr/route/neigh events in this handle's netns. */
+  events(
+    kinds: EventKind[] = ["link", "addr", "route", "neigh"],
+    options: { receiveBuffer?: number } = {},
+  ): EventSubscription {
+    return new EventSubscription(kinds, this.options.netns, this, options.receiveBuffer);
+  }
+
+  /** Everything at once (what a resync after a dropped event yields). */
+  async snapshot() {
+    const [links, addresses, routes, neighbours] = await Promise.all([
+      this.links.list(),
+      this.addresses.list(),
+      this.routes.list({ table: 0 }),
+      this.neighbours.list(),
+    ]);
+    return { links, addresses, routes, neighbours };
+  }
+
+  close(): void {
+    this.conn.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,110 @@
+// ifaddrmsg requests and replies (RTM_NEWADDR/DELADDR/GETADDR). Pure.
+
+import { bytesToIp, ipToBytes } from "../codec/addresses.js";
+import { attrMap, parseAttrs, type RawAttr, read } from "../codec/attrs.js";
+import * as C from "../codec/constants.js";
+import { NetlinkDecodeError } from "../codec/decode-error.js";
+import { AttrWriter } from "../codec/writer.js";
+
+export const IFADDRMSG_LEN = 8;
+
+export interface AddrRequest {
+  family: number;
+  prefix: number;
+  index: number;
+  local: string;
+  /** Point-to-point peer (IFA_ADDRESS differs from IFA_LOCAL). */
+  peer?: string;
+  broadcast?: string;
+  scope?: number;
+  flags?: number;
+  label?: string;
+}
+
+export function encodeAddrBody(r: AddrRequest): Buffer {
+  const w = new AttrWriter();
+  const h = Buffer.alloc(IFADDRMSG_LEN);
+  const flags = r.flags ?? 0;
+  h.writeUInt8(r.family, 0);
+  h.writeUInt8(r.prefix, 1);
+  h.writeUInt8(flags & 0xff, 2);
+  h.writeUInt8(r.scope ?? 0, 3);
+  h.writeUInt32LE(r.index, 4);
+  w.bytes(h);
+  w.attr(C.IFA_LOCAL, ipToBytes(r.local));
+  if (r.broadcast !== undefined) w.attr(C.IFA_BROADCAST, ipToBytes(r.broadcast));
+  if (r.label !== undefined) w.string(C.IFA_LABEL, r.label);
+  w.attr(C.IFA_ADDRESS, ipToBytes(r.peer ?? r.local));
+  // Flags above 8 bits only fit in IFA_FLAGS (iproute2 sends it only then).
+  if (flags > 0xff) w.u32(C.IFA_FLAGS, flags);
+  return w.finish();
+}
+
+/** An address as the kernel reports it. */
+export interface Address {
+  family: number;
+  index: number;
+  /** The interface's own address (IFA_LOCAL, or IFA_ADDRESS where there is no local). */
+  address: string;
+  prefix: number;
+  /** "10.0.0.1/24" */
+  cidr: string;
+  peer?: string;
+  broadcast?: string;
+  label?: string;
+  scope: number;
+  flags: number;
+  /** Valid/preferred lifetimes in seconds (0xffffffff = forever). */
+  validLifetime?: number;
+  preferredLifetime?: number;
+  unknown: RawAttr[];
+}
+
+const KNOWN = new Set([
+  C.IFA_ADDRESS,
+  C.IFA_LOCAL,
+  C.IFA_BROADCAST,
+  C.IFA_LABEL,
+  C.IFA_FLAGS,
+  C.IFA_CACHEINFO,
+]);
+
+export function decodeAddress(body: Buffer): Address {
+  if (body.length < IFADDRMSG_LEN) throw new NetlinkDecodeError("ifaddrmsg too short", 16);
+  const attrs = parseAttrs(body.subarray(IFADDRMSG_LEN), 16 + IFADDRMSG_LEN);
+  const m = attrMap(attrs);
+  const local = m.get(C.IFA_LOCAL);
+  const addr = m.get(C.IFA_ADDRESS);
+  const address = bytesToIp((local ?? addr)?.data ?? Buffer.alloc(0));
+  const prefix = body.readUInt8(1);
+  const flagsAttr = m.get(C.IFA_FLAGS);
+  const out: Address = {
+    family: body.readUInt8(0),
+    index: body.readUInt32LE(4),
+    address,
+    prefix,
+    cidr: `${address}/${prefix}`,
+    scope: body.readUInt8(3),
+    flags: flagsAttr ? read.u32(flagsAttr) : body.readUInt8(2),
+    unknown: attrs.filter((a) => !KNOWN.has(a.type)),
+  };
+  if (local && addr && !local.data.equals(addr.data)) out.peer = bytesToIp(addr.data);
+  const brd = m.get(C.IFA_BROADCAST);
+  if (brd) out.broadcast = bytesToIp(brd.data);
+  const label = m.get(C.IFA_LABEL);
+  if (label) out.label = read.string(label);
+  const ci = m.get(C.IFA_CACHEINFO);
+  if (ci && ci.data.length >= 8) {
+    out.preferredLifetime = ci.data.readUInt32LE(0);
+    out.validLifetime = ci.data.readUInt32LE(4);
+  }
+  return out;
+}
+
+/** An ifaddrmsg for a dump filtered by family (and, with strict checking, by index). */
+export function encodeAddrDumpBody(family: number, index = 0): Buffer {
+  const h = Buffer.alloc(IFADDRMSG_LEN);
+  h.writeUInt8(family, 0);
+  h.writeUInt32LE(index, 4);
+  return h;
+}

@@ -1,0 +1,103 @@
+import { z } from "zod";
+import { parseCidr } from "../codec/addresses.js";
+import * as C from "../codec/constants.js";
+import type { NetlinkConnection } from "../connection.js";
+import { NetlinkError } from "../errors.js";
+import { check, cidr, ip } from "../validate.js";
+import { type Address, decodeAddress, encodeAddrDumpBody } from "./addr-message.js";
+import type { LinkRef, Links } from "./links.js";
+import * as R from "./requests.js";
+
+export const SCOPES = { universe: 0, site: 200, link: 253, host: 254, nowhere: 255 } as const;
+export type ScopeName = keyof typeof SCOPES;
+
+const addrOptions = z
+  .object({
+    peer: ip.optional(),
+    broadcast: ip.optional(),
+    scope: z.enum(["universe", "site", "link", "host", "nowhere"]).optional(),
+    /** IPv6: skip duplicate address detection (usable at once). */
+    nodad: z.boolean().optional(),
+    /** Do not add the prefix route. */
+    noprefixroute: z.boolean().optional(),
+    label: z.string().max(15).optional(),
+  })
+  .strict();
+export type AddressOptions = z.input<typeof addrOptions>;
+
+export class Addresses {
+  constructor(
+    private readonly conn: NetlinkConnection,
+    private readonly links: Links,
+  ) {}
+
+  private async build(link: LinkRef, address: string, options: AddressOptions = {}) {
+    check(cidr, address, "address");
+    const o = check(addrOptions, options, "options");
+    const c = parseCidr(address);
+    const index = await this.links.index(link);
+    let flags = 0;
+    if (o.nodad) flags |= C.IFA_F_NODAD;
+    if (o.noprefixroute) flags |= C.IFA_F_NOPREFIXROUTE;
+    const req = {
+      family: c.family,
+      prefix: c.prefix,
+      index,
+      local: c.address,
+      ...(o.peer !== undefined && { peer: o.peer }),
+      ...(o.broadcast !== undefined && { broadcast: o.broadcast }),
+      ...(o.scope !== undefined && { scope: SCOPES[o.scope] }),
+      ...(o.label !== undefined && { label: o.label }),
+      flags,
+    };
+    return { req, context: { op: "", object: `${address} dev ${link}` } };
+  }
+
+  /** Adds an address ("10.0.0.1/24", "2001:db8::1/64"); EEXIST if it is there. */
+  async add(link: LinkRef, address: string, options?: AddressOptions): Promise<void> {
+    const { req, context } = await this.build(link, address, options);
+    const r = R.addrAdd(req);
+    await this.conn.request(r.type, r.flags, r.body, { ...context, op: "addr add" });
+  }
+
+  /** Adds or updates the address: idempotent. */
+  async replace(link: LinkRef, address: string, options?: AddressOptions): Promise<void> {
+    const { req, context } = await this.build(link, address, options);
+    const r = R.addrAdd(req, true);
+    await this.conn.request(r.type, r.flags, r.body, { ...context, op: "addr replace" });
+  }
+
+  /** Same as replace(): the address is there afterwards, whatever was before. */
+  ensure(link: LinkRef, address: string, options?: AddressOptions): Promise<void> {
+    return this.replace(link, address, options);
+  }
+
+  async delete(link: LinkRef, address: string): Promise<void> {
+    const { req, context } = await this.build(link, address);
+    const r = R.addrDelete(req);
+    await this.conn.request(r.type, r.flags, r.body, { ...context, op: "addr del" });
+  }
+
+  /** Deletes the address if present; true when something was deleted. */
+  async deleteIfPresent(link: LinkRef, address: string): Promise<boolean> {
+    try {
+      await this.delete(link, address);
+      return true;
+    } catch (e) {
+      if (e instanceof NetlinkError && (e.code === "EADDRNOTAVAIL" || e.code === "ENOENT")) return false;
+      throw e;
+    }
+  }
+
+  /** Addresses of one link or all, optionally of one family ("inet" | "inet6"). */
+  async list(filter: { link?: LinkRef; family?: "inet" | "inet6" } = {}): Promise<Address[]> {
+    const family =
+      filter.family === "inet" ? C.AF_INET : filter.family === "inet6" ? C.AF_INET6 : C.AF_UNSPEC;
+    const index = filter.link === undefined ? 0 : await this.links.index(filter.link);
+    const msgs = await this.conn.dumpAll(C.RTM_GETADDR, encodeAddrDumpBody(family), { op: "addr list" });
+    return msgs
+      .filter((m) => m.type === C.RTM_NEWADDR)
+      .map((m) => decodeAddress(m.body))
+      .filter((a) => (index === 0 || a.index === index) && (family === C.AF_UNSPEC || a.family === family));
+  }
+}

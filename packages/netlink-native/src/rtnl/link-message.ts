@@ -1,0 +1,231 @@
+// ifinfomsg requests and replies (RTM_NEWLINK/DELLINK/GETLINK). Pure: names are already resolved
+// to indexes by the caller. Attribute order follows iproute2 so our bytes can be compared with its.
+
+import { bytesToMac, macToBytes } from "../codec/addresses.js";
+import { attrMap, parseAttrs, type RawAttr, read } from "../codec/attrs.js";
+import * as C from "../codec/constants.js";
+import { NetlinkDecodeError } from "../codec/decode-error.js";
+import { AttrWriter } from "../codec/writer.js";
+import { kindCodec } from "./kinds/index.js";
+import { decodeLinkStats64, type LinkStats } from "./stats.js";
+
+export const IFINFOMSG_LEN = 16;
+
+export interface IfInfoHeader {
+  family?: number;
+  type?: number;
+  index?: number;
+  flags?: number;
+  change?: number;
+}
+
+export function writeIfInfo(w: AttrWriter, h: IfInfoHeader): void {
+  const b = Buffer.alloc(IFINFOMSG_LEN);
+  b.writeUInt8(h.family ?? 0, 0);
+  b.writeUInt16LE(h.type ?? 0, 2);
+  b.writeInt32LE(h.index ?? 0, 4);
+  b.writeUInt32LE(h.flags ?? 0, 8);
+  b.writeUInt32LE(h.change ?? 0, 12);
+  w.bytes(b);
+}
+
+/** Link attributes a request may carry (all optional). Indexes, not names. */
+export interface LinkAttrs {
+  name?: string;
+  mac?: string;
+  mtu?: number;
+  txqlen?: number;
+  group?: number;
+  /** Index of the bridge/bond to enslave to; 0 removes the master. */
+  master?: number;
+  alias?: string;
+  /** Move into the netns behind this open fd. */
+  netnsFd?: number;
+  netnsPid?: number;
+  /** Parent link index (IFLA_LINK: vlan/macvlan's lower device). */
+  parent?: number;
+}
+
+/** Writes the attributes in the order iproute2 emits them for `ip link add/set`. */
+export function writeLinkAttrs(w: AttrWriter, a: LinkAttrs): void {
+  if (a.mac !== undefined) w.attr(C.IFLA_ADDRESS, macToBytes(a.mac));
+  if (a.mtu !== undefined) w.u32(C.IFLA_MTU, a.mtu);
+  if (a.txqlen !== undefined) w.u32(C.IFLA_TXQLEN, a.txqlen);
+  if (a.group !== undefined) w.u32(C.IFLA_GROUP, a.group);
+  if (a.master !== undefined) w.u32(C.IFLA_MASTER, a.master);
+  if (a.alias !== undefined) w.attr(C.IFLA_IFALIAS, Buffer.from(a.alias, "utf8"));
+  if (a.netnsFd !== undefined) w.u32(C.IFLA_NET_NS_FD, a.netnsFd);
+  if (a.netnsPid !== undefined) w.u32(C.IFLA_NET_NS_PID, a.netnsPid);
+  if (a.parent !== undefined) w.u32(C.IFLA_LINK, a.parent);
+  if (a.name !== undefined) w.string(C.IFLA_IFNAME, a.name);
+}
+
+/** IFLA_LINKINFO { KIND, DATA { ... } }: the kind string has no NUL, as iproute2 sends it. */
+export function writeLinkInfo(w: AttrWriter, kind: string, data?: (w: AttrWriter) => void): void {
+  w.begin(C.IFLA_LINKINFO);
+  w.attr(C.IFLA_INFO_KIND, Buffer.from(kind, "utf8"));
+  if (data) {
+    const before = w.length;
+    w.begin(C.IFLA_INFO_DATA);
+    data(w);
+    w.end();
+    // iproute2 omits an empty IFLA_INFO_DATA; so do we.
+    if (w.length - before === 4) throw new Error("empty IFLA_INFO_DATA");
+  }
+  w.end();
+}
+
+export interface LinkRequest {
+  header: IfInfoHeader;
+  attrs: LinkAttrs;
+  info?: { kind: string; data?: (w: AttrWriter) => void };
+}
+
+export function encodeLinkBody(r: LinkRequest): Buffer {
+  const w = new AttrWriter();
+  writeIfInfo(w, r.header);
+  writeLinkAttrs(w, r.attrs);
+  if (r.info) writeLinkInfo(w, r.info.kind, r.info.data);
+  return w.finish();
+}
+
+const OPERSTATES = ["unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up"] as const;
+export type OperState = (typeof OPERSTATES)[number];
+
+/** A link as the kernel reports it. */
+export interface Link {
+  index: number;
+  name: string;
+  /** ARPHRD_* hardware type (1 = ether, 772 = loopback). */
+  hwType: number;
+  /** Raw IFF_* flags. */
+  flags: number;
+  up: boolean;
+  lowerUp: boolean;
+  running: boolean;
+  promisc: boolean;
+  mtu: number;
+  minMtu?: number;
+  maxMtu?: number;
+  mac?: string;
+  broadcast?: string;
+  permMac?: string;
+  txqlen?: number;
+  group: number;
+  operstate: OperState;
+  promiscuity?: number;
+  carrier?: boolean;
+  alias?: string;
+  altNames: string[];
+  qdisc?: string;
+  master?: number;
+  /** IFLA_LINK: the lower/peer device index (for veth: the peer, possibly in another netns). */
+  parent?: number;
+  /** The peer's netns id as seen from this netns, when the parent lives elsewhere. */
+  parentNetnsId?: number;
+  kind?: string;
+  slaveKind?: string;
+  /** Kind-specific settings decoded from IFLA_INFO_DATA (e.g. vxlan's vni). */
+  info?: Record<string, unknown>;
+  stats?: LinkStats;
+  /** Attributes this codec does not decode, kept as they came. */
+  unknown: RawAttr[];
+}
+
+const KNOWN = new Set([
+  C.IFLA_IFNAME,
+  C.IFLA_MTU,
+  C.IFLA_MIN_MTU,
+  C.IFLA_MAX_MTU,
+  C.IFLA_ADDRESS,
+  C.IFLA_BROADCAST,
+  C.IFLA_PERM_ADDRESS,
+  C.IFLA_TXQLEN,
+  C.IFLA_GROUP,
+  C.IFLA_OPERSTATE,
+  C.IFLA_PROMISCUITY,
+  C.IFLA_CARRIER,
+  C.IFLA_IFALIAS,
+  C.IFLA_PROP_LIST,
+  C.IFLA_QDISC,
+  C.IFLA_MASTER,
+  C.IFLA_LINK,
+  C.IFLA_LINK_NETNSID,
+  C.IFLA_LINKINFO,
+  C.IFLA_STATS64,
+]);
+
+export function decodeLink(body: Buffer): Link {
+  if (body.length < IFINFOMSG_LEN) throw new NetlinkDecodeError("ifinfomsg too short", 16);
+  const flags = body.readUInt32LE(8);
+  const attrs = parseAttrs(body.subarray(IFINFOMSG_LEN), 16 + IFINFOMSG_LEN);
+  const m = attrMap(attrs);
+  const get = <T>(type: number, f: (a: RawAttr) => T): T | undefined => {
+    const a = m.get(type);
+    return a === undefined ? undefined : f(a);
+  };
+  const link: Link = {
+    index: body.readInt32LE(4),
+    name: get(C.IFLA_IFNAME, read.string) ?? "",
+    hwType: body.readUInt16LE(2),
+    flags,
+    up: (flags & C.IFF_UP) !== 0,
+    lowerUp: (flags & C.IFF_LOWER_UP) !== 0,
+    running: (flags & C.IFF_RUNNING) !== 0,
+    promisc: (flags & C.IFF_PROMISC) !== 0,
+    mtu: get(C.IFLA_MTU, read.u32) ?? 0,
+    group: get(C.IFLA_GROUP, read.u32) ?? 0,
+    operstate: OPERSTATES[get(C.IFLA_OPERSTATE, read.u8) ?? 0] ?? "unknown",
+    altNames: [],
+    unknown: [],
+  };
+  const set = <K extends keyof Link>(key: K, v: Link[K] | undefined) => {
+    if (v !== undefined) link[key] = v;
+  };
+  set("minMtu", get(C.IFLA_MIN_MTU, read.u32));
+  set("maxMtu", get(C.IFLA_MAX_MTU, read.u32));
+  set(
+    "mac",
+    get(C.IFLA_ADDRESS, (a) => bytesToMac(a.data)),
+  );
+  set(
+    "broadcast",
+    get(C.IFLA_BROADCAST, (a) => bytesToMac(a.data)),
+  );
+  set(
+    "permMac",
+    get(C.IFLA_PERM_ADDRESS, (a) => bytesToMac(a.data)),
+  );
+  set("txqlen", get(C.IFLA_TXQLEN, read.u32));
+  set("promiscuity", get(C.IFLA_PROMISCUITY, read.u32));
+  set(
+    "carrier",
+    get(C.IFLA_CARRIER, (a) => read.u8(a) !== 0),
+  );
+  set("alias", get(C.IFLA_IFALIAS, read.string));
+  set("qdisc", get(C.IFLA_QDISC, read.string));
+  set("master", get(C.IFLA_MASTER, read.u32));
+  set("parent", get(C.IFLA_LINK, read.u32));
+  set("parentNetnsId", get(C.IFLA_LINK_NETNSID, read.s32));
+  set(
+    "stats",
+    get(C.IFLA_STATS64, (a) => decodeLinkStats64(a.data)),
+  );
+  const props = m.get(C.IFLA_PROP_LIST);
+  if (props) {
+    for (const p of parseAttrs(props.data))
+      if (p.type === C.IFLA_ALT_IFNAME) link.altNames.push(read.string(p));
+  }
+  const info = m.get(C.IFLA_LINKINFO);
+  if (info) {
+    for (const a of parseAttrs(info.data)) {
+      if (a.type === C.IFLA_INFO_KIND) link.kind = read.string(a);
+      if (a.type === C.IFLA_INFO_SLAVE_KIND) link.slaveKind = read.string(a);
+    }
+    const data = parseAttrs(info.data).find((a) => a.type === C.IFLA_INFO_DATA);
+    const codec = link.kind ? kindCodec(link.kind) : undefined;
+    if (data && codec?.decode) link.info = codec.decode(parseAttrs(data.data));
+  }
+  for (const a of attrs) if (!KNOWN.has(a.type)) link.unknown.push(a);
+  return link;
+}

@@ -1,0 +1,144 @@
+// Pure builders: a validated, resolved operation -> { type, flags, body }. The handle sends them;
+// tests compare them byte for byte with iproute2's requests.
+import * as C from "../codec/constants.js";
+import { AttrWriter } from "../codec/writer.js";
+import { type AddrRequest, encodeAddrBody } from "./addr-message.js";
+import { kindCodec } from "./kinds/index.js";
+import {
+  encodeLinkBody,
+  type IfInfoHeader,
+  type LinkAttrs,
+  writeIfInfo,
+  writeLinkAttrs,
+} from "./link-message.js";
+import { encodeNeighBody, type NeighRequest } from "./neigh-message.js";
+import { encodeRouteBody, type RouteRequest } from "./route-message.js";
+
+export interface Request {
+  type: number;
+  flags: number;
+  body: Buffer;
+}
+
+const CREATE = C.NLM_F_CREATE | C.NLM_F_EXCL;
+const REPLACE = C.NLM_F_CREATE | C.NLM_F_REPLACE;
+
+export interface ResolvedLinkAdd {
+  kind: string;
+  attrs: LinkAttrs;
+  up?: boolean;
+  /** Kind data with indexes resolved (see kinds/*). */
+  data?: Record<string, unknown>;
+  /** veth only: the peer's attributes. */
+  peer?: LinkAttrs;
+}
+
+export function linkAdd(r: ResolvedLinkAdd): Request {
+  const codec = kindCodec(r.kind);
+  const header: IfInfoHeader = r.up ? { flags: C.IFF_UP, change: C.IFF_UP } : {};
+  let data: ((w: AttrWriter) => void) | undefined;
+  if (r.kind === "veth" && r.peer) {
+    const peer = r.peer;
+    data = (w) =>
+      w.nested(C.VETH_INFO_PEER, () => {
+        writeIfInfo(w, {});
+        writeLinkAttrs(w, peer);
+      });
+  } else if (codec?.encode && r.data) {
+    const encode = codec.encode as (w: AttrWriter, s: unknown) => void;
+    const spec = r.data;
+    data = (w) => encode(w, spec);
+  }
+  const info = data ? { kind: r.kind, data } : { kind: r.kind };
+  return { type: C.RTM_NEWLINK, flags: CREATE, body: encodeLinkBody({ header, attrs: r.attrs, info }) };
+}
+
+export interface ResolvedLinkSet {
+  index: number;
+  attrs: LinkAttrs;
+  up?: boolean;
+  promisc?: boolean;
+}
+
+export function linkSet(r: ResolvedLinkSet): Request {
+  let flags = 0;
+  let change = 0;
+  if (r.up !== undefined) {
+    change |= C.IFF_UP;
+    if (r.up) flags |= C.IFF_UP;
+  }
+  if (r.promisc !== undefined) {
+    change |= C.IFF_PROMISC;
+    if (r.promisc) flags |= C.IFF_PROMISC;
+  }
+  return {
+    type: C.RTM_NEWLINK,
+    flags: 0,
+    body: encodeLinkBody({ header: { index: r.index, flags, change }, attrs: r.attrs }),
+  };
+}
+
+export function linkDelete(index: number): Request {
+  return { type: C.RTM_DELLINK, flags: 0, body: encodeLinkBody({ header: { index }, attrs: {} }) };
+}
+
+export function linkDeleteGroup(group: number): Request {
+  return { type: C.RTM_DELLINK, flags: 0, body: encodeLinkBody({ header: {}, attrs: { group } }) };
+}
+
+/** GETLINK for one link, by index or by name (or altname). */
+export function linkGet(ref: number | string): Request {
+  const w = new AttrWriter();
+  writeIfInfo(w, typeof ref === "number" ? { index: ref } : {});
+  if (typeof ref === "string") w.string(C.IFLA_IFNAME, ref);
+  w.u32(C.IFLA_EXT_MASK, C.RTEXT_FILTER_VF | C.RTEXT_FILTER_SKIP_STATS);
+  return { type: C.RTM_GETLINK, flags: 0, body: w.finish() };
+}
+
+export function linkDump(withStats: boolean): Request {
+  const w = new AttrWriter();
+  writeIfInfo(w, {});
+  w.u32(C.IFLA_EXT_MASK, withStats ? C.RTEXT_FILTER_VF : C.RTEXT_FILTER_VF | C.RTEXT_FILTER_SKIP_STATS);
+  return { type: C.RTM_GETLINK, flags: C.NLM_F_DUMP, body: w.finish() };
+}
+
+export function addrAdd(r: AddrRequest, replace = false): Request {
+  return { type: C.RTM_NEWADDR, flags: replace ? REPLACE : CREATE, body: encodeAddrBody(r) };
+}
+
+export function addrDelete(r: AddrRequest): Request {
+  return { type: C.RTM_DELADDR, flags: 0, body: encodeAddrBody(r) };
+}
+
+export function routeAdd(r: RouteRequest, replace = false): Request {
+  return {
+    type: C.RTM_NEWROUTE,
+    flags: replace ? REPLACE : CREATE,
+    body: encodeRouteBody({
+      ...r,
+      table: r.table ?? C.RT_TABLE_MAIN,
+      protocol: r.protocol ?? C.RTPROT_BOOT,
+      type: r.type ?? C.RTN_UNICAST,
+      // Like iproute2: a unicast route with neither gateway nor nexthops is on-link.
+      scope:
+        r.scope ??
+        (r.gateway === undefined && r.multipath === undefined ? C.RT_SCOPE_LINK : C.RT_SCOPE_UNIVERSE),
+    }),
+  };
+}
+
+export function routeDelete(r: RouteRequest): Request {
+  return {
+    type: C.RTM_DELROUTE,
+    flags: 0,
+    body: encodeRouteBody({ ...r, table: r.table ?? C.RT_TABLE_MAIN, scope: r.scope ?? C.RT_SCOPE_NOWHERE }),
+  };
+}
+
+export function neighAdd(r: NeighRequest, replace = false): Request {
+  return { type: C.RTM_NEWNEIGH, flags: replace ? REPLACE : CREATE, body: encodeNeighBody(r) };
+}
+
+export function neighDelete(r: NeighRequest): Request {
+  return { type: C.RTM_DELNEIGH, flags: 0, body: encodeNeighBody(r) };
+}

@@ -1,0 +1,37 @@
+import { NetlinkDecodeError } from "../codec/decode-error.js";
+
+/** struct rtnl_link_stats64, the fields tools print (bigint: counters are 64-bit). */
+export interface LinkStats {
+  rxPackets: bigint;
+  txPackets: bigint;
+  rxBytes: bigint;
+  txBytes: bigint;
+  rxErrors: bigint;
+  txErrors: bigint;
+  rxDropped: bigint;
+  txDropped: bigint;
+  multicast: bigint;
+  collisions: bigint;
+}
+
+const FIELDS: (keyof LinkStats)[] = [
+  "rxPackets",
+  "txPackets",
+  "rxBytes",
+  "txBytes",
+  "rxErrors",
+  "txErrors",
+  "rxDropped",
+  "txDropped",
+  "multicast",
+  "collisions",
+];
+
+export function decodeLinkStats64(b: Buffer): LinkStats {
+  if (b.length < FIELDS.length * 8) throw new NetlinkDecodeError(`rtnl_link_stats64 of ${b.length} bytes`, 0);
+  const out = {} as LinkStats;
+  FIELDS.forEach((f, i) => {
+    out[f] = b.readBigUInt64LE(i * 8);
+  });
+  return out;
+}

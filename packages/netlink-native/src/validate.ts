@@ -1,0 +1,61 @@
+// zod schemas for every public input. Each failure becomes a NetlinkInputError naming the field.
+import { isIPv4, isIPv6 } from "node:net";
+import { z } from "zod";
+import { NetlinkInputError } from "./errors.js";
+
+/** Interface names: 1-15 bytes (IFNAMSIZ - 1), no '/', ':' or whitespace, not "." or "..". */
+export const ifName = z
+  .string()
+  .refine((s) => Buffer.byteLength(s) >= 1 && Buffer.byteLength(s) <= 15, "must be 1-15 bytes")
+  .refine((s) => !/[/\s:]/.test(s), "must not contain '/', ':' or whitespace")
+  .refine((s) => s !== "." && s !== "..", "must not be '.' or '..'");
+
+export const mac = z
+  .string()
+  .regex(/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/, "must be a MAC address like 02:00:00:00:00:01")
+  .refine(
+    (s) => (Number.parseInt(s.slice(0, 2), 16) & 1) === 0,
+    "must be a unicast MAC (multicast bit clear)",
+  );
+
+export const mtu = z
+  .number()
+  .int("must be an integer")
+  .min(68, "must be at least 68")
+  .max(65535, "must be at most 65535");
+export const ip = z.string().refine((s) => isIPv4(s) || isIPv6(s), "must be an IPv4 or IPv6 address");
+export const ipv4 = z.string().refine((s) => isIPv4(s), "must be an IPv4 address");
+export const cidr = z.string().refine((s) => {
+  const [a = "", p, extra] = s.split("/");
+  if (extra !== undefined) return false;
+  const max = isIPv4(a) ? 32 : isIPv6(a) ? 128 : -1;
+  if (max < 0) return false;
+  if (p === undefined) return true;
+  return /^\d{1,3}$/.test(p) && Number(p) <= max;
+}, "must be an address with an optional prefix, like 10.0.0.1/24 or 2001:db8::1/64");
+export const vlanId = z
+  .number()
+  .int("must be an integer")
+  .min(1, "must be 1-4094")
+  .max(4094, "must be 1-4094");
+export const u32 = z
+  .number()
+  .int("must be an integer")
+  .min(0, "must be >= 0")
+  .max(0xffffffff, "must fit 32 bits");
+export const u8 = z.number().int("must be an integer").min(0, "must be >= 0").max(255, "must be <= 255");
+export const linkRef = z.union([ifName, z.number().int().positive("must be a positive ifindex")]);
+
+/** Parses `value` with `schema`; on failure throws a NetlinkInputError naming `field.path`. */
+export function check<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const path = issue?.path.length ? `${field}.${issue.path.join(".")}` : field;
+  let reason = issue?.message ?? "invalid";
+  if (issue?.code === "invalid_type") reason = `expected ${issue.expected}`;
+  if (issue?.code === "unrecognized_keys")
+    reason = `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  if (issue?.code === "invalid_union" && "discriminator" in issue) reason = "unknown kind";
+  throw new NetlinkInputError(path, reason);
+}
