@@ -6,6 +6,8 @@ export {
   parseEndpoint,
 } from "./jsonrpc/connection.js";
 export { JsonStreamError, JsonStreamParser } from "./jsonrpc/stream-parser.js";
+export * from "./netflow/collector.js";
+export * from "./netflow/v5.js";
 export * from "./ofctl.js";
 export * from "./ovsdb/client.js";
 export * from "./ovsdb/errors.js";

@@ -18,8 +18,12 @@ export const DEBIAN_PACKAGE_OF: Readonly<Record<string, string>> = {
 const EXTRA_DIRS = ["/usr/sbin", "/sbin", "/usr/local/sbin"];
 
 /** Absolute path of `program`, or throws MissingProgramError naming its Debian package. */
-export function findProgram(program: string, searchPath = process.env.PATH ?? ""): string {
-  for (const dir of [...searchPath.split(delimiter).filter(Boolean), ...EXTRA_DIRS]) {
+export function findProgram(
+  program: string,
+  searchPath = process.env.PATH ?? "",
+  extraDirs: readonly string[] = EXTRA_DIRS,
+): string {
+  for (const dir of [...searchPath.split(delimiter).filter(Boolean), ...extraDirs]) {
     const candidate = join(dir, program);
     try {
       accessSync(candidate, constants.X_OK);

@@ -5,6 +5,7 @@
 import { EventEmitter } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
+import { OvsInputError } from "../errors.js";
 import {
   type ConnectionOptions,
   type Endpoint,
@@ -63,6 +64,16 @@ const stringArray = z.array(z.string());
 const lockReply = z.object({ locked: z.boolean() }).loose();
 
 let monitorCounter = 0;
+
+/** Lock names are RFC 7047 <id>s: letters, digits and underscores, not starting with a digit. */
+function checkLockId(lockId: string): void {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(lockId)) {
+    throw new OvsInputError(
+      `lock id "${lockId}" is invalid: use letters, digits and "_" only, not starting with a digit`,
+      "lockId",
+    );
+  }
+}
 
 export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   private connection: JsonRpcConnection | undefined;
@@ -291,6 +302,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
    * which case a "locked" event follows when it is granted.
    */
   async lock(lockId: string): Promise<boolean> {
+    checkLockId(lockId);
     const reply = lockReply.parse(await this.request("lock", [lockId]));
     this.locks.add(lockId);
     return reply.locked;
@@ -298,6 +310,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
 
   /** Takes the lock from whoever holds it. */
   async steal(lockId: string): Promise<void> {
+    checkLockId(lockId);
     await this.request("steal", [lockId]);
     this.locks.add(lockId);
   }

@@ -141,7 +141,8 @@ export class DatabaseSchema {
 function kindOf(type: z.infer<typeof columnTypeSchema>): ColumnKind {
   if (typeof type === "string") return "scalar";
   if (type.value !== undefined) return "map";
-  const min = type.min ?? 1;
+  // An optional column (min 0, max 1) travels as a set, but ovsdb-server's update2 diff for it is
+  // the new value, as for a scalar; only sets that can hold several elements get toggle diffs.
   const max = type.max ?? 1;
-  return min === 1 && max === 1 ? "scalar" : "set";
+  return max === 1 ? "scalar" : "set";
 }
