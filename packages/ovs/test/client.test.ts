@@ -5,8 +5,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describePrivileged } from "@vmnet/harness/vitest";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import {
+  atomsOf,
   map,
   namedUuid,
+  type Operation,
   OvsdbClient,
   OvsdbConnectionError,
   OvsdbError,
@@ -104,9 +106,9 @@ describePrivileged("OVSDB client", () => {
   });
 
   test("a failing operation gives OvsdbError with its index and the database is unchanged", async () => {
-    const operations = [
-      { op: "insert" as const, table: "Interface", "uuid-name": "i", row: { name: "bad0" } },
-      { op: "insert" as const, table: "Port", row: { name: "bad0", interfaces: namedUuid("i"), tag: 5000 } },
+    const operations: Operation[] = [
+      { op: "insert", table: "Interface", "uuid-name": "i", row: { name: "bad0" } },
+      { op: "insert", table: "Port", row: { name: "bad0", interfaces: namedUuid("i"), tag: 5000 } },
     ];
     const error = await client.transact(operations).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OvsdbError);
@@ -276,7 +278,7 @@ describePrivileged("OVSDB client", () => {
       const row = selected?.rows?.[0] as Record<string, unknown>;
       const replica = monitor.row("Port", uuidOf(row._uuid) as string);
       expect(replica?.tag).toBe(20);
-      expect((replica?.trunks as ["set", number[]])[1].slice().sort()).toEqual([2, 3]);
+      expect(atomsOf(replica?.trunks).slice().sort()).toEqual([2, 3]);
       expect(recordOf(replica?.external_ids)).toEqual({ k: "changed", n: "1" });
       expect(seen).toEqual(["insert", "modify", "modify"]);
 
@@ -376,7 +378,7 @@ describePrivileged("OVSDB client", () => {
       /not connected|reconnecting/,
     );
 
-    const reconnected = new Promise((resolve) => victim.once("reconnect", resolve));
+    const reconnected = new Promise<void>((resolve) => victim.once("reconnect", () => resolve()));
     await server.start();
     await reconnected;
     expect(await server.vsctl("list-br")).not.toContain("midtx");
