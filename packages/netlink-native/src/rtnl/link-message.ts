@@ -65,12 +65,11 @@ export function writeLinkInfo(w: AttrWriter, kind: string, data?: (w: AttrWriter
   w.begin(C.IFLA_LINKINFO);
   w.attr(C.IFLA_INFO_KIND, Buffer.from(kind, "utf8"));
   if (data) {
-    const before = w.length;
-    w.begin(C.IFLA_INFO_DATA);
-    data(w);
-    w.end();
-    // iproute2 omits an empty IFLA_INFO_DATA; so do we.
-    if (w.length - before === 4) throw new Error("empty IFLA_INFO_DATA");
+    // iproute2 omits IFLA_INFO_DATA when a kind has nothing to say (a bridge with defaults).
+    const inner = new AttrWriter();
+    data(inner);
+    const bytes = inner.finish();
+    if (bytes.length > 0) w.attr(C.IFLA_INFO_DATA, bytes);
   }
   w.end();
 }

@@ -5,7 +5,7 @@ import type { NetlinkConnection } from "../connection.js";
 import { NetlinkError } from "../errors.js";
 import { check, cidr, ip, linkRef, u32 } from "../validate.js";
 import { SCOPES } from "./addresses.js";
-import type { LinkRef, Links } from "./links.js";
+import type { Links } from "./links.js";
 import * as R from "./requests.js";
 import { decodeRoute, encodeRouteDumpBody, type Route, type RouteRequest } from "./route-message.js";
 
@@ -82,7 +82,7 @@ export class Routes {
         ? {
             address: undefined,
             prefix: 0,
-            family: s.gateway && s.gateway.includes(":") ? C.AF_INET6 : C.AF_INET,
+            family: s.gateway?.includes(":") ? C.AF_INET6 : C.AF_INET,
           }
         : parseCidr(s.dst);
     const r: RouteRequest = { family: dst.family, dstPrefix: dst.prefix };
