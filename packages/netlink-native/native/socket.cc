@@ -241,7 +241,19 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
     Napi::Value error = env.Null();
     Napi::Array datagrams = Napi::Array::New(env);
     Napi::Array sources = Napi::Array::New(env);
-    if (status < 0) error = MakeSysError(env, SysError{-status, "uv_poll"}).Value();
+    if (status < 0) {
+      // libuv reports a socket error (POLLERR) as UV_EBADF and stops the poll. For netlink that
+      // is usually ENOBUFS (the kernel dropped messages): read the real error, tell JS, and
+      // keep receiving.
+      int soerr = 0;
+      socklen_t len = sizeof(soerr);
+      if (fd_.valid() && ::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr != 0) {
+        error = MakeSysError(env, SysError{soerr, "recv"}).Value();
+      } else {
+        error = MakeSysError(env, SysError{-status, "uv_poll"}).Value();
+      }
+      if (fd_.valid() && polling_ && uv_poll_start(poll_, UV_READABLE, OnReadable) == 0) status = 0;
+    }
     uint32_t count = 0;
     size_t bytes = 0;
     while (status >= 0 && fd_.valid() && count < kMaxDatagramsPerWake && bytes < kMaxBytesPerWake) {

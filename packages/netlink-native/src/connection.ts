@@ -48,6 +48,7 @@ export class NetlinkConnection {
   private sending = false;
   private seq: number;
   private closed = false;
+  private dumpTail: Promise<unknown> = Promise.resolve();
   private readonly timeoutMs: number;
   /** Messages nobody asked for (multicast events), for subscribers. */
   onUnsolicited?: (m: Message) => void;
@@ -89,7 +90,9 @@ export class NetlinkConnection {
   ): Promise<Message[]> {
     let last: Message[] = [];
     for (let attempt = 1; attempt <= DUMP_RETRIES; attempt++) {
-      const messages = await this.enqueue(type, C.NLM_F_REQUEST | C.NLM_F_DUMP, body, context, true, opts);
+      const messages = await this.exclusiveDump(() =>
+        this.enqueue(type, C.NLM_F_REQUEST | C.NLM_F_DUMP, body, context, true, opts),
+      );
       if (!messages.some((m) => m.flags & C.NLM_F_DUMP_INTR)) return messages;
       last = messages;
     }
@@ -111,11 +114,13 @@ export class NetlinkConnection {
     let done = false;
     let failure: Error | undefined;
     let interrupted = false;
-    const finished = this.enqueue(type, C.NLM_F_REQUEST | C.NLM_F_DUMP, body, context, true, opts, (m) => {
-      if (m.flags & C.NLM_F_DUMP_INTR) interrupted = true;
-      queue.push(m);
-      wake?.();
-    });
+    const finished = this.exclusiveDump(() =>
+      this.enqueue(type, C.NLM_F_REQUEST | C.NLM_F_DUMP, body, context, true, opts, (m) => {
+        if (m.flags & C.NLM_F_DUMP_INTR) interrupted = true;
+        queue.push(m);
+        wake?.();
+      }),
+    );
     finished.then(
       () => {
         done = true;
@@ -142,6 +147,19 @@ export class NetlinkConnection {
     }
     if (failure) throw failure;
     if (interrupted) throw new NetlinkDumpInterruptedError(context, 1, yielded);
+  }
+
+  /**
+   * The kernel runs one dump per socket at a time (a second one gets EBUSY), so dumps on this
+   * connection take turns; plain requests still go out alongside.
+   */
+  private exclusiveDump<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.dumpTail.then(run, run);
+    this.dumpTail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
   }
 
   private enqueue(
