@@ -165,6 +165,15 @@ export class Ofctl {
     return parseFdbShow(await this.appctl("fdb/show", [bridge]));
   }
 
+  /**
+   * Drops every flow cached in the datapath (ovs-appctl revalidator/purge), so that the next packet
+   * of each stream is translated again with the current configuration. Seen here: after adding a
+   * mirror, a stream that keeps its cached flow busy is not mirrored until the flow is purged.
+   */
+  async purgeDatapathFlows(): Promise<void> {
+    await this.appctl("revalidator/purge");
+  }
+
   /** Any ovs-appctl command to ovs-vswitchd, e.g. appctl("vlog/set", ["netflow:dbg"]). */
   async appctl(command: string, args: readonly string[] = []): Promise<string> {
     const target = this.options.rundir ? ["-t", `${this.options.rundir}/ovs-vswitchd.ctl`] : [];
