@@ -60,6 +60,10 @@ function lossError(path: string, reason: string): CniResultError {
   return new CniResultError(path, reason);
 }
 
+function noInterfaces(toVersion: LegacyVersion): CniResultError {
+  return lossError("interfaces", `${toVersion} results have no interfaces`);
+}
+
 function copyDns<T extends { dns?: CniResult["dns"] }>(from: CniResult, to: T): T {
   if (from.dns !== undefined) to.dns = structuredClone(from.dns);
   return to;
@@ -100,14 +104,20 @@ function v04xToV1(from: Result040, toVersion: V1Version): ResultV1 {
   return copyDns(from, to);
 }
 
-function v1ToV04x(from: ResultV1, toVersion: V04xVersion, strict: boolean): Result040 {
+/** `target` is the version named in strict-mode errors: the final one when 0.4.0 is a waypoint. */
+function v1ToV04x(
+  from: ResultV1,
+  toVersion: V04xVersion,
+  strict: boolean,
+  target: CniVersion = toVersion,
+): Result040 {
   const to: Result040 = { cniVersion: toVersion };
   if (from.interfaces) {
     to.interfaces = from.interfaces.map((iface, i): Interface040 => {
       if (strict) {
         for (const field of V11_INTERFACE_FIELDS) {
           if (iface[field] !== undefined) {
-            throw lossError(`interfaces[${i}].${field}`, `${toVersion} interfaces have no ${field}`);
+            throw lossError(`interfaces[${i}].${field}`, `${target} interfaces have no ${field}`);
           }
         }
       }
@@ -121,7 +131,7 @@ function v1ToV04x(from: ResultV1, toVersion: V04xVersion, strict: boolean): Resu
     to.ips = from.ips.map((ip): IpConfig040 => ({ version: ipFamily(ip.address) === 4 ? "4" : "6", ...ip }));
   }
   if (from.routes) {
-    if (strict) checkRouteFields(from.routes, toVersion);
+    if (strict) checkRouteFields(from.routes, target);
     to.routes = from.routes.map(copyRoute);
   }
   return copyDns(from, to);
@@ -138,9 +148,7 @@ function checkRouteFields(routes: readonly Route[], toVersion: CniVersion): void
 }
 
 function v04xToLegacy(from: Result040, toVersion: LegacyVersion, strict: boolean): Result020 {
-  if (strict && from.interfaces && from.interfaces.length > 0) {
-    throw lossError("interfaces", `${toVersion} results have no interfaces`);
-  }
+  if (strict && from.interfaces && from.interfaces.length > 0) throw noInterfaces(toVersion);
   const to: Result020 = { cniVersion: toVersion };
   for (const [i, ip] of (from.ips ?? []).entries()) {
     const key = ip.version === "4" ? "ip4" : "ip6";
@@ -148,6 +156,9 @@ function v04xToLegacy(from: Result040, toVersion: LegacyVersion, strict: boolean
       if (strict)
         throw lossError(`ips[${i}]`, `${toVersion} holds one IPv${ip.version} address; this is another`);
       continue;
+    }
+    if (strict && ip.interface !== undefined) {
+      throw lossError(`ips[${i}].interface`, `${toVersion} IPs name no interface`);
     }
     const config: LegacyIpConfig = { ip: ip.address };
     if (ip.gateway !== undefined) config.gateway = ip.gateway;
@@ -199,7 +210,11 @@ function convertAny(result: CniResult, toVersion: CniVersion, strict: boolean): 
     return relabel(result, toVersion);
   }
   if (isV04xVersion(toVersion)) return v1ToV04x(result as ResultV1, toVersion, strict);
-  return v04xToLegacy(v1ToV04x(result as ResultV1, "0.4.0", strict), toVersion as LegacyVersion, strict);
+  const legacy = toVersion as LegacyVersion;
+  const v1 = result as ResultV1;
+  // Name the biggest loss first: a legacy result has no interfaces at all.
+  if (strict && v1.interfaces && v1.interfaces.length > 0) throw noInterfaces(legacy);
+  return v04xToLegacy(v1ToV04x(v1, "0.4.0", strict, legacy), legacy, strict);
 }
 
 function checkV11Fields(result: ResultV1): void {
