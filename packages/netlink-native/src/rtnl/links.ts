@@ -1,11 +1,12 @@
 import { closeSync, openSync } from "node:fs";
+import { parseAttrs, read } from "../codec/attrs.js";
 import * as C from "../codec/constants.js";
 import type { Message } from "../codec/message.js";
 import type { NetlinkConnection } from "../connection.js";
 import { NetlinkError, NetlinkInputError } from "../errors.js";
 import { type NetnsRef, netnsPath } from "../netns.js";
 import { check, linkRef } from "../validate.js";
-import { decodeLink, type Link, type LinkAttrs } from "./link-message.js";
+import { decodeLink, IFINFOMSG_LEN, type Link, type LinkAttrs } from "./link-message.js";
 import { type LinkAddSpec, type LinkChanges, linkAddSpec, linkChanges } from "./link-specs.js";
 import * as R from "./requests.js";
 import type { LinkStats } from "./stats.js";
@@ -216,7 +217,7 @@ export class Links {
    */
   async deleteMany(refs: LinkRef[]): Promise<void> {
     if (refs.length === 0) return;
-    const used = new Set((await this.list()).map((l) => l.group));
+    const used = await this.groupsInUse();
     let group = 0x7e000000 + Math.floor(Math.random() * 0xffffff);
     while (used.has(group)) group++;
     await Promise.all(
@@ -230,6 +231,19 @@ export class Links {
       }),
     );
     await this.deleteGroup(group);
+  }
+
+  /** Every link group in use, from a dump without statistics that decodes only IFLA_GROUP. */
+  private async groupsInUse(): Promise<Set<number>> {
+    const req = R.linkDump(false);
+    const msgs = await this.conn.dumpAll(req.type, req.body, { op: "link list" });
+    const used = new Set<number>();
+    for (const m of msgs) {
+      if (m.type !== C.RTM_NEWLINK) continue;
+      const group = parseAttrs(m.body.subarray(IFINFOMSG_LEN)).find((a) => a.type === C.IFLA_GROUP);
+      used.add(group ? read.u32(group) : 0);
+    }
+    return used;
   }
 
   /**

@@ -1,0 +1,373 @@
+// pnpm bench: vmnet's rtnetlink client against iproute2 `ip -batch` (C), vishvananda/netlink (Go)
+// and `ip` spawned once per operation, on the same workloads in the same run, each in a fresh
+// private netns. Writes bench/results/rtnl.json: rows { workload, subject, peer, subject_s, peer_s }
+// (median of RUNS runs; the slow per-process and one-by-one peers run once).
+// Runs inside vmnet-isolate (private namespaces). Needs: iproute2, golang-go,
+// golang-github-vishvananda-netlink-dev (installed here on first use).
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { createNetns, deleteNetns, openTap, Rtnl } from "../dist/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const N = Number(process.env.BENCH_N ?? 1000);
+const CHANGES = Number(process.env.BENCH_CHANGES ?? 10000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const rows = [];
+const notes = [];
+let nsCounter = 0;
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const now = () => Number(process.hrtime.bigint()) / 1e9;
+
+function ensureGoPeer() {
+  const need = ["golang-go", "golang-github-vishvananda-netlink-dev"].filter(
+    (p) =>
+      spawnSync("dpkg-query", ["-W", "-f=${Status}", p], { encoding: "utf8" }).stdout.indexOf(
+        "ok installed",
+      ) < 0,
+  );
+  if (need.length) {
+    console.log(`installing ${need.join(" ")} for the Go peer`);
+    execFileSync("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...need], {
+      stdio: "inherit",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
+  }
+  const out = join(mkdtempSync(join(tmpdir(), "vmnet-go-")), "vmnetbench");
+  execFileSync("go", ["build", "-o", out, "vmnetbench"], {
+    cwd: join(here, "peer-go", "src", "vmnetbench"),
+    env: {
+      ...process.env,
+      GOPATH: `${join(here, "peer-go")}:/usr/share/gocode`,
+      GO111MODULE: "off",
+      GOCACHE: join(tmpdir(), "vmnet-gocache"),
+      GOFLAGS: "-mod=mod",
+    },
+    stdio: "inherit",
+  });
+  return out;
+}
+
+async function inFreshNetns(fn) {
+  const name = `bench${process.pid}-${nsCounter++}`;
+  await createNetns(name);
+  try {
+    return await fn(name);
+  } finally {
+    deleteNetns(name);
+  }
+}
+
+const ipv4 = (i) => `10.${i >> 8}.${i & 255}.1/24`;
+
+// ---- workload (a)/(b): create + address + up, then delete ----
+
+async function vmnetLinks(kind, ns, loop) {
+  const rtnl = await Rtnl.open({ netns: ns });
+  try {
+    const t0 = now();
+    let indexes;
+    if (kind === "veth") {
+      const links = await Promise.all(
+        Array.from({ length: N }, (_, i) =>
+          rtnl.links.add({ kind: "veth", name: `v${i}`, peer: { name: `p${i}` } }),
+        ),
+      );
+      indexes = links.map((l) => l.index);
+    } else {
+      const taps = Array.from({ length: N }, (_, i) => openTap({ name: `t${i}`, netns: ns, persist: true }));
+      for (const t of taps) t.close();
+      indexes = await Promise.all(taps.map((t) => rtnl.links.index(t.name)));
+    }
+    await Promise.all(indexes.map((ix, i) => rtnl.addresses.add(ix, ipv4(i))));
+    await Promise.all(indexes.map((ix) => rtnl.links.set(ix, { up: true })));
+    const t1 = now();
+    await rtnl.links.deleteMany(indexes);
+    const t2 = now();
+    loop?.disable();
+    const left = (await rtnl.links.list()).length;
+    if (left !== 1) throw new Error(`vmnet left ${left - 1} links`);
+    return { create: t1 - t0, delete: t2 - t1 };
+  } finally {
+    rtnl.close();
+  }
+}
+
+function batchFile(lines) {
+  const f = join(mkdtempSync(join(tmpdir(), "vmnet-batch-")), "batch");
+  writeFileSync(f, `${lines.join("\n")}\n`);
+  return f;
+}
+
+async function ipBatchLinks(kind, ns) {
+  const create = [];
+  for (let i = 0; i < N; i++) {
+    const name = kind === "veth" ? `v${i}` : `t${i}`;
+    create.push(
+      kind === "veth" ? `link add ${name} type veth peer name p${i}` : `tuntap add dev ${name} mode tap`,
+    );
+    create.push(`addr add ${ipv4(i)} dev ${name}`, `link set ${name} up`);
+  }
+  // ip's fastest delete: tag every link with a group, then delete the group in one request.
+  const del = [];
+  for (let i = 0; i < N; i++) del.push(`link set ${kind === "veth" ? `v${i}` : `t${i}`} group 99`);
+  del.push("link del group 99");
+  const fc = batchFile(create);
+  const fd = batchFile(del);
+  const t0 = now();
+  await execa("ip", ["-n", ns, "-batch", fc]);
+  const t1 = now();
+  await execa("ip", ["-n", ns, "-batch", fd]);
+  const t2 = now();
+  return { create: t1 - t0, delete: t2 - t1 };
+}
+
+async function ipPerProcessLinks(kind, ns) {
+  const t0 = now();
+  for (let i = 0; i < N; i++) {
+    const name = kind === "veth" ? `v${i}` : `t${i}`;
+    if (kind === "veth")
+      await execa("ip", ["-n", ns, "link", "add", name, "type", "veth", "peer", "name", `p${i}`]);
+    else await execa("ip", ["-n", ns, "tuntap", "add", "dev", name, "mode", "tap"]);
+    await execa("ip", ["-n", ns, "addr", "add", ipv4(i), "dev", name]);
+    await execa("ip", ["-n", ns, "link", "set", name, "up"]);
+  }
+  const t1 = now();
+  for (let i = 0; i < N; i++)
+    await execa("ip", ["-n", ns, "link", "del", kind === "veth" ? `v${i}` : `t${i}`]);
+  const t2 = now();
+  return { create: t1 - t0, delete: t2 - t1 };
+}
+
+async function vmnetOneByOneDelete(kind, ns) {
+  const rtnl = await Rtnl.open({ netns: ns });
+  try {
+    const links = await Promise.all(
+      Array.from({ length: N }, (_, i) =>
+        rtnl.links.add({ kind: "veth", name: `v${i}`, peer: { name: `p${i}` } }),
+      ),
+    );
+    const t0 = now();
+    for (const l of links) await rtnl.links.delete(l.index);
+    return now() - t0;
+  } finally {
+    rtnl.close();
+  }
+}
+
+async function goPeer(bin, ns, args) {
+  const { stdout } = await execa("ip", ["netns", "exec", ns, bin, ...args]);
+  return JSON.parse(stdout);
+}
+
+// ---- workload (c): 10,000 address and route changes on 100 existing links ----
+
+async function prepareChangeLinks(ns) {
+  const rtnl = await Rtnl.open({ netns: ns });
+  try {
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        rtnl.links.add({ kind: "veth", name: `c${i}`, peer: { name: `d${i}` }, up: true }),
+      ),
+    );
+  } finally {
+    rtnl.close();
+  }
+}
+
+const route = (i) => `172.${16 + (i >> 8)}.${i & 255}.0/24`;
+
+async function vmnetChanges(ns) {
+  const rtnl = await Rtnl.open({ netns: ns });
+  try {
+    const idx = (await rtnl.links.list())
+      .filter((l) => /^c\d+$/.test(l.name))
+      .sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1)))
+      .map((l) => l.index);
+    const q = CHANGES / 4;
+    const t0 = now();
+    await Promise.all(Array.from({ length: q }, (_, i) => rtnl.addresses.add(idx[i % 100], ipv4(i))));
+    await Promise.all(
+      Array.from({ length: q }, (_, i) => rtnl.routes.add({ dst: route(i), dev: idx[i % 100] })),
+    );
+    await Promise.all(
+      Array.from({ length: q }, (_, i) => rtnl.routes.delete({ dst: route(i), dev: idx[i % 100] })),
+    );
+    await Promise.all(Array.from({ length: q }, (_, i) => rtnl.addresses.delete(idx[i % 100], ipv4(i))));
+    return now() - t0;
+  } finally {
+    rtnl.close();
+  }
+}
+
+function changeLines() {
+  const q = CHANGES / 4;
+  const lines = [];
+  for (let i = 0; i < q; i++) lines.push(`addr add ${ipv4(i)} dev c${i % 100}`);
+  for (let i = 0; i < q; i++) lines.push(`route add ${route(i)} dev c${i % 100}`);
+  for (let i = 0; i < q; i++) lines.push(`route del ${route(i)} dev c${i % 100}`);
+  for (let i = 0; i < q; i++) lines.push(`addr del ${ipv4(i)} dev c${i % 100}`);
+  return lines;
+}
+
+async function ipBatchChanges(ns) {
+  const f = batchFile(changeLines());
+  const t0 = now();
+  await execa("ip", ["-n", ns, "-batch", f]);
+  return now() - t0;
+}
+
+async function ipPerProcessChanges(ns) {
+  const t0 = now();
+  for (const line of changeLines()) await execa("ip", ["-n", ns, ...line.split(" ")]);
+  return now() - t0;
+}
+
+// ---- run ----
+
+async function main() {
+  const load = (await import("node:os")).loadavg()[0];
+  notes.push(
+    `load average before the run: ${load.toFixed(2)} on ${(await import("node:os")).cpus().length} cores`,
+  );
+  const go = ensureGoPeer();
+  for (const kind of ["veth", "tap"]) {
+    const v = { create: [], delete: [] };
+    const b = { create: [], delete: [] };
+    const g = { create: [], delete: [] };
+    const delays = [];
+    for (let r = 0; r < RUNS; r++) {
+      const loop = monitorEventLoopDelay({ resolution: 1 });
+      loop.enable();
+      const rv = await inFreshNetns((ns) => vmnetLinks(kind, ns, loop));
+      delays.push(loop.percentile(99) / 1e6);
+      v.create.push(rv.create);
+      v.delete.push(rv.delete);
+      const rb = await inFreshNetns((ns) => ipBatchLinks(kind, ns));
+      b.create.push(rb.create);
+      b.delete.push(rb.delete);
+      const rg = await inFreshNetns((ns) => goPeer(go, ns, [kind, String(N)]));
+      g.create.push(rg.create_s);
+      g.delete.push(rg.delete_s);
+    }
+    const pp = await inFreshNetns((ns) => ipPerProcessLinks(kind, ns));
+    const w = `${kind} x${N}`;
+    rows.push({
+      workload: `${w} create+address+up`,
+      subject: "vmnet",
+      peer: "ip -batch",
+      subject_s: median(v.create),
+      peer_s: median(b.create),
+    });
+    rows.push({
+      workload: `${w} create+address+up`,
+      subject: "vmnet",
+      peer: "vishvananda/netlink",
+      subject_s: median(v.create),
+      peer_s: median(g.create),
+    });
+    rows.push({
+      workload: `${w} create+address+up`,
+      subject: "vmnet",
+      peer: "ip per process",
+      subject_s: median(v.create),
+      peer_s: pp.create,
+    });
+    rows.push({
+      workload: `${w} delete`,
+      subject: "vmnet",
+      peer: "ip -batch",
+      subject_s: median(v.delete),
+      peer_s: median(b.delete),
+    });
+    rows.push({
+      workload: `${w} delete`,
+      subject: "vmnet",
+      peer: "vishvananda/netlink",
+      subject_s: median(v.delete),
+      peer_s: median(g.delete),
+    });
+    rows.push({
+      workload: `${w} delete`,
+      subject: "vmnet",
+      peer: "ip per process",
+      subject_s: median(v.delete),
+      peer_s: pp.delete,
+    });
+    rows.push({
+      workload: `${w} all (create+address+up+delete)`,
+      subject: "vmnet",
+      peer: "ip -batch",
+      subject_s: median(v.create.map((c, i) => c + v.delete[i])),
+      peer_s: median(b.create.map((c, i) => c + b.delete[i])),
+    });
+    rows.push({
+      workload: `${w} all (create+address+up+delete)`,
+      subject: "vmnet",
+      peer: "vishvananda/netlink",
+      subject_s: median(v.create.map((c, i) => c + v.delete[i])),
+      peer_s: median(g.create.map((c, i) => c + g.delete[i])),
+    });
+    rows.push({
+      workload: `${w} all (create+address+up+delete)`,
+      subject: "vmnet",
+      peer: "ip per process",
+      subject_s: median(v.create.map((c, i) => c + v.delete[i])),
+      peer_s: pp.create + pp.delete,
+    });
+    notes.push(
+      `${w}: event-loop delay p99 during vmnet's runs: ${delays.map((d) => d.toFixed(2)).join(", ")} ms`,
+    );
+    if (kind === "veth") {
+      const one = await inFreshNetns((ns) => vmnetOneByOneDelete(kind, ns));
+      rows.push({
+        workload: `${w} delete`,
+        subject: "vmnet",
+        peer: "one by one",
+        subject_s: median(v.delete),
+        peer_s: one,
+      });
+    }
+  }
+  const vc = [];
+  const bc = [];
+  const gc = [];
+  for (let r = 0; r < RUNS; r++) {
+    vc.push(await inFreshNetns(async (ns) => (await prepareChangeLinks(ns), vmnetChanges(ns))));
+    bc.push(await inFreshNetns(async (ns) => (await prepareChangeLinks(ns), ipBatchChanges(ns))));
+    gc.push(
+      await inFreshNetns(
+        async (ns) => (
+          await prepareChangeLinks(ns), (await goPeer(go, ns, ["changes", String(CHANGES)])).changes_s
+        ),
+      ),
+    );
+  }
+  const pc = await inFreshNetns(async (ns) => (await prepareChangeLinks(ns), ipPerProcessChanges(ns)));
+  const wc = `${CHANGES} address+route changes`;
+  rows.push({ workload: wc, subject: "vmnet", peer: "ip -batch", subject_s: median(vc), peer_s: median(bc) });
+  rows.push({
+    workload: wc,
+    subject: "vmnet",
+    peer: "vishvananda/netlink",
+    subject_s: median(vc),
+    peer_s: median(gc),
+  });
+  rows.push({ workload: wc, subject: "vmnet", peer: "ip per process", subject_s: median(vc), peer_s: pc });
+
+  mkdirSync(join(here, "results"), { recursive: true });
+  writeFileSync(join(here, "results", "rtnl.json"), `${JSON.stringify(rows, null, 2)}\n`);
+  writeFileSync(join(here, "results", "rtnl-notes.txt"), `${notes.join("\n")}\n`);
+  for (const r of rows)
+    console.log(
+      `${r.workload.padEnd(48)} vs ${r.peer.padEnd(20)} vmnet ${r.subject_s.toFixed(3)} s  peer ${r.peer_s.toFixed(3)} s  ratio ${(r.peer_s / r.subject_s).toFixed(1)}x`,
+    );
+  for (const n of notes) console.log(n);
+}
+
+await main();
