@@ -4,7 +4,8 @@
 //
 // 1. The result is converted to 1.x (0.x results become options.cniVersion, default 1.0.0).
 // 2. No IP at all: every link (but "lo") with addresses is described instead: one interface per
-//    link, one `ips` entry per address, the link's default route's next hop as gateway.
+//    link, one `ips` entry per address (IPv6 link-local ones excepted: the kernel makes those,
+//    no plugin reports them), the link's default route's next hop as gateway.
 // 3. An IP without an interface index gets the index of the link holding that address; that
 //    link is appended to `interfaces` when it is not there yet. No such link is an error.
 // 4. No routes: the routes of each link that holds a result IP are copied (dst and gw, same
@@ -18,6 +19,7 @@ import { toCurrent } from "./convert.js";
 import { CniResultError } from "./errors.js";
 import {
   canonicalIp,
+  cidrContains,
   explainCidr,
   explainIp,
   explainMac,
@@ -56,6 +58,11 @@ function linkGateway(link: LinkSnapshot, family: IpFamily): string | undefined {
     ?.gw;
 }
 
+/** The addresses a plugin could have assigned: all but IPv6 link-local ones. */
+function reportable(link: LinkSnapshot): string[] {
+  return link.addresses.filter((address) => !cidrContains("fe80::/10", address));
+}
+
 function interfaceOf(link: LinkSnapshot): InterfaceV1 {
   const iface: InterfaceV1 = { name: link.name, mac: link.mac };
   if (link.sandbox) iface.sandbox = link.sandbox;
@@ -83,12 +90,12 @@ export function fixResult(
 
   let ips: IpConfigV1[] = out.ips ?? [];
   if (ips.length === 0) {
-    const holders = usable.filter((link) => link.addresses.length > 0);
+    const holders = usable.filter((link) => reportable(link).length > 0);
     if (holders.length === 0) {
       throw new CniResultError("ips", "the result has no IP address and no link has one to take");
     }
     ips = holders.flatMap((link) =>
-      link.addresses.map((address) => {
+      reportable(link).map((address) => {
         const ip: IpConfigV1 = { address, interface: indexOf(link) };
         const gateway = linkGateway(link, ipFamily(address) ?? 4);
         if (gateway !== undefined) ip.gateway = gateway;
