@@ -1,4 +1,5 @@
 import { sharedTestConfig } from "@vmnet/harness/vitest-config";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type ViteUserConfig } from "vitest/config";
 
-export default defineConfig(sharedTestConfig);
+// The harness declares `reporters` as string[]; vitest's type is a union of reporter names.
+export default defineConfig(sharedTestConfig as ViteUserConfig);
