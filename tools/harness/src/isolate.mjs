@@ -38,6 +38,14 @@ export function isolationPlan(command, env) {
   if (isRoot && works(NAMESPACE_FLAGS)) {
     return { file: "unshare", args: [...NAMESPACE_FLAGS, "--", "sh", innerScript, ...command], env: inner };
   }
+  // Inside a chroot whose root is not a mount point, unshare cannot make "/" private. The inner
+  // script then makes what it can private itself; the mounts it adds are new, so they stay in
+  // the new mount namespace unless the enclosing one shares them (a chroot set up by a tool such
+  // as fresh-run is already private).
+  const chrootFlags = NAMESPACE_FLAGS.map((f) => (f === "private" ? "unchanged" : f));
+  if (isRoot && works(chrootFlags)) {
+    return { file: "unshare", args: [...chrootFlags, "--", "sh", innerScript, ...command], env: inner };
+  }
   const userFlags = ["--user", "--map-root-user", ...NAMESPACE_FLAGS];
   if (works(userFlags)) {
     return {
