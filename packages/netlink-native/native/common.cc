@@ -72,6 +72,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   vmnet::InitNetns(env, exports);
   vmnet::InitSocket(env, exports);
   vmnet::InitTap(env, exports);
+  vmnet::InitCapture(env, exports);
   return exports;
 }
 

@@ -91,5 +91,6 @@ bool OptBool(const Napi::Object& obj, const char* key, bool fallback);
 Napi::Object InitNetns(Napi::Env env, Napi::Object exports);
 Napi::Object InitSocket(Napi::Env env, Napi::Object exports);
 Napi::Object InitTap(Napi::Env env, Napi::Object exports);
+Napi::Object InitCapture(Napi::Env env, Napi::Object exports);
 
 }  // namespace vmnet
