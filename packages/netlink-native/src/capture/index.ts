@@ -1,0 +1,22 @@
+export { type CaptureAddon, captureAddon, type NativeCaptureOptions, type NativeEndStats } from "./addon.js";
+export {
+  type BpfInstruction,
+  compilePcapFilter,
+  decodeBpf,
+  encodeBpf,
+  formatBpfDecimal,
+  LINK_TYPES,
+  LibpcapMissingError,
+  type LinkTypeName,
+  type PcapCompileOptions,
+  PcapFilterError,
+  parseBpfDecimal,
+} from "./bpf.js";
+export {
+  type CapturedPacket,
+  type CaptureLimits,
+  type CaptureStats,
+  PacketBatch,
+  PacketCapture,
+  type PacketCaptureOptions,
+} from "./session.js";
