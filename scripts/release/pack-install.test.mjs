@@ -8,7 +8,7 @@
 // Needs the npm registry (installs run outside the test namespaces; the examples run inside
 // vmnet-isolate).
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import {
   cpSync,
   existsSync,
@@ -143,7 +143,7 @@ for (const { dir, pkg } of all) {
       const pure = !deps.includes("@vmnet/netlink-native") && pkg.name !== "@vmnet/netlink-native";
       // A pure layer must never load a native addon: make dlopen fail for the whole run.
       const guard = join(project, "no-addon.mjs");
-      writeFileSync(guard, "process.dlopen = (m, f) => { throw new Error(`native addon loaded: ${f}`); };\n");
+      writeFileSync(guard, "process.dlopen = (m, f) => { throw new Error(\"native addon loaded: \" + f); };\n");
       const r = runExample(project, readmeExample(dir), pure ? ["--import", "./no-addon.mjs"] : []);
       assert.equal(r.status, 0, `README example failed (exit ${r.status})\n${r.stdout}\n${r.stderr}`);
     });

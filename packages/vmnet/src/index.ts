@@ -1,0 +1,2 @@
+export { main } from "./cli.js";
+export { runDemo } from "./demo.js";
