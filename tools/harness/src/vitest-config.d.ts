@@ -1,9 +1,3 @@
-export declare const sharedTestConfig: {
-  test: {
-    pool: "forks";
-    testTimeout: number;
-    hookTimeout: number;
-    include: string[];
-    reporters: string[];
-  };
-};
+import type { ViteUserConfig } from "vitest/config";
+
+export declare const sharedTestConfig: ViteUserConfig;
