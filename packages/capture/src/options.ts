@@ -99,7 +99,8 @@ export function check<T>(schema: z.ZodType<T>, value: unknown, field: string): T
   const issue = r.error.issues[0];
   const path = issue?.path.length ? `${field}.${issue.path.join(".")}` : field;
   let reason = issue?.message ?? "invalid";
-  if (issue?.code === "invalid_type") reason = `expected ${issue.expected}`;
+  if (issue?.code === "invalid_type" && reason.startsWith("Invalid input"))
+    reason = `expected ${issue.expected}`;
   if (issue?.code === "unrecognized_keys")
     reason = `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
   throw new CaptureInputError(path, reason);

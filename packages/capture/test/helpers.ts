@@ -108,3 +108,14 @@ export async function tsharkFields(file: string, fields: string[], filter?: stri
 }
 
 export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Packets tcpdump -r counts in a (large) file, and anything it said besides its header line. */
+export async function tcpdumpCount(file: string): Promise<{ count: number; warnings: string[] }> {
+  const r = await execa("sh", ["-c", 'tcpdump -nn -q -r "$1" | grep -c "^[0-9]"', "sh", file], {
+    reject: false,
+  });
+  const warnings = r.stderr
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !/^reading from file .*, link-type .*, snapshot length \d+$/.test(l));
+  return { count: Number(r.stdout.trim()), warnings };
+}

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "capture.h"
@@ -71,6 +72,13 @@ struct Event {
 };
 
 class CaptureSession;
+// Every running session, for process exit: process.exit() does not run environment cleanup
+// hooks, so an atexit() handler stops and joins the ring threads (flushing and closing files).
+std::mutex g_sessions_mutex;
+std::vector<CaptureSession*> g_sessions;
+std::once_flag g_atexit_once;
+void StopAllAtExit();
+
 void CallJs(Napi::Env env, Napi::Function callback, CaptureSession* session, Event* event);
 using Tsfn = Napi::TypedThreadSafeFunction<CaptureSession, Event, CallJs>;
 
@@ -137,6 +145,13 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
 
   ~CaptureSession() override { StopAndJoin(); }
 
+  // Stops the ring thread and waits for it (process or environment exit). Idempotent.
+  void StopAndJoin() {
+    exiting_.store(true);
+    RequestStop();
+    JoinThread();
+  }
+
   // Called by the start worker on a pool thread: everything that can fail, in an order that
   // leaves nothing behind (the file is made last, and removed if anything after it fails).
   SysError OpenAll() {
@@ -165,11 +180,16 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
     cleanup_ = env.AddCleanupHook(OnEnvExit, this);
     have_cleanup_ = true;
     running_ = true;
+    {
+      std::lock_guard<std::mutex> lock(g_sessions_mutex);
+      g_sessions.push_back(this);
+    }
+    std::call_once(g_atexit_once, []() { std::atexit(StopAllAtExit); });
     thread_ = std::thread([this]() { Run(); });
   }
 
   void OnEnd(Napi::Env env, Napi::Function callback, EndEvent& e) {
-    if (thread_.joinable()) thread_.join();  // it has posted its last event and is returning
+    JoinThread();  // it has posted its last event and is returning
     running_ = false;
     if (have_cleanup_) {
       cleanup_.Remove(env);
@@ -220,11 +240,15 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
     }
   }
 
-  void StopAndJoin() {
-    if (thread_.joinable()) {
-      exiting_.store(true);
-      RequestStop();
-      thread_.join();
+  void JoinThread() {
+    std::lock_guard<std::mutex> lock(join_mutex_);
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard<std::mutex> glock(g_sessions_mutex);
+    for (auto it = g_sessions.begin(); it != g_sessions.end(); ++it) {
+      if (*it == this) {
+        g_sessions.erase(it);
+        break;
+      }
     }
   }
 
@@ -331,6 +355,8 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
       end->file_bytes = file_.bytes_written();
     }
     ring_ = PacketRing();  // closes the socket: promiscuity and the ring go with it
+    // At exit nobody is listening and the event loop may be gone: post nothing.
+    if (exiting_.load()) return;
     Event* ev = new Event{};
     ev->end = std::move(end);
     if (tsfn_.BlockingCall(ev) != napi_ok) delete ev;  // the environment is going away
@@ -488,6 +514,11 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
   // slow consumer never stalls the ring (or the file).
   void PostBatch() {
     size_t size = batch_->data.size();
+    if (exiting_.load()) {
+      batch_->data.clear();
+      batch_->index.clear();
+      return;
+    }
     if (live_pending_.load() + size > live_max_pending_) {
       live_drops_.fetch_add(batch_->index.size() / kIndexFields);
       batch_->data.clear();
@@ -547,6 +578,7 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
   bool have_cleanup_ = false;
   bool running_ = false;
   bool started_ = false;
+  std::mutex join_mutex_;
 
   // Ring thread state.
   uint32_t current_block_ = 0;
@@ -581,6 +613,15 @@ void CallJs(Napi::Env env, Napi::Function callback, CaptureSession* session, Eve
   } else if (owned->end) {
     session->OnEnd(env, callback, *owned->end);
   }
+}
+
+void StopAllAtExit() {
+  std::vector<CaptureSession*> running;
+  {
+    std::lock_guard<std::mutex> lock(g_sessions_mutex);
+    running = g_sessions;
+  }
+  for (CaptureSession* s : running) s->StopAndJoin();
 }
 
 class StartWorker : public Napi::AsyncWorker {
