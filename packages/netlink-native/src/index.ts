@@ -1,3 +1,4 @@
+export * from "./capture/index.js";
 export { NetlinkDecodeError } from "./codec/decode-error.js";
 export { type ConnectionOptions, NetlinkConnection, type RequestOptions } from "./connection.js";
 export {
@@ -39,4 +40,3 @@ export type { RouteSpec } from "./rtnl/routes.js";
 export type { LinkStats } from "./rtnl/stats.js";
 export { Rtnl, type RtnlOptions } from "./rtnl.js";
 export { openTap, type Tap, type TapOptions } from "./tap.js";
-export * from "./capture/index.js";
