@@ -10,6 +10,15 @@ export const ifName = z
   .refine((s) => !/[/\s:]/.test(s), "must not contain '/', ':' or whitespace")
   .refine((s) => s !== "." && s !== "..", "must not be '.' or '..'");
 
+/** Alternative names (IFLA_ALT_IFNAME): up to ALTIFNAMSIZ - 1 = 127 bytes. */
+export const altName = z
+  .string()
+  .refine((s) => Buffer.byteLength(s) >= 1 && Buffer.byteLength(s) <= 127, "must be 1-127 bytes")
+  .refine((s) => !/[/\s:]/.test(s), "must not contain '/', ':' or whitespace");
+
+/** A link by name (or alternative name) or by ifindex. */
+export const linkRef = z.union([altName, z.number().int().positive("must be a positive ifindex")]);
+
 export const mac = z
   .string()
   .regex(/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/, "must be a MAC address like 02:00:00:00:00:01")
@@ -44,7 +53,6 @@ export const u32 = z
   .min(0, "must be >= 0")
   .max(0xffffffff, "must fit 32 bits");
 export const u8 = z.number().int("must be an integer").min(0, "must be >= 0").max(255, "must be <= 255");
-export const linkRef = z.union([ifName, z.number().int().positive("must be a positive ifindex")]);
 
 /** Parses `value` with `schema`; on failure throws a NetlinkInputError naming `field.path`. */
 export function check<T>(schema: z.ZodType<T>, value: unknown, field: string): T {

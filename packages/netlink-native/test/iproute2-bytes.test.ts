@@ -91,6 +91,8 @@ const table: Record<string, R.Request> = {
   "ip link set dev a0 txqueuelen 500": R.linkSet({ index: A0, attrs: { txqlen: 500 } }),
   "ip link set dev a0 group 7": R.linkSet({ index: A0, attrs: { group: 7 } }),
   "ip link set dev a0 promisc on": R.linkSet({ index: A0, attrs: {}, promisc: true }),
+  "ip link property add dev a0 altname uplink0": R.linkAltName(A0, "uplink0", true),
+  "ip link property del dev a0 altname uplink0": R.linkAltName(A0, "uplink0", false),
   "ip link del dev a0": R.linkDelete(A0),
   "ip link del group 7": R.linkDeleteGroup(7),
   "ip addr add 10.0.0.1/24 dev a0": R.addrAdd({

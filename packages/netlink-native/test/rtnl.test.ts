@@ -120,6 +120,18 @@ describePrivileged("rtnl against the kernel and iproute2", () => {
       expect(ip?.flags).not.toContain("PROMISC");
       const got = await rtnl.links.get("b0");
       expect(got).toMatchObject({ name: "b0", mtu: 1300, up: false, alias: "uplink", group: 9 });
+      // Alternative names: longer than IFNAMSIZ, and get()/set() accept them.
+      await rtnl.links.addAltName("b0", "a-rather-long-alternative-name");
+      expect((await rtnl.links.get("a-rather-long-alternative-name")).index).toBe(got.index);
+      await rtnl.links.set("a-rather-long-alternative-name", { mtu: 1280 });
+      [ip] = (await netns.ipJson(["link", "show", "b0"])) as (IpLink & { altnames?: string[] })[];
+      expect((ip as { altnames?: string[] }).altnames).toEqual(["a-rather-long-alternative-name"]);
+      expect(ip?.mtu).toBe(1280);
+      expect((await rtnl.links.get(got.index)).altNames).toEqual(["a-rather-long-alternative-name"]);
+      await rtnl.links.deleteAltName("b0", "a-rather-long-alternative-name");
+      await expect(rtnl.links.get("a-rather-long-alternative-name")).rejects.toMatchObject({
+        code: "ENODEV",
+      });
     } finally {
       rtnl.close();
     }

@@ -5,7 +5,7 @@ import type { Message } from "../codec/message.js";
 import type { NetlinkConnection } from "../connection.js";
 import { NetlinkError, NetlinkInputError } from "../errors.js";
 import { type NetnsRef, netnsPath } from "../netns.js";
-import { check, linkRef } from "../validate.js";
+import { altName, check, linkRef } from "../validate.js";
 import { decodeLink, IFINFOMSG_LEN, type Link, type LinkAttrs } from "./link-message.js";
 import { type LinkAddSpec, type LinkChanges, linkAddSpec, linkChanges } from "./link-specs.js";
 import * as R from "./requests.js";
@@ -169,6 +169,17 @@ export class Links {
       if (ch.promisc !== undefined) r.promisc = ch.promisc;
       await this.send(R.linkSet(r), "link set", String(ref));
     });
+  }
+
+  /** Gives the link an alternative name (up to 127 bytes); get() and index() accept it. */
+  async addAltName(ref: LinkRef, name: string): Promise<void> {
+    check(altName, name, "altName");
+    await this.send(R.linkAltName(await this.index(ref), name, true), "link altname add", name);
+  }
+
+  async deleteAltName(ref: LinkRef, name: string): Promise<void> {
+    check(altName, name, "altName");
+    await this.send(R.linkAltName(await this.index(ref), name, false), "link altname del", name);
   }
 
   up(ref: LinkRef): Promise<void> {

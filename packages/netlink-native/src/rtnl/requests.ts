@@ -78,6 +78,18 @@ export function linkSet(r: ResolvedLinkSet): Request {
   };
 }
 
+/** Adds or removes an alternative name (RTM_NEWLINKPROP / RTM_DELLINKPROP, as `ip link property`). */
+export function linkAltName(index: number, name: string, add: boolean): Request {
+  const w = new AttrWriter();
+  writeIfInfo(w, { index });
+  w.nested(C.IFLA_PROP_LIST, () => w.string(C.IFLA_ALT_IFNAME, name), true);
+  return {
+    type: add ? C.RTM_NEWLINKPROP : C.RTM_DELLINKPROP,
+    flags: add ? C.NLM_F_CREATE | C.NLM_F_EXCL | C.NLM_F_APPEND : 0,
+    body: w.finish(),
+  };
+}
+
 export function linkDelete(index: number): Request {
   return { type: C.RTM_DELLINK, flags: 0, body: encodeLinkBody({ header: { index }, attrs: {} }) };
 }
@@ -90,7 +102,9 @@ export function linkDeleteGroup(group: number): Request {
 export function linkGet(ref: number | string): Request {
   const w = new AttrWriter();
   writeIfInfo(w, typeof ref === "number" ? { index: ref } : {});
-  if (typeof ref === "string") w.string(C.IFLA_IFNAME, ref);
+  // IFLA_IFNAME finds names and alternative names up to 15 bytes; longer alternative names
+  // must be asked for as IFLA_ALT_IFNAME (the kernel's policy caps IFLA_IFNAME).
+  if (typeof ref === "string") w.string(Buffer.byteLength(ref) > 15 ? C.IFLA_ALT_IFNAME : C.IFLA_IFNAME, ref);
   w.u32(C.IFLA_EXT_MASK, C.RTEXT_FILTER_VF | C.RTEXT_FILTER_SKIP_STATS);
   return { type: C.RTM_GETLINK, flags: 0, body: w.finish() };
 }
