@@ -81,7 +81,7 @@ describePrivileged("captures under load", () => {
     `;
     const scriptFile = join(dir, `exit-${netns.name}.mjs`);
     await writeFile(scriptFile, script);
-    const child = execaNode(scriptFile, [], { reject: false });
+    const child = execaNode(scriptFile, [], { reject: false, ipc: true });
     await child.getOneMessage();
     await sendFrames(
       netns,
