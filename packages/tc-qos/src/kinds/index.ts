@@ -1,0 +1,18 @@
+// The qdisc kinds this package knows. Others are still listed and decoded generically (kind,
+// handle, parent, raw options): the kernel is the source of truth, not this table.
+
+import { clsact } from "./clsact.js";
+import { bfifo, pfifo } from "./fifo.js";
+import { htb } from "./htb.js";
+import { ingress } from "./ingress.js";
+import type { QdiscKind } from "./kind.js";
+import { netem } from "./netem.js";
+import { tbf } from "./tbf.js";
+
+export const qdiscKinds = { netem, tbf, htb, ingress, clsact, pfifo, bfifo } as const;
+
+export type KnownQdiscKind = keyof typeof qdiscKinds;
+
+export function qdiscKind(kind: string): QdiscKind | undefined {
+  return (qdiscKinds as Record<string, QdiscKind | undefined>)[kind];
+}

@@ -1,0 +1,92 @@
+// zod schemas for public inputs. Units are parsed inside the schema (so a bad "10mbs" is reported
+// with its path, e.g. `qdisc.rate`), and every failure becomes one TcInputError naming the field.
+import { z } from "zod";
+import { TcInputError } from "./errors.js";
+import {
+  type Duration,
+  type Percent,
+  parsePercent,
+  parseRate,
+  parseSize,
+  parseSizeAndCell,
+  parseTime,
+  type Rate,
+  type Size,
+  type Time,
+} from "./units.js";
+
+function unitSchema<T, I extends string | number>(what: string, parse: (v: I) => T): z.ZodType<T, I> {
+  return z.unknown().transform((v, ctx) => {
+    if (typeof v !== "string" && typeof v !== "number") {
+      ctx.addIssue({ code: "custom", message: `expected ${what}` });
+      return z.NEVER;
+    }
+    try {
+      return parse(v as I);
+    } catch (e) {
+      if (e instanceof TcInputError) {
+        ctx.addIssue({ code: "custom", message: e.reason });
+        return z.NEVER;
+      }
+      throw e;
+    }
+  }) as unknown as z.ZodType<T, I>;
+}
+
+/** A rate (bytes per second after parsing). */
+export const rate = unitSchema<number, Rate>('a rate such as "10mbit" or a number of bytes per second', (v) =>
+  parseRate(v),
+);
+/** A rate that must not be zero. */
+export const positiveRate = rate.refine((v) => v > 0, "must be greater than 0");
+export const size = unitSchema<number, Size>('a size such as "32kb" or a number of bytes', (v) =>
+  parseSize(v),
+);
+export const sizeAndCell = unitSchema<{ bytes: number; cellLog?: number }, Size>(
+  'a size such as "32kb" (optionally "32kb/8") or a number of bytes',
+  (v) => parseSizeAndCell(v),
+);
+export const time = unitSchema<Duration, Time>('a time such as "50ms" or a number of microseconds', (v) =>
+  parseTime(v),
+);
+export const percent = unitSchema<number, Percent>('a percentage such as "1%" or a number 0-100', (v) =>
+  parsePercent(v),
+);
+
+const int = (min: number, max: number) =>
+  z
+    .number({ error: "expected a number" })
+    .int("must be an integer")
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+export const u8 = int(0, 0xff);
+export const u16 = int(0, 0xffff);
+export const u32 = int(0, 0xffffffff);
+export const s32 = int(-0x80000000, 0x7fffffff);
+
+/** An interface given by name (1-15 bytes) or ifindex. */
+export const linkRef = z.union(
+  [
+    z
+      .string()
+      .refine((s) => Buffer.byteLength(s) >= 1 && Buffer.byteLength(s) <= 15, "must be a name of 1-15 bytes"),
+    z.number().int().positive("must be a positive ifindex"),
+  ],
+  { error: "expected an interface name or ifindex" },
+);
+
+/** Parses `value` with `schema`; on failure throws a TcInputError naming `field.path`. */
+export function check<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const path = issue?.path.length ? `${field}.${issue.path.join(".")}` : field;
+  let reason = issue?.message ?? "invalid";
+  if (issue?.code === "invalid_type") reason = `expected ${issue.expected}`;
+  if (issue?.code === "unrecognized_keys")
+    reason = `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  if (issue?.code === "invalid_union" && "discriminator" in issue) reason = "unknown kind";
+  if (issue?.code === "invalid_value")
+    reason = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+  throw new TcInputError(path, reason);
+}

@@ -1,0 +1,4 @@
+import { sharedTestConfig } from "@vmnet/harness/vitest-config";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig(sharedTestConfig);
