@@ -10,6 +10,7 @@ import {
   parseAttrs,
   parseErrorMessage,
   parseMessages,
+  read,
 } from "../src/codec/index.js";
 import { decodeEvent } from "../src/rtnl/events.js";
 
@@ -85,6 +86,38 @@ describe("decoder fuzzing", () => {
           expect(back.map((a) => [a.type, Buffer.from(a.data).toString("hex")])).toEqual(
             attrs.map(([t, d]) => [t, Buffer.from(d).toString("hex")]),
           );
+        },
+      ),
+    );
+  });
+
+  test("typed writers stay correct while the buffer grows (values are written in place)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.tuple(fc.constant("u8"), fc.nat(255)),
+            fc.tuple(fc.constant("u32"), fc.nat()),
+            fc.tuple(fc.constant("s"), fc.string({ maxLength: 30 })),
+          ),
+          { maxLength: 80 },
+        ),
+        (items) => {
+          const w = new AttrWriter(4);
+          items.forEach(([kind, v], i) => {
+            if (kind === "u8") w.u8(i + 1, v as number);
+            else if (kind === "u32") w.u32(i + 1, v as number);
+            else w.string(i + 1, v as string);
+          });
+          const back = parseAttrs(w.finish());
+          expect(back).toHaveLength(items.length);
+          back.forEach((a, i) => {
+            const [kind, v] = items[i] as [string, number | string];
+            expect(a.type).toBe(i + 1);
+            if (kind === "u8") expect(read.u8(a)).toBe(v);
+            else if (kind === "u32") expect(read.u32(a)).toBe(v);
+            else expect(read.string(a)).toBe(v);
+          });
         },
       ),
     );

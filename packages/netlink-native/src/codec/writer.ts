@@ -14,7 +14,7 @@ export class AttrWriter {
   private len = 0;
   private readonly open: number[] = [];
 
-  constructor(initial = 256) {
+  constructor(initial = 128) {
     this.buf = Buffer.alloc(initial);
   }
 
@@ -41,66 +41,87 @@ export class AttrWriter {
     return this;
   }
 
-  u8At(offset: number, v: number): this {
-    this.buf.writeUInt8(v, offset);
+  /** A fixed header of `size` bytes (zeroed, padded) filled in place by `fill`. */
+  fixed(size: number, fill: (buf: Buffer, at: number) => void): this {
+    const at = this.reserve(align4(size));
+    fill(this.buf, at);
     return this;
   }
 
-  attr(type: number, data: Uint8Array): this {
-    const at = this.reserve(align4(NLA_HDRLEN + data.length));
-    this.buf.writeUInt16LE(NLA_HDRLEN + data.length, at);
+  /** Reserves an attribute header plus payload (padded) and returns where the payload goes. */
+  private header(type: number, payload: number): number {
+    const at = this.reserve(align4(NLA_HDRLEN + payload));
+    this.buf.writeUInt16LE(NLA_HDRLEN + payload, at);
     this.buf.writeUInt16LE(type, at + 2);
-    this.buf.set(data, at + NLA_HDRLEN);
+    return at + NLA_HDRLEN;
+  }
+
+  // Values are written in place: no temporary buffer per attribute (this is on the hot path of
+  // every request).
+  attr(type: number, data: Uint8Array): this {
+    const at = this.header(type, data.length);
+    this.buf.set(data, at);
     return this;
   }
 
   u8(type: number, v: number): this {
-    return this.attr(type, Uint8Array.of(v & 0xff));
+    const at = this.header(type, 1);
+    this.buf.writeUInt8(v & 0xff, at);
+    return this;
   }
 
   u16(type: number, v: number): this {
-    const b = Buffer.alloc(2);
-    b.writeUInt16LE(v);
-    return this.attr(type, b);
+    const at = this.header(type, 2);
+    this.buf.writeUInt16LE(v, at);
+    return this;
   }
 
   /** A 16-bit value in network byte order (ports, VLAN protocols). */
   be16(type: number, v: number): this {
-    const b = Buffer.alloc(2);
-    b.writeUInt16BE(v);
-    return this.attr(type, b);
+    const at = this.header(type, 2);
+    this.buf.writeUInt16BE(v, at);
+    return this;
   }
 
   u32(type: number, v: number): this {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(v >>> 0);
-    return this.attr(type, b);
+    const at = this.header(type, 4);
+    this.buf.writeUInt32LE(v >>> 0, at);
+    return this;
   }
 
   be32(type: number, v: number): this {
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE(v >>> 0);
-    return this.attr(type, b);
+    const at = this.header(type, 4);
+    this.buf.writeUInt32BE(v >>> 0, at);
+    return this;
   }
 
   s32(type: number, v: number): this {
-    const b = Buffer.alloc(4);
-    b.writeInt32LE(v);
-    return this.attr(type, b);
+    const at = this.header(type, 4);
+    this.buf.writeInt32LE(v, at);
+    return this;
   }
 
   u64(type: number, v: bigint | number): this {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64LE(BigInt(v));
-    return this.attr(type, b);
+    const at = this.header(type, 8);
+    this.buf.writeBigUInt64LE(BigInt(v), at);
+    return this;
   }
 
   /** A NUL-terminated string, as the kernel's NLA_NUL_STRING and NLA_STRING policies accept. */
   string(type: number, s: string): this {
-    const raw = Buffer.from(s, "utf8");
-    const b = Buffer.alloc(raw.length + 1);
-    raw.copy(b);
-    return this.attr(type, b);
+    const n = Buffer.byteLength(s, "utf8");
+    const at = this.header(type, n + 1);
+    this.buf.write(s, at, n, "utf8");
+    this.buf[at + n] = 0;
+    return this;
+  }
+
+  /** Raw bytes with no terminator (IFLA_INFO_KIND, IFLA_IFALIAS). */
+  text(type: number, s: string): this {
+    const n = Buffer.byteLength(s, "utf8");
+    const at = this.header(type, n);
+    this.buf.write(s, at, n, "utf8");
+    return this;
   }
 
   flag(type: number): this {

@@ -20,13 +20,13 @@ export interface IfInfoHeader {
 }
 
 export function writeIfInfo(w: AttrWriter, h: IfInfoHeader): void {
-  const b = Buffer.alloc(IFINFOMSG_LEN);
-  b.writeUInt8(h.family ?? 0, 0);
-  b.writeUInt16LE(h.type ?? 0, 2);
-  b.writeInt32LE(h.index ?? 0, 4);
-  b.writeUInt32LE(h.flags ?? 0, 8);
-  b.writeUInt32LE(h.change ?? 0, 12);
-  w.bytes(b);
+  w.fixed(IFINFOMSG_LEN, (b, at) => {
+    b.writeUInt8(h.family ?? 0, at);
+    b.writeUInt16LE(h.type ?? 0, at + 2);
+    b.writeInt32LE(h.index ?? 0, at + 4);
+    b.writeUInt32LE(h.flags ?? 0, at + 8);
+    b.writeUInt32LE(h.change ?? 0, at + 12);
+  });
 }
 
 /** Link attributes a request may carry (all optional). Indexes, not names. */
@@ -53,7 +53,7 @@ export function writeLinkAttrs(w: AttrWriter, a: LinkAttrs): void {
   if (a.txqlen !== undefined) w.u32(C.IFLA_TXQLEN, a.txqlen);
   if (a.group !== undefined) w.u32(C.IFLA_GROUP, a.group);
   if (a.master !== undefined) w.u32(C.IFLA_MASTER, a.master);
-  if (a.alias !== undefined) w.attr(C.IFLA_IFALIAS, Buffer.from(a.alias, "utf8"));
+  if (a.alias !== undefined) w.text(C.IFLA_IFALIAS, a.alias);
   if (a.netnsFd !== undefined) w.u32(C.IFLA_NET_NS_FD, a.netnsFd);
   if (a.netnsPid !== undefined) w.u32(C.IFLA_NET_NS_PID, a.netnsPid);
   if (a.parent !== undefined) w.u32(C.IFLA_LINK, a.parent);
@@ -63,7 +63,7 @@ export function writeLinkAttrs(w: AttrWriter, a: LinkAttrs): void {
 /** IFLA_LINKINFO { KIND, DATA { ... } }: the kind string has no NUL, as iproute2 sends it. */
 export function writeLinkInfo(w: AttrWriter, kind: string, data?: (w: AttrWriter) => void): void {
   w.begin(C.IFLA_LINKINFO);
-  w.attr(C.IFLA_INFO_KIND, Buffer.from(kind, "utf8"));
+  w.text(C.IFLA_INFO_KIND, kind);
   if (data) {
     // iproute2 omits IFLA_INFO_DATA when a kind has nothing to say (a bridge with defaults).
     const inner = new AttrWriter();
