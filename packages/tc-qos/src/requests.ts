@@ -6,6 +6,7 @@ import {
   AttrWriter,
   NLM_F_CREATE,
   NLM_F_DUMP,
+  NLM_F_ECHO,
   NLM_F_EXCL,
   NLM_F_REPLACE,
   RTM_DELACTION,
@@ -122,6 +123,27 @@ export function qdiscRequest(
   );
 }
 
+/**
+ * Puts back a qdisc exactly as the kernel reported it (its kind, place and raw TCA_OPTIONS):
+ * how a failed multi-step change restores what was there. Kernels accept their own dumps as
+ * options for tbf, netem, htb (the qdisc itself), fifo and most others.
+ */
+export function qdiscRawRequest(
+  op: TcOp,
+  ifindex: number,
+  q: { kind: string; handle: number; parent: number; options?: Buffer },
+): TcRequest {
+  return tcRequest(
+    RTM_NEWQDISC,
+    NEW_FLAGS.qdisc[op],
+    { ifindex, handle: q.handle, parent: q.parent },
+    q.kind,
+    (w) => {
+      if (q.options) w.attr(C.TCA_OPTIONS, q.options);
+    },
+  );
+}
+
 /** Which qdisc to delete: by place (default the root), or by kind for ingress/clsact. */
 export interface QdiscSelector {
   parent?: Handle;
@@ -146,9 +168,12 @@ export function qdiscDeleteRequest(ifindex: number, sel: QdiscSelector = {}, fie
   );
 }
 
-/** A single qdisc by place (RTM_GETQDISC without NLM_F_DUMP): the kernel answers with that one. */
+/**
+ * A single qdisc by place (RTM_GETQDISC without NLM_F_DUMP). The kernel sends the answer only
+ * with NLM_F_ECHO (it "notifies" the requester), so the flag is set, as tc does for its gets.
+ */
 export function qdiscGetRequest(ifindex: number, parent: number, handle = 0): TcRequest {
-  return tcRequest(RTM_GETQDISC, 0, { ifindex, parent, handle }, undefined);
+  return tcRequest(RTM_GETQDISC, NLM_F_ECHO, { ifindex, parent, handle }, undefined);
 }
 
 export function qdiscDumpRequest(ifindex = 0): TcRequest {

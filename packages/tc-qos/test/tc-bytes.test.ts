@@ -45,7 +45,7 @@ const names: Record<string, number> = { a0: A0, a1: A1, ifb0: IFB0 };
 
 const qdisc = (op: TcOp, spec: object) => qdiscRequest(op, A0, parseQdiscSpec(spec), ctx);
 const klass = (op: TcOp, spec: object) => classRequest(op, A0, parseClassSpec(spec), ctx);
-const filter = (op: TcOp, spec: { actions?: { dev: string | number }[] } & object) => {
+const filter = (op: TcOp, spec: Record<string, unknown>) => {
   const parsed = parseFilterSpec(spec);
   return filterRequest(op, A0, parsed, resolve(parsed.options.actions ?? []));
 };

@@ -80,84 +80,89 @@ const slotSchema = z.union([
     .strict(),
 ]);
 
-export const netemSchema = z
-  .object({
-    /** Queue limit in packets (default 1000). */
-    limit: u32.optional(),
-    delay: time.optional(),
-    jitter: time.optional(),
-    delayCorrelation: percent.optional(),
-    /** Jitter distribution: a tc .dist name ("normal", "pareto", "paretonormal", ...) or a table. */
-    distribution: distributionSchema.optional(),
-    /** Random loss ("1%"), or a loss model. */
-    loss: lossSchema.optional(),
-    lossCorrelation: percent.optional(),
-    /** Mark packets with ECN instead of dropping them (needs a loss). */
-    ecn: z.boolean().optional(),
-    duplicate: percent.optional(),
-    duplicateCorrelation: percent.optional(),
-    reorder: percent.optional(),
-    reorderCorrelation: percent.optional(),
-    /** Reorder every gap-th packet (needs reorder and delay; default 1 when reordering). */
-    gap: u32.optional(),
-    corrupt: percent.optional(),
-    corruptCorrelation: percent.optional(),
-    rate: positiveRate.optional(),
-    packetOverhead: s32.optional(),
-    cellSize: u32.optional(),
-    cellOverhead: s32.optional(),
-    slot: slotSchema.optional(),
-  })
-  .strict()
-  .superRefine((o, ctx) => {
-    const need = (field: string, present: boolean, base: string, what = base) => {
-      if (present)
-        ctx.addIssue({ code: "custom", path: [field], message: `needs "${what}" to correlate with` });
-    };
-    need("jitter", o.jitter !== undefined && o.delay === undefined, "delay");
-    need("delayCorrelation", o.delayCorrelation !== undefined && o.jitter === undefined, "jitter");
-    const randomLoss = typeof o.loss === "number";
-    if (o.lossCorrelation !== undefined && !randomLoss) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["lossCorrelation"],
-        message:
-          o.loss === undefined
-            ? 'needs "loss" to correlate with'
-            : 'applies to random loss only (give "correlation" inside a random loss model)',
-      });
-    }
-    need(
-      "duplicateCorrelation",
-      o.duplicateCorrelation !== undefined && o.duplicate === undefined,
-      "duplicate",
-    );
-    need("reorderCorrelation", o.reorderCorrelation !== undefined && o.reorder === undefined, "reorder");
-    need("corruptCorrelation", o.corruptCorrelation !== undefined && o.corrupt === undefined, "corrupt");
-    if (o.reorder !== undefined && o.reorder > 0 && (o.delay === undefined || o.delay.nsec === 0))
-      ctx.addIssue({
-        code: "custom",
-        path: ["reorder"],
-        message: 'needs a "delay" (reordering works by delaying the others)',
-      });
-    if (o.gap !== undefined && o.gap > 0 && !(o.reorder !== undefined && o.reorder > 0))
-      ctx.addIssue({ code: "custom", path: ["gap"], message: 'needs "reorder"' });
-    if (o.ecn && o.loss === undefined)
-      ctx.addIssue({ code: "custom", path: ["ecn"], message: 'needs a "loss"' });
-    if (
-      o.distribution !== undefined &&
-      o.distribution !== "uniform" &&
-      (o.delay === undefined || o.delay.nsec === 0 || o.jitter === undefined || o.jitter.nsec === 0)
-    )
-      ctx.addIssue({ code: "custom", path: ["distribution"], message: 'needs both "delay" and "jitter"' });
-    for (const f of ["packetOverhead", "cellSize", "cellOverhead"] as const)
-      if (o[f] !== undefined && o.rate === undefined)
-        ctx.addIssue({ code: "custom", path: [f], message: 'needs "rate"' });
-    if (o.slot && "min" in o.slot && o.slot.max !== undefined && o.slot.max.nsec < o.slot.min.nsec)
-      ctx.addIssue({ code: "custom", path: ["slot", "max"], message: 'must not be less than "min"' });
-    if (o.slot && "jitter" in o.slot && o.slot.jitter.nsec <= 0)
-      ctx.addIssue({ code: "custom", path: ["slot", "jitter"], message: "must be greater than 0" });
-  });
+/** netem's fields, shared with the QoS spec (which adds tbf's). */
+export const netemShape = {
+  /** Queue limit in packets (default 1000). */
+  limit: u32.optional(),
+  delay: time.optional(),
+  jitter: time.optional(),
+  delayCorrelation: percent.optional(),
+  /** Jitter distribution: a tc .dist name ("normal", "pareto", "paretonormal", ...) or a table. */
+  distribution: distributionSchema.optional(),
+  /** Random loss ("1%"), or a loss model. */
+  loss: lossSchema.optional(),
+  lossCorrelation: percent.optional(),
+  /** Mark packets with ECN instead of dropping them (needs a loss). */
+  ecn: z.boolean().optional(),
+  duplicate: percent.optional(),
+  duplicateCorrelation: percent.optional(),
+  reorder: percent.optional(),
+  reorderCorrelation: percent.optional(),
+  /** Reorder every gap-th packet (needs reorder and delay; default 1 when reordering). */
+  gap: u32.optional(),
+  corrupt: percent.optional(),
+  corruptCorrelation: percent.optional(),
+  rate: positiveRate.optional(),
+  packetOverhead: s32.optional(),
+  cellSize: u32.optional(),
+  cellOverhead: s32.optional(),
+  slot: slotSchema.optional(),
+};
+
+type NetemShapeOutput = { [K in keyof typeof netemShape]?: z.output<(typeof netemShape)[K]> };
+
+/** The combinations tc refuses (or silently ignores), reported on the field at fault. */
+export function refineNetem(o: NetemShapeOutput, ctx: z.RefinementCtx): void {
+  const need = (field: string, present: boolean, base: string, what = base) => {
+    if (present)
+      ctx.addIssue({ code: "custom", path: [field], message: `needs "${what}" to correlate with` });
+  };
+  need("jitter", o.jitter !== undefined && o.delay === undefined, "delay");
+  need("delayCorrelation", o.delayCorrelation !== undefined && o.jitter === undefined, "jitter");
+  const randomLoss = typeof o.loss === "number";
+  if (o.lossCorrelation !== undefined && !randomLoss) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["lossCorrelation"],
+      message:
+        o.loss === undefined
+          ? 'needs "loss" to correlate with'
+          : 'applies to random loss only (give "correlation" inside a random loss model)',
+    });
+  }
+  need(
+    "duplicateCorrelation",
+    o.duplicateCorrelation !== undefined && o.duplicate === undefined,
+    "duplicate",
+  );
+  need("reorderCorrelation", o.reorderCorrelation !== undefined && o.reorder === undefined, "reorder");
+  need("corruptCorrelation", o.corruptCorrelation !== undefined && o.corrupt === undefined, "corrupt");
+  if (o.reorder !== undefined && o.reorder > 0 && (o.delay === undefined || o.delay.nsec === 0))
+    ctx.addIssue({
+      code: "custom",
+      path: ["reorder"],
+      message: 'needs a "delay" (reordering works by delaying the others)',
+    });
+  if (o.gap !== undefined && o.gap > 0 && !(o.reorder !== undefined && o.reorder > 0))
+    ctx.addIssue({ code: "custom", path: ["gap"], message: 'needs "reorder"' });
+  if (o.ecn && o.loss === undefined)
+    ctx.addIssue({ code: "custom", path: ["ecn"], message: 'needs a "loss"' });
+  if (
+    o.distribution !== undefined &&
+    o.distribution !== "uniform" &&
+    (o.delay === undefined || o.delay.nsec === 0 || o.jitter === undefined || o.jitter.nsec === 0)
+  )
+    ctx.addIssue({ code: "custom", path: ["distribution"], message: 'needs both "delay" and "jitter"' });
+  for (const f of ["packetOverhead", "cellSize", "cellOverhead"] as const)
+    if (o[f] !== undefined && o.rate === undefined)
+      ctx.addIssue({ code: "custom", path: [f], message: 'needs "rate"' });
+  if (o.slot && "min" in o.slot && o.slot.max !== undefined && o.slot.max.nsec < o.slot.min.nsec)
+    ctx.addIssue({ code: "custom", path: ["slot", "max"], message: 'must not be less than "min"' });
+  if (o.slot && "jitter" in o.slot && o.slot.jitter.nsec <= 0)
+    ctx.addIssue({ code: "custom", path: ["slot", "jitter"], message: "must be greater than 0" });
+}
+
+export const netemSchema = z.object(netemShape).strict().superRefine(refineNetem);
 
 export type NetemOptions = z.input<typeof netemSchema>;
 export type NetemParsed = z.output<typeof netemSchema>;

@@ -1,0 +1,69 @@
+// @vmnet/tc-qos: Linux traffic control over netlink. Never spawns tc.
+export type { ActionInfo, ActionSpec, ResolvedAction } from "./actions/action.js";
+export type { ActionControl, MirredAction, MirredInfo } from "./actions/mirred.js";
+export * as constants from "./constants.js";
+export { QosApplyError, TcInputError } from "./errors.js";
+export {
+  type FieldMatch,
+  formatU32Handle,
+  parseU32Handle,
+  type U32Filter,
+  type U32Info,
+  type U32Key,
+  type U32Match,
+} from "./filters/u32.js";
+export { formatHandle, type Handle, parseHandle } from "./handle.js";
+export type { FifoInfo } from "./kinds/fifo.js";
+export type { HtbClassInfo, HtbClassOptions, HtbInfo, HtbOptions } from "./kinds/htb.js";
+export { type KnownQdiscKind, qdiscKinds } from "./kinds/index.js";
+export type { CodecContext, QdiscKind } from "./kinds/kind.js";
+export type { NetemInfo, NetemLossInfo, NetemOptions } from "./kinds/netem.js";
+export type { TbfInfo, TbfOptions } from "./kinds/tbf.js";
+export type { TcMsg, TcRequest, TcStats } from "./messages.js";
+export { type Distribution, parseDistribution } from "./netem-dist.js";
+export { DEFAULT_PSCHED, type Psched, pschedFromText, systemPsched } from "./psched.js";
+export {
+  applyQos,
+  DEFAULT_LATENCY,
+  defaultBurst,
+  getQos,
+  QOS_IFB_ALIAS,
+  QOS_INGRESS_PRIO,
+  type QosOptions,
+  type QosSpec,
+  type QosState,
+  REDIRECT_PRIO,
+  type RedirectOptions,
+  redirect,
+  removeQos,
+  removeRedirect,
+} from "./qos.js";
+export type { FilterSelector, Protocol, QdiscPlace, QdiscSelector } from "./requests.js";
+export * as requests from "./requests.js";
+export {
+  type ClassSpec,
+  decodeClass,
+  decodeFilter,
+  decodeQdisc,
+  type Filter,
+  type FilterSpec,
+  type Qdisc,
+  type QdiscSpec,
+  Tc,
+  type TcClass,
+  type TcOptions,
+} from "./tc.js";
+export {
+  type Duration,
+  formatRate,
+  formatSize,
+  formatTime,
+  type Percent,
+  parsePercent,
+  parseRate,
+  parseSize,
+  parseTime,
+  type Rate,
+  type Size,
+  type Time,
+} from "./units.js";

@@ -1,0 +1,572 @@
+// QoS as minimega offers it (loss, delay, rate on a tap), without its limits: loss/delay and rate
+// combine (netem at the root with a tbf under it), every netem option is there, what a VM sends
+// can be shaped too (the link's ingress redirected to an ifb with a tbf), and the state is read
+// back from the kernel, whoever set it. Changes run as steps with undo: when one fails, the link
+// is put back as it was and QosApplyError says which step failed.
+import { type Link, type LinkRef, NetlinkError, type NetnsRef } from "@vmnet/netlink-native";
+import { z } from "zod";
+import { QosApplyError, TcInputError } from "./errors.js";
+import { parseHandle } from "./handle.js";
+import { type NetemInfo, netemShape, refineNetem } from "./kinds/netem.js";
+import type { TbfInfo } from "./kinds/tbf.js";
+import { qdiscDeleteRequest, qdiscRawRequest } from "./requests.js";
+import { type Filter, type Qdisc, Tc, type TcClass } from "./tc.js";
+import { parseRate, type Rate, type Size, type Time } from "./units.js";
+import { check, positiveRate, sizeAndCell, time } from "./validate.js";
+
+/** Alias carried by the ifb links applyQos creates (its ownership mark: nothing else is deleted). */
+export const QOS_IFB_ALIAS = "vmnet-tc-qos ingress";
+/** Priority of the ingress filter that sends a link's incoming traffic to its ifb. */
+export const QOS_INGRESS_PRIO = 10;
+/** Priority of redirect()'s filters (Kata's tc-redirect wiring). */
+export const REDIRECT_PRIO = 1;
+
+/** Default tbf bucket: 10 ms of the rate, at least 16 KiB (a few full-size packets). */
+export function defaultBurst(bytesPerSecond: number): number {
+  return Math.max(Math.ceil(bytesPerSecond / 100), 16 * 1024);
+}
+/** Default tbf queue: as much as 50 ms of the rate (tc's "latency"). */
+export const DEFAULT_LATENCY = "50ms";
+
+const {
+  rate: _netemRate,
+  packetOverhead: _po,
+  cellSize: _cs,
+  cellOverhead: _co,
+  ...netemQosShape
+} = netemShape;
+const NETEM_KEYS = Object.keys(netemQosShape) as (keyof typeof netemQosShape)[];
+
+const burstSchema = sizeAndCell.refine((b) => b.bytes > 0, "must be greater than 0");
+
+const ingressSchema = z
+  .object({
+    /** Rate for what the link receives (what a VM sends into its tap). */
+    rate: positiveRate,
+    burst: burstSchema.optional(),
+    latency: time.optional(),
+    /** Name of the ifb link to shape on (default "qosin<ifindex>"); created and marked as ours. */
+    ifb: z
+      .string()
+      .refine(
+        (s) => Buffer.byteLength(s) >= 1 && Buffer.byteLength(s) <= 15 && !/[/\s:]/.test(s),
+        "must be an interface name of 1-15 bytes",
+      )
+      .optional(),
+  })
+  .strict();
+
+export const qosSchema = z
+  .object({
+    ...netemQosShape,
+    /** Rate limit (tbf). With loss/delay options, a tbf under the netem. */
+    rate: positiveRate.optional(),
+    /** tbf bucket (default: 10 ms of the rate, at least 16 KiB). */
+    burst: burstSchema.optional(),
+    /** Longest a packet waits in the tbf queue (default 50 ms). */
+    latency: time.optional(),
+    peakrate: positiveRate.optional(),
+    mtu: sizeAndCell.optional(),
+    /** Shape what the link receives, through an ifb. */
+    ingress: ingressSchema.optional(),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    refineNetem(o, ctx);
+    for (const f of ["burst", "latency", "peakrate", "mtu"] as const)
+      if (o[f] !== undefined && o.rate === undefined)
+        ctx.addIssue({ code: "custom", path: [f], message: 'needs "rate"' });
+    if (o.peakrate !== undefined && o.mtu === undefined)
+      ctx.addIssue({ code: "custom", path: ["mtu"], message: 'is required with "peakrate"' });
+    if (o.peakrate !== undefined && o.rate !== undefined && o.peakrate <= o.rate)
+      ctx.addIssue({ code: "custom", path: ["peakrate"], message: 'must be greater than "rate"' });
+  });
+
+/**
+ * What a link's QoS should be. Absent fields are not shaped: applyQos({ rate: "10mbit" }) on a
+ * link with loss set before leaves only the rate. Units as tc writes them ("10mbit", "50ms", "1%").
+ */
+export type QosSpec = z.input<typeof qosSchema>;
+
+export interface QosOptions {
+  /** The namespace the link is in. */
+  netns?: NetnsRef;
+  /** An open handle to use (its namespace wins); saves opening a socket per call. */
+  tc?: Tc;
+}
+
+/** Rates in bytes/s, sizes in bytes, times in microseconds, probabilities in percent points. */
+export interface QosState
+  extends Omit<NetemInfo, "rate" | "packetOverhead" | "cellSize" | "cellOverhead" | "limit"> {
+  /** netem's queue limit (packets), when a netem is there. */
+  limit?: number;
+  /** The tbf's rate (or netem's own rate when there is no tbf). */
+  rate?: number;
+  burst?: number;
+  latency?: number;
+  peakrate?: number;
+  mtu?: number;
+  ingress?: { rate: number; burst: number; latency?: number; ifb: string };
+  /** True when the root qdisc (or what hangs under it) is not netem/tbf, so the fields above do not tell all. */
+  foreign: boolean;
+  /** The qdiscs found: the root (also the link's default one), what hangs under it, ingress, the ifb's. */
+  qdiscs: Qdisc[];
+  /** The link's classes (htb and others), when its root is classful. */
+  classes: TcClass[];
+  /** The filters on the link's ingress qdisc. */
+  ingressFilters: Filter[];
+}
+
+interface Egress {
+  /** The root qdisc when it is one someone created (not the link's default, handle 0). */
+  root?: Qdisc;
+  /** The qdisc under a netem or tbf root, when there is one. */
+  child?: Qdisc;
+  /** What the kernel reported at the root, default or not. */
+  reported?: Qdisc;
+}
+
+interface Ingress {
+  qdisc?: Qdisc;
+  /** Where filters attach: "ffff:" on ingress, "ingress" on clsact. */
+  filterParent: string;
+  filters: Filter[];
+  /** The ifb redirect applyQos made, when there is one. */
+  own?: { filter: Filter; ifb: Link; ifbRoot?: Qdisc };
+}
+
+const majorOf = (handle: string): number => parseHandle(handle) >>> 16;
+const hex = (n: number): string => n.toString(16);
+
+async function withTc<T>(options: QosOptions, fn: (tc: Tc) => Promise<T>): Promise<T> {
+  if (options.tc) return fn(options.tc);
+  const tc = await Tc.open(options.netns === undefined ? {} : { netns: options.netns });
+  try {
+    return await fn(tc);
+  } finally {
+    tc.close();
+  }
+}
+
+async function ignoreMissing(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof NetlinkError && (e.code === "ENOENT" || e.code === "EINVAL" || e.code === "ENODEV"))
+      return;
+    throw e;
+  }
+}
+
+async function readEgress(tc: Tc, ifindex: number): Promise<Egress> {
+  const reported = await tc.qdiscs.get(ifindex, "root");
+  if (!reported || reported.handle === "none") return reported ? { reported } : {};
+  const out: Egress = { root: reported, reported };
+  if (reported.kind === "netem" || reported.kind === "tbf") {
+    // Both have one class, MAJOR:1; a qdisc grafted there is what shapes after them.
+    const child = await tc.qdiscs.get(ifindex, `${reported.handle}1`);
+    if (child && child.handle !== "none") out.child = child;
+  }
+  return out;
+}
+
+function isRedirectToAny(f: Filter): number | undefined {
+  if (f.kind !== "u32" || !f.options?.keys || f.options.actions.length !== 1) return undefined;
+  const a = f.options.actions[0];
+  if (a && a.kind === "mirred" && "direction" in a && a.direction === "egress" && a.action === "redirect")
+    return a.ifindex;
+  return undefined;
+}
+
+async function readIngress(tc: Tc, ifindex: number): Promise<Ingress> {
+  const qdisc = await tc.qdiscs.get(ifindex, "ingress");
+  if (!qdisc || (qdisc.kind !== "ingress" && qdisc.kind !== "clsact"))
+    return { filterParent: "ffff:", filters: [] };
+  const filterParent = qdisc.kind === "clsact" ? "ingress" : "ffff:";
+  const filters = await tc.filters.list(ifindex, filterParent);
+  const out: Ingress = { qdisc, filterParent, filters };
+  for (const f of filters) {
+    const target = f.prio === QOS_INGRESS_PRIO ? isRedirectToAny(f) : undefined;
+    if (target === undefined) continue;
+    const ifb = await (await tc.rtnl()).links.find(target);
+    if (ifb?.alias !== QOS_IFB_ALIAS) continue;
+    const ifbRoot = await tc.qdiscs.get(ifb.index, "root");
+    out.own = { filter: f, ifb, ...(ifbRoot && ifbRoot.handle !== "none" ? { ifbRoot } : {}) };
+  }
+  return out;
+}
+
+interface Step {
+  name: string;
+  run(): Promise<void>;
+  undo?(): Promise<void>;
+}
+
+/** Runs steps in order; on a failure, undoes the done ones in reverse and throws QosApplyError. */
+export async function runSteps(link: string, steps: readonly Step[]): Promise<void> {
+  const done: Step[] = [];
+  for (const step of steps) {
+    try {
+      await step.run();
+      done.push(step);
+    } catch (e) {
+      const rollbackErrors: Error[] = [];
+      const undone = done.length;
+      for (const d of done.reverse()) {
+        if (!d.undo) continue;
+        try {
+          await d.undo();
+        } catch (u) {
+          rollbackErrors.push(u instanceof Error ? u : new Error(String(u)));
+        }
+      }
+      throw new QosApplyError(
+        link,
+        step.name,
+        e instanceof Error ? e : new Error(String(e)),
+        rollbackErrors,
+        undone,
+      );
+    }
+  }
+}
+
+/** Puts the egress tree back as it was read (root and what hung under it), from the kernel's own bytes. */
+async function restoreEgress(tc: Tc, ifindex: number, prev: Egress): Promise<void> {
+  const ctx = { op: "qdisc restore", object: String(ifindex) };
+  if (!prev.root) {
+    await ignoreMissing(tc.send(qdiscDeleteRequest(ifindex), ctx));
+    return;
+  }
+  const raw = (q: Qdisc) => ({
+    kind: q.kind,
+    handle: parseHandle(q.handle),
+    parent: parseHandle(q.parent),
+    ...(q.rawOptions ? { options: q.rawOptions } : {}),
+  });
+  await tc.send(qdiscRawRequest("replace", ifindex, raw(prev.root)), ctx);
+  if (prev.child) await tc.send(qdiscRawRequest("replace", ifindex, raw(prev.child)), ctx);
+  else await ignoreMissing(tc.send(qdiscDeleteRequest(ifindex, { parent: `${prev.root.handle}1` }), ctx));
+}
+
+function tbfSpec(
+  spec: { rate?: Rate; burst?: Size; latency?: Time; peakrate?: Rate; mtu?: Size },
+  rate: number,
+) {
+  return {
+    kind: "tbf" as const,
+    rate: spec.rate as Rate,
+    burst: spec.burst ?? defaultBurst(rate),
+    latency: spec.latency ?? DEFAULT_LATENCY,
+    ...(spec.peakrate !== undefined ? { peakrate: spec.peakrate } : {}),
+    ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+  };
+}
+
+function netemSpec(spec: QosSpec) {
+  const out: Record<string, unknown> = { kind: "netem" };
+  for (const k of NETEM_KEYS) if (spec[k] !== undefined) out[k] = spec[k];
+  return out as { kind: "netem" };
+}
+
+function planEgress(tc: Tc, ifindex: number, spec: QosSpec, egress: Egress): Step[] {
+  const wantNetem = NETEM_KEYS.some((k) => spec[k] !== undefined);
+  const wantTbf = spec.rate !== undefined;
+  const undo = () => restoreEgress(tc, ifindex, egress);
+  const { root, child } = egress;
+  if (!wantNetem && !wantTbf) {
+    if (!root) return [];
+    return [{ name: `delete root ${root.kind}`, run: () => tc.qdiscs.delete(ifindex), undo }];
+  }
+  const kind = wantNetem ? "netem" : "tbf";
+  // The kernel changes a qdisc in place only when the kind is the same; another kind needs
+  // another handle, which grafts the new tree over the old one in one step.
+  const sameRoot = root?.kind === kind;
+  const major = sameRoot && root ? majorOf(root.handle) : root && majorOf(root.handle) === 1 ? 2 : 1;
+  const rate = spec.rate === undefined ? 0 : parseRate(spec.rate);
+  const rootSpec = wantNetem ? netemSpec(spec) : tbfSpec(spec, rate);
+  const steps: Step[] = [
+    {
+      name: `replace root ${kind}`,
+      run: () =>
+        tc.qdiscs.replace(ifindex, { ...rootSpec, parent: "root", handle: `${hex(major)}:` } as never),
+      undo,
+    },
+  ];
+  if (wantNetem && wantTbf) {
+    const keepChild = sameRoot && child?.kind === "tbf";
+    const childMajor =
+      keepChild && child
+        ? majorOf(child.handle)
+        : sameRoot && child && majorOf(child.handle) === 0x10
+          ? 0x11
+          : 0x10;
+    steps.push({
+      name: "replace tbf under netem",
+      run: () =>
+        tc.qdiscs.replace(ifindex, {
+          ...tbfSpec(spec, rate),
+          parent: `${hex(major)}:1`,
+          handle: `${hex(childMajor)}:`,
+        }),
+      undo,
+    });
+  } else if (sameRoot && child) {
+    steps.push({
+      name: `delete ${child.kind} under ${kind}`,
+      run: () => tc.qdiscs.delete(ifindex, { parent: `${hex(major)}:1`, handle: child.handle }),
+      undo,
+    });
+  }
+  return steps;
+}
+
+function redirectFilter(parent: string, prio: number, target: number, handle?: number) {
+  return {
+    kind: "u32" as const,
+    parent,
+    protocol: "all" as const,
+    prio,
+    ...(handle !== undefined ? { handle } : {}),
+    matchAll: true,
+    actions: [
+      { kind: "mirred" as const, direction: "egress" as const, action: "redirect" as const, dev: target },
+    ],
+  };
+}
+
+async function planIngress(tc: Tc, ifindex: number, spec: QosSpec, ingress: Ingress): Promise<Step[]> {
+  const rtnl = await tc.rtnl();
+  const steps: Step[] = [];
+  const parent = ingress.filterParent;
+  const own = ingress.own;
+  if (spec.ingress) {
+    const want = spec.ingress;
+    const rate = parseRate(want.rate);
+    const ifbState: { index: number; created: boolean } = { index: own?.ifb.index ?? 0, created: false };
+    if (!own) {
+      const name = want.ifb ?? `qosin${ifindex}`;
+      steps.push({
+        name: `create ifb "${name}"`,
+        run: async () => {
+          const existing = await rtnl.links.find(name);
+          if (existing) {
+            // A leftover of ours (its filter gone) is taken over; anything else is not touched.
+            if (existing.alias !== QOS_IFB_ALIAS)
+              throw new TcInputError(
+                "qos.ingress.ifb",
+                `a link named "${name}" exists that vmnet-tc-qos did not create`,
+              );
+            ifbState.index = existing.index;
+            if (!existing.up) await rtnl.links.up(existing.index);
+            return;
+          }
+          const link = await rtnl.links.add({ kind: "ifb", name, alias: QOS_IFB_ALIAS, up: true });
+          ifbState.index = link.index;
+          ifbState.created = true;
+        },
+        undo: async () => {
+          if (ifbState.created) await rtnl.links.delete(ifbState.index);
+        },
+      });
+    }
+    const prevIfbRoot = own?.ifbRoot;
+    steps.push({
+      name: "replace tbf on the ifb",
+      run: () => tc.qdiscs.replace(ifbState.index, { ...tbfSpec(want, rate), parent: "root", handle: "1:" }),
+      undo: async () => {
+        if (ifbState.created) return; // deleting the ifb takes its qdisc along
+        await restoreEgress(tc, ifbState.index, prevIfbRoot ? { root: prevIfbRoot } : {});
+      },
+    });
+    if (!ingress.qdisc) {
+      steps.push({
+        name: "add ingress qdisc",
+        run: () => tc.qdiscs.add(ifindex, { kind: "ingress" }),
+        undo: () => tc.qdiscs.delete(ifindex, { kind: "ingress" }),
+      });
+    }
+    if (!own) {
+      steps.push({
+        name: "redirect ingress to the ifb",
+        run: () => tc.filters.add(ifindex, redirectFilter(parent, QOS_INGRESS_PRIO, ifbState.index)),
+        undo: () => ignoreMissing(tc.filters.delete(ifindex, { parent, prio: QOS_INGRESS_PRIO })),
+      });
+    }
+    return steps;
+  }
+  if (!own) return steps;
+  const others = ingress.filters.filter((f) => f.prio !== QOS_INGRESS_PRIO);
+  const readd = () => tc.filters.add(ifindex, redirectFilter(parent, QOS_INGRESS_PRIO, own.ifb.index));
+  if (others.length === 0 && ingress.qdisc?.kind === "ingress") {
+    steps.push({
+      name: "delete ingress qdisc",
+      run: () => tc.qdiscs.delete(ifindex, { kind: "ingress" }),
+      undo: async () => {
+        await tc.qdiscs.add(ifindex, { kind: "ingress" });
+        await readd();
+      },
+    });
+  } else {
+    steps.push({
+      name: "delete ingress redirect",
+      run: () => tc.filters.delete(ifindex, { parent, prio: QOS_INGRESS_PRIO }),
+      undo: readd,
+    });
+  }
+  steps.push({ name: `delete ifb "${own.ifb.name}"`, run: () => rtnl.links.delete(own.ifb.index) });
+  return steps;
+}
+
+/**
+ * Sets a link's QoS: netem for loss/delay/duplicate/reorder/corrupt/slot, tbf for rate (under
+ * the netem when both are asked for), an ifb + tbf for `ingress`. Whatever the link had before is
+ * replaced; fields left out are removed. On failure the link keeps its previous QoS.
+ */
+export async function applyQos(link: LinkRef, spec: QosSpec, options: QosOptions = {}): Promise<void> {
+  check(qosSchema, spec, "qos");
+  await withTc(options, async (tc) => {
+    const ifindex = await tc.ifindex(link);
+    const [egress, ingress] = await Promise.all([readEgress(tc, ifindex), readIngress(tc, ifindex)]);
+    const steps = [
+      ...planEgress(tc, ifindex, spec, egress),
+      ...(await planIngress(tc, ifindex, spec, ingress)),
+    ];
+    await runSteps(String(link), steps);
+  });
+}
+
+/** Removes a link's QoS: its root qdisc, and the ingress redirect and ifb applyQos made. */
+export async function removeQos(link: LinkRef, options: QosOptions = {}): Promise<void> {
+  await withTc(options, async (tc) => {
+    const ifindex = await tc.ifindex(link);
+    const [egress, ingress] = await Promise.all([readEgress(tc, ifindex), readIngress(tc, ifindex)]);
+    const steps = [...planEgress(tc, ifindex, {}, egress), ...(await planIngress(tc, ifindex, {}, ingress))];
+    await runSteps(String(link), steps);
+  });
+}
+
+function netemFields(n: NetemInfo): Partial<QosState> {
+  const { rate, packetOverhead: _p, cellSize: _c, cellOverhead: _o, ...rest } = n;
+  return rate !== undefined ? { ...rest, rate } : rest;
+}
+
+function tbfFields(t: TbfInfo): Partial<QosState> {
+  const out: Partial<QosState> = { rate: t.rate, burst: t.burst };
+  if (t.latency !== undefined) out.latency = t.latency;
+  if (t.peakrate !== undefined) out.peakrate = t.peakrate;
+  if (t.mtu !== undefined) out.mtu = t.mtu;
+  return out;
+}
+
+/** Reads a link's QoS from the kernel, whoever set it (applyQos, tc, another tool). */
+export async function getQos(link: LinkRef, options: QosOptions = {}): Promise<QosState> {
+  return withTc(options, async (tc) => {
+    const ifindex = await tc.ifindex(link);
+    const [egress, ingress, classes] = await Promise.all([
+      readEgress(tc, ifindex),
+      readIngress(tc, ifindex),
+      tc.classes.list(ifindex),
+    ]);
+    const state: QosState = { foreign: false, qdiscs: [], classes, ingressFilters: ingress.filters };
+    for (const q of [egress.reported, egress.child, ingress.qdisc, ingress.own?.ifbRoot])
+      if (q) state.qdiscs.push(q);
+    const shaping = [egress.root, egress.child].filter((q): q is Qdisc => q !== undefined);
+    for (const q of shaping) {
+      if (q.kind === "netem" && q.options) {
+        const f = netemFields(q.options);
+        // A tbf's rate wins over netem's own when both are there.
+        if (state.rate !== undefined) delete f.rate;
+        Object.assign(state, f);
+      } else if (q.kind === "tbf" && q.options) Object.assign(state, tbfFields(q.options));
+      else state.foreign = true;
+    }
+    const ifbTbf = ingress.own?.ifbRoot;
+    if (ingress.own && ifbTbf?.kind === "tbf" && ifbTbf.options) {
+      const t = ifbTbf.options;
+      state.ingress = {
+        rate: t.rate,
+        burst: t.burst,
+        ifb: ingress.own.ifb.name,
+        ...(t.latency !== undefined ? { latency: t.latency } : {}),
+      };
+    }
+    return state;
+  });
+}
+
+export interface RedirectOptions extends QosOptions {
+  /** Also redirect `to`'s ingress to `from` (default true: the two links act as one wire). */
+  bothWays?: boolean;
+}
+
+async function planRedirect(tc: Tc, from: number, to: number): Promise<Step[]> {
+  const ingress = await readIngress(tc, from);
+  const parent = ingress.filterParent;
+  const steps: Step[] = [];
+  if (!ingress.qdisc) {
+    steps.push({
+      name: `add ingress qdisc on ${from}`,
+      run: () => tc.qdiscs.add(from, { kind: "ingress" }),
+      undo: () => tc.qdiscs.delete(from, { kind: "ingress" }),
+    });
+  }
+  const existing = ingress.filters.find((f) => f.prio === REDIRECT_PRIO && isRedirectToAny(f) !== undefined);
+  if (existing) {
+    const prevTarget = isRedirectToAny(existing) as number;
+    steps.push({
+      name: `redirect ${from} to ${to}`,
+      run: () => tc.filters.replace(from, redirectFilter(parent, REDIRECT_PRIO, to, existing.handle)),
+      undo: () =>
+        tc.filters.replace(from, redirectFilter(parent, REDIRECT_PRIO, prevTarget, existing.handle)),
+    });
+  } else {
+    steps.push({
+      name: `redirect ${from} to ${to}`,
+      run: () => tc.filters.add(from, redirectFilter(parent, REDIRECT_PRIO, to)),
+      undo: () => ignoreMissing(tc.filters.delete(from, { parent, prio: REDIRECT_PRIO })),
+    });
+  }
+  return steps;
+}
+
+/**
+ * Wires two links together without a bridge, as Kata's tc-redirect does for a VM's tap and its
+ * pod's veth: an ingress qdisc on each, a u32 match-all filter (protocol all), action mirred
+ * egress redirect to the other. Idempotent; on failure nothing is left half-wired.
+ */
+export async function redirect(from: LinkRef, to: LinkRef, options: RedirectOptions = {}): Promise<void> {
+  await withTc(options, async (tc) => {
+    const [a, b] = await Promise.all([tc.ifindex(from), tc.ifindex(to)]);
+    if (a === b) throw new TcInputError("to", "must be another link than from");
+    const steps = await planRedirect(tc, a, b);
+    if (options.bothWays !== false) steps.push(...(await planRedirect(tc, b, a)));
+    await runSteps(`${String(from)} <-> ${String(to)}`, steps);
+  });
+}
+
+/** Undoes redirect(): removes the redirect filters, and each ingress qdisc left without filters. */
+export async function removeRedirect(
+  from: LinkRef,
+  to: LinkRef,
+  options: RedirectOptions = {},
+): Promise<void> {
+  await withTc(options, async (tc) => {
+    const links = await Promise.all([
+      tc.ifindex(from),
+      ...(options.bothWays !== false ? [tc.ifindex(to)] : []),
+    ]);
+    for (const ifindex of links) {
+      const ingress = await readIngress(tc, ifindex);
+      if (!ingress.qdisc) continue;
+      const ours = ingress.filters.filter(
+        (f) => f.prio === REDIRECT_PRIO && isRedirectToAny(f) !== undefined,
+      );
+      if (ours.length === 0) continue;
+      const others = ingress.filters.filter((f) => f.prio !== REDIRECT_PRIO);
+      if (others.length === 0 && ingress.qdisc.kind === "ingress")
+        await tc.qdiscs.delete(ifindex, { kind: "ingress" });
+      else await tc.filters.delete(ifindex, { parent: ingress.filterParent, prio: REDIRECT_PRIO });
+    }
+  });
+}
