@@ -62,6 +62,11 @@ export function formatHandle(h: number): string {
   return `${maj.toString(16)}:${min.toString(16)}`;
 }
 
+/** A qdisc's own handle as tc prints it: always "MAJOR:" ("0:" for a link's default qdisc). */
+export function formatQdiscHandle(h: number): string {
+  return `${(h >>> 16).toString(16)}:`;
+}
+
 /** The clsact hook points filters attach to ("ingress" = ffff:fff2, "egress" = ffff:fff3). */
 export function parseFilterParent(input: Handle, field = "parent"): number {
   if (input === "ingress") return (C.TC_H_CLSACT & 0xffff0000) | C.TC_H_MIN_INGRESS;

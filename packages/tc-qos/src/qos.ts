@@ -160,12 +160,12 @@ async function ignoreMissing(p: Promise<unknown>): Promise<void> {
 
 async function readEgress(tc: Tc, ifindex: number): Promise<Egress> {
   const reported = await tc.qdiscs.get(ifindex, "root");
-  if (!reported || reported.handle === "none") return reported ? { reported } : {};
+  if (!reported || reported.handle === "0:") return reported ? { reported } : {};
   const out: Egress = { root: reported, reported };
   if (reported.kind === "netem" || reported.kind === "tbf") {
     // Both have one class, MAJOR:1; a qdisc grafted there is what shapes after them.
     const child = await tc.qdiscs.get(ifindex, `${reported.handle}1`);
-    if (child && child.handle !== "none") out.child = child;
+    if (child && child.handle !== "0:") out.child = child;
   }
   return out;
 }
@@ -191,7 +191,7 @@ async function readIngress(tc: Tc, ifindex: number): Promise<Ingress> {
     const ifb = await (await tc.rtnl()).links.find(target);
     if (ifb?.alias !== QOS_IFB_ALIAS) continue;
     const ifbRoot = await tc.qdiscs.get(ifb.index, "root");
-    out.own = { filter: f, ifb, ...(ifbRoot && ifbRoot.handle !== "none" ? { ifbRoot } : {}) };
+    out.own = { filter: f, ifb, ...(ifbRoot && ifbRoot.handle !== "0:" ? { ifbRoot } : {}) };
   }
   return out;
 }

@@ -83,12 +83,12 @@ export function qdiscAddress(
 ): { handle: number; parent: number } {
   if (k.fixedPlace) {
     if (place.parent !== undefined && parseHandle(place.parent, `${field}.parent`) !== k.fixedPlace.parent)
-      throw new TcInputError(`${field}.parent`, `a ${k.kind} qdisc always sits at "ingress"`);
+      throw new TcInputError(`${field}.parent`, `the ${k.kind} qdisc always sits at "ingress"`);
     if (
       place.handle !== undefined &&
       parseQdiscHandle(place.handle, `${field}.handle`) !== k.fixedPlace.handle
     )
-      throw new TcInputError(`${field}.handle`, `a ${k.kind} qdisc always has handle "ffff:"`);
+      throw new TcInputError(`${field}.handle`, `the ${k.kind} qdisc always has handle "ffff:"`);
     return k.fixedPlace;
   }
   return {

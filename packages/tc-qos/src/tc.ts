@@ -15,6 +15,7 @@ import {
 import {
   type Message,
   parseAttrs,
+  RTM_GETACTION,
   RTM_NEWACTION,
   RTM_NEWLINK,
   RTM_NEWQDISC,
@@ -31,7 +32,14 @@ import {
 } from "./actions/action.js";
 import * as C from "./constants.js";
 import { decodeU32, formatU32Handle, type U32Filter, type U32Info } from "./filters/u32.js";
-import { formatFilterParent, formatHandle, type Handle, parseFilterParent, parseHandle } from "./handle.js";
+import {
+  formatFilterParent,
+  formatHandle,
+  formatQdiscHandle,
+  type Handle,
+  parseFilterParent,
+  parseHandle,
+} from "./handle.js";
 import type { BfifoOptions, FifoInfo, PfifoOptions } from "./kinds/fifo.js";
 import type { HtbClassInfo, HtbClassOptions, HtbInfo, HtbOptions } from "./kinds/htb.js";
 import { qdiscKind } from "./kinds/index.js";
@@ -107,7 +115,7 @@ interface TcObjectBase {
 
 /** A qdisc as the kernel reports it. `options` is decoded for the kinds this package knows. */
 export type Qdisc = TcObjectBase & {
-  /** "1:", "ffff:", or "none" (0: the link's default qdisc). */
+  /** "1:", "ffff:", or "0:" (a qdisc the kernel attached by default). */
   handle: string;
   /** "root", "ingress", or the class it hangs under ("1:1"). */
   parent: string;
@@ -147,7 +155,7 @@ export function decodeQdisc(m: Message, ctx: CodecContext): Qdisc {
   const q = {
     kind: o.kind,
     ifindex: o.header.ifindex,
-    handle: formatHandle(o.header.handle),
+    handle: formatQdiscHandle(o.header.handle),
     parent: formatHandle(o.header.parent),
     refcnt: o.header.info,
   } as Qdisc;
@@ -463,7 +471,8 @@ class Actions {
     const msgs = await this.tc.dump(actionDumpRequest(kind), { op: "action list", object: kind });
     const out: ActionInfo[] = [];
     for (const m of msgs) {
-      if (m.type !== RTM_NEWACTION) continue;
+      // Dump answers carry the request's type (RTM_GETACTION); notifications RTM_NEWACTION.
+      if (m.type !== RTM_GETACTION && m.type !== RTM_NEWACTION) continue;
       for (const a of parseAttrs(m.body.subarray(4)))
         if (a.type === C.TCA_ACT_TAB) out.push(...readActionList(a.data));
     }

@@ -225,10 +225,9 @@ export function formatRate(bytesPerSecond: number): string {
 
 /** Bytes as tc prints a size: "32Kb", "1Mb", "1600b". */
 export function formatSize(bytes: number): string {
-  if (bytes >= 1024 * 1024 && Math.abs(1024 * 1024 * Math.round(bytes / (1024 * 1024)) - bytes) < 1024)
-    return `${Math.round(bytes / (1024 * 1024))}Mb`;
-  if (bytes >= 1024 && Math.abs(1024 * Math.round(bytes / 1024) - bytes) < 16)
-    return `${Math.round(bytes / 1024)}Kb`;
+  if (bytes >= 1024 * 1024 && Math.abs(1024 * 1024 * rint(bytes / (1024 * 1024)) - bytes) < 1024)
+    return `${rint(bytes / (1024 * 1024))}Mb`;
+  if (bytes >= 1024 && Math.abs(1024 * rint(bytes / 1024) - bytes) < 16) return `${rint(bytes / 1024)}Kb`;
   return `${bytes}b`;
 }
 
