@@ -348,7 +348,7 @@ describePrivileged("qdiscs, classes, filters and actions on this kernel", () => 
         actions: [{ kind: "mirred", action: "redirect", dev: "v1" }],
       });
       const replaced = (await tc.filters.list("w0", "ffff:")).find((f) => f.id === node.id && f.prio === 3);
-      expect((replaced?.options as U32Info).actions).toMatchObject([
+      expect((replaced?.options as U32Info | undefined)?.actions).toMatchObject([
         { action: "redirect", ifindex: [...links].find(([, n]) => n === "v1")?.[0] },
       ]);
       await tc.filters.delete("w0", {
