@@ -159,6 +159,18 @@ describePrivileged("capture to files", () => {
     expect(ts.map((r) => r[0] ?? "")).toEqual(["10", "", "20,30", "4094"]);
   });
 
+  test("promisc: the interface is promiscuous while the capture runs, and not after", async ({ netns }) => {
+    await vethPair(netns);
+    const promiscuity = async () => (await netns.ipJson(["-d", "link", "show", "a1"]))[0].promiscuity;
+    expect(await promiscuity()).toBe(0);
+    const file = join(dir, `promisc-${netns.name}.pcap`);
+    const cap = await startCapture({ iface: "a1", netns: netns.name, file, promisc: true });
+    expect(await promiscuity()).toBe(1);
+    await sendFrames(netns, "a0", [frame({ seq: 1, dst: "02:00:00:00:00:99" })]);
+    expect(await cap.stop()).toMatchObject({ packets: 1 });
+    expect(await promiscuity()).toBe(0);
+  });
+
   test("limits: a packet count ends the capture by itself", async ({ netns }) => {
     await vethPair(netns);
     const file = join(dir, `limit-${netns.name}.pcap`);

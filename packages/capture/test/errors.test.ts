@@ -6,7 +6,7 @@ import { describePrivileged, netnsTest as test } from "@vmnet/harness/vitest";
 import { execa } from "execa";
 import { afterAll, beforeAll, expect } from "vitest";
 import { CaptureError, CaptureFilterError, CaptureInputError, packets, startCapture } from "../src/index.js";
-import { vethPair } from "./helpers.js";
+import { frame, sendFrames, vethPair } from "./helpers.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -88,6 +88,30 @@ describePrivileged("bad input: typed errors, and no file left behind", () => {
     const cap = await startCapture({ iface: "a1", netns: netns.name, file: existing, overwrite: true });
     await cap.stop();
     expect(readFileSync(existing).readUInt32LE(0)).toBe(0xa1b2c3d4); // a .pcap name: pcap
+  });
+
+  test("a full disk while capturing ends the capture with a typed ENOSPC error", async ({ netns }) => {
+    await vethPair(netns);
+    const small = await mkdtemp(join(tmpdir(), "vmnet-full-"));
+    await execa("mount", ["-t", "tmpfs", "-o", "size=64k", "vmnet-full", small]);
+    try {
+      const file = join(small, "full.pcap");
+      const cap = await startCapture({ iface: "a1", netns: netns.name, file });
+      await sendFrames(
+        netns,
+        "a0",
+        Array.from({ length: 400 }, (_, seq) => frame({ seq, size: 1000 })),
+      );
+      const e = await failure(cap.done);
+      expect(e).toBeInstanceOf(CaptureError);
+      expect(e).toMatchObject({ code: "ENOSPC", syscall: "write" });
+      expect(e.message).toBe(`capture file ${file}: no space left on device (ENOSPC)`);
+      expect((e as unknown as { stats: { reason: string } }).stats.reason).toBe("error");
+      await expect(cap.stop()).rejects.toBe(e);
+    } finally {
+      await execa("umount", [small]);
+      await rm(small, { recursive: true });
+    }
   });
 
   test("an unknown netns", async () => {
