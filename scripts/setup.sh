@@ -20,6 +20,7 @@ SYSTEM_PACKAGES=(
   strace                        # request bytes of iproute2/tc, recorded as fixtures
   kmod procps psmisc            # lsmod/modprobe checks, ps/pkill for daemons
   libpcap0.8                    # pcap-filter compilation, loaded at run time by the capture addon
+  netsniff-ng                   # trafgen: line-rate traffic for the capture load tests and benchmark
   git file                      # release checks: a clean clone for the dry-run release, binary architectures
   g++-aarch64-linux-gnu         # the addon's linux-arm64 prebuild (cross-compiled)
   qemu-user-static              # loads the arm64 prebuild under emulation to prove it
