@@ -31,23 +31,32 @@ async function wire(client: TestNetns, server: TestNetns): Promise<void> {
  */
 async function measure(client: TestNetns, server: TestNetns, port: number): Promise<number> {
   const iperf = requireProgram("iperf3", "iperf3");
-  const srv = server.exec(iperf, ["-s", "-1", "-p", String(port)], { reject: false });
+  // Not one-off (-1): a failed attempt must not end the server before a good one.
+  const srv = server.exec(iperf, ["-s", "-p", String(port)], { reject: false });
   try {
-    let out: string | undefined;
-    for (let attempt = 0; attempt < 50 && out === undefined; attempt++) {
+    type Report = {
+      error?: string;
+      start: { tcp_mss_default: number };
+      end?: { sum_received?: { bits_per_second: number } };
+    };
+    let j: Report | undefined;
+    let last = "";
+    // The server may not listen yet: retry until a run reports what it received.
+    for (let attempt = 0; attempt < 50 && !j?.end?.sum_received; attempt++) {
       const r = await client.exec(
         iperf,
         ["-c", "10.77.0.2", "-p", String(port), "-t", "5", "-O", "1", "-J"],
         { reject: false },
       );
-      if (r.exitCode === 0) out = String(r.stdout);
-      else await new Promise((res) => setTimeout(res, 100));
+      last = String(r.stdout) || String(r.stderr);
+      try {
+        j = JSON.parse(String(r.stdout)) as Report;
+      } catch {
+        j = undefined;
+      }
+      if (!j?.end?.sum_received) await new Promise((res) => setTimeout(res, 100));
     }
-    if (!out) throw new Error("iperf3 never connected");
-    const j = JSON.parse(out) as {
-      start: { tcp_mss_default: number };
-      end: { sum_received: { bits_per_second: number } };
-    };
+    if (!j?.end?.sum_received) throw new Error(`iperf3 gave no result: ${last.slice(0, 500)}`);
     const mss = j.start.tcp_mss_default;
     return ((j.end.sum_received.bits_per_second / 8) * (mss + 52 + 14)) / mss;
   } finally {
