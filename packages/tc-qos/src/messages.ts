@@ -51,7 +51,8 @@ export function tcRequest(
   kind: string | undefined,
   fill?: (w: AttrWriter) => void,
 ): TcRequest {
-  const w = new AttrWriter(kind === "tbf" || kind === "htb" ? 2400 : 256);
+  // Room for the rate tables (1 KiB each) that tbf and htb carry, so the buffer never grows.
+  const w = new AttrWriter(kind === "tbf" ? 1280 : kind === "htb" ? 2400 : 256);
   writeTcMsg(w, header);
   if (kind !== undefined) w.string(C.TCA_KIND, kind);
   fill?.(w);
@@ -81,7 +82,8 @@ export interface RawTcObject {
   attrs: RawAttr[];
 }
 
-export function decodeTcObject(body: Buffer): RawTcObject {
+/** Decodes the header and top-level attributes; `withStats` false skips the counters. */
+export function decodeTcObject(body: Buffer, withStats = true): RawTcObject {
   const header = readTcMsg(body);
   const attrs = parseAttrs(body.subarray(TCMSG_LEN));
   const out: RawTcObject = { header, kind: "", attrs };
@@ -89,7 +91,7 @@ export function decodeTcObject(body: Buffer): RawTcObject {
     if (a.type === C.TCA_KIND) out.kind = read.string(a);
     else if (a.type === C.TCA_OPTIONS) out.options = a.data;
     else if (a.type === C.TCA_CHAIN) out.chain = read.u32(a);
-    else if (a.type === C.TCA_STATS2) out.stats = decodeStats2(a.data);
+    else if (a.type === C.TCA_STATS2 && withStats) out.stats = decodeStats2(a.data);
   }
   return out;
 }

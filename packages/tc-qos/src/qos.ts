@@ -5,13 +5,17 @@
 // is put back as it was and QosApplyError says which step failed.
 import { type Link, type LinkRef, NetlinkError, type NetnsRef } from "@vmnet/netlink-native";
 import { z } from "zod";
+import { type LinkQdiscs, linkReader } from "./batch-read.js";
+import { TC_H_ROOT } from "./constants.js";
 import { QosApplyError, TcInputError } from "./errors.js";
 import { parseHandle } from "./handle.js";
-import { type NetemInfo, netemShape, refineNetem } from "./kinds/netem.js";
-import type { TbfInfo } from "./kinds/tbf.js";
-import { qdiscDeleteRequest, qdiscRawRequest } from "./requests.js";
+import { qdiscKinds } from "./kinds/index.js";
+import type { QdiscKind } from "./kinds/kind.js";
+import { type NetemInfo, type NetemParsed, netemShape, refineNetem } from "./kinds/netem.js";
+import type { TbfInfo, TbfParsed } from "./kinds/tbf.js";
+import { qdiscDeleteRequest, qdiscRawRequest, qdiscRequest } from "./requests.js";
 import { type Filter, type Qdisc, Tc, type TcClass } from "./tc.js";
-import { parseRate, type Rate, type Size, type Time } from "./units.js";
+import { type Duration, parseTime } from "./units.js";
 import { check, positiveRate, sizeAndCell, time } from "./validate.js";
 
 /** Alias carried by the ifb links applyQos creates (its ownership mark: nothing else is deleted). */
@@ -158,16 +162,10 @@ async function ignoreMissing(p: Promise<unknown>): Promise<void> {
   }
 }
 
-async function readEgress(tc: Tc, ifindex: number): Promise<Egress> {
-  const reported = await tc.qdiscs.get(ifindex, "root");
+function egressOf(q: LinkQdiscs): Egress {
+  const reported = q.root;
   if (!reported || reported.handle === "0:") return reported ? { reported } : {};
-  const out: Egress = { root: reported, reported };
-  if (reported.kind === "netem" || reported.kind === "tbf") {
-    // Both have one class, MAJOR:1; a qdisc grafted there is what shapes after them.
-    const child = await tc.qdiscs.get(ifindex, `${reported.handle}1`);
-    if (child && child.handle !== "0:") out.child = child;
-  }
-  return out;
+  return { root: reported, reported, ...(q.child ? { child: q.child } : {}) };
 }
 
 function isRedirectToAny(f: Filter): number | undefined {
@@ -178,8 +176,7 @@ function isRedirectToAny(f: Filter): number | undefined {
   return undefined;
 }
 
-async function readIngress(tc: Tc, ifindex: number): Promise<Ingress> {
-  const qdisc = await tc.qdiscs.get(ifindex, "ingress");
+async function readIngress(tc: Tc, ifindex: number, qdisc: Qdisc | undefined): Promise<Ingress> {
   if (!qdisc || (qdisc.kind !== "ingress" && qdisc.kind !== "clsact"))
     return { filterParent: "ffff:", filters: [] };
   const filterParent = qdisc.kind === "clsact" ? "ingress" : "ffff:";
@@ -249,47 +246,79 @@ async function restoreEgress(tc: Tc, ifindex: number, prev: Egress): Promise<voi
   else await ignoreMissing(tc.send(qdiscDeleteRequest(ifindex, { parent: `${prev.root.handle}1` }), ctx));
 }
 
-function tbfSpec(
-  spec: { rate?: Rate; burst?: Size; latency?: Time; peakrate?: Rate; mtu?: Size },
-  rate: number,
-) {
-  return {
-    kind: "tbf" as const,
-    rate: spec.rate as Rate,
-    burst: spec.burst ?? defaultBurst(rate),
-    latency: spec.latency ?? DEFAULT_LATENCY,
-    ...(spec.peakrate !== undefined ? { peakrate: spec.peakrate } : {}),
-    ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+type QosParsed = z.output<typeof qosSchema>;
+const DEFAULT_LATENCY_PARSED = parseTime(DEFAULT_LATENCY);
+
+/** tbf options from parsed QoS fields, with applyQos's defaults filled in. */
+function tbfOptions(p: {
+  rate?: number;
+  burst?: { bytes: number; cellLog?: number };
+  latency?: Duration;
+  peakrate?: number;
+  mtu?: { bytes: number; cellLog?: number };
+}): TbfParsed {
+  const rate = p.rate as number;
+  const out: TbfParsed = {
+    rate,
+    burst: p.burst ?? { bytes: defaultBurst(rate) },
+    latency: p.latency ?? DEFAULT_LATENCY_PARSED,
   };
+  if (p.peakrate !== undefined) out.peakrate = p.peakrate;
+  if (p.mtu !== undefined) out.mtu = p.mtu;
+  return out;
 }
 
-function netemSpec(spec: QosSpec) {
-  const out: Record<string, unknown> = { kind: "netem" };
-  for (const k of NETEM_KEYS) if (spec[k] !== undefined) out[k] = spec[k];
-  return out as { kind: "netem" };
+function netemOptions(p: QosParsed): NetemParsed {
+  const out: Record<string, unknown> = {};
+  for (const k of NETEM_KEYS) if (p[k] !== undefined) out[k] = p[k];
+  return out as NetemParsed;
 }
 
-function planEgress(tc: Tc, ifindex: number, spec: QosSpec, egress: Egress): Step[] {
+/** Replaces the qdisc at a place with already validated options (the spec was checked once). */
+function replaceQdisc(
+  tc: Tc,
+  ifindex: number,
+  label: string,
+  kind: "netem" | "tbf",
+  address: { handle: number; parent: number },
+  options: NetemParsed | TbfParsed,
+): Promise<void> {
+  const req = qdiscRequest(
+    "replace",
+    ifindex,
+    { kind: qdiscKinds[kind] as QdiscKind, address, options },
+    tc.codec,
+  );
+  return tc.send(req, { op: `qdisc replace ${kind}`, object: label }).then(() => undefined);
+}
+
+function planEgress(tc: Tc, ifindex: number, label: string, spec: QosParsed, egress: Egress): Step[] {
   const wantNetem = NETEM_KEYS.some((k) => spec[k] !== undefined);
   const wantTbf = spec.rate !== undefined;
   const undo = () => restoreEgress(tc, ifindex, egress);
   const { root, child } = egress;
   if (!wantNetem && !wantTbf) {
     if (!root) return [];
-    return [{ name: `delete root ${root.kind}`, run: () => tc.qdiscs.delete(ifindex), undo }];
+    return [
+      {
+        name: `delete root ${root.kind}`,
+        run: () =>
+          tc.send(qdiscDeleteRequest(ifindex), { op: "qdisc del", object: label }).then(() => undefined),
+        undo,
+      },
+    ];
   }
   const kind = wantNetem ? "netem" : "tbf";
   // The kernel changes a qdisc in place only when the kind is the same; another kind needs
   // another handle, which grafts the new tree over the old one in one step.
   const sameRoot = root?.kind === kind;
   const major = sameRoot && root ? majorOf(root.handle) : root && majorOf(root.handle) === 1 ? 2 : 1;
-  const rate = spec.rate === undefined ? 0 : parseRate(spec.rate);
-  const rootSpec = wantNetem ? netemSpec(spec) : tbfSpec(spec, rate);
+  const rootOptions = wantNetem ? netemOptions(spec) : tbfOptions(spec);
   const steps: Step[] = [
     {
       name: `replace root ${kind}`,
       run: () =>
-        tc.qdiscs.replace(ifindex, { ...rootSpec, parent: "root", handle: `${hex(major)}:` } as never),
+        replaceQdisc(tc, ifindex, label, kind, { handle: major << 16, parent: TC_H_ROOT }, rootOptions),
       undo,
     },
   ];
@@ -304,11 +333,14 @@ function planEgress(tc: Tc, ifindex: number, spec: QosSpec, egress: Egress): Ste
     steps.push({
       name: "replace tbf under netem",
       run: () =>
-        tc.qdiscs.replace(ifindex, {
-          ...tbfSpec(spec, rate),
-          parent: `${hex(major)}:1`,
-          handle: `${hex(childMajor)}:`,
-        }),
+        replaceQdisc(
+          tc,
+          ifindex,
+          label,
+          "tbf",
+          { handle: childMajor << 16, parent: (major << 16) | 1 },
+          tbfOptions(spec),
+        ),
       undo,
     });
   } else if (sameRoot && child) {
@@ -335,14 +367,13 @@ function redirectFilter(parent: string, prio: number, target: number, handle?: n
   };
 }
 
-async function planIngress(tc: Tc, ifindex: number, spec: QosSpec, ingress: Ingress): Promise<Step[]> {
+async function planIngress(tc: Tc, ifindex: number, spec: QosParsed, ingress: Ingress): Promise<Step[]> {
   const rtnl = await tc.rtnl();
   const steps: Step[] = [];
   const parent = ingress.filterParent;
   const own = ingress.own;
   if (spec.ingress) {
     const want = spec.ingress;
-    const rate = parseRate(want.rate);
     const ifbState: { index: number; created: boolean } = { index: own?.ifb.index ?? 0, created: false };
     if (!own) {
       const name = want.ifb ?? `qosin${ifindex}`;
@@ -373,7 +404,15 @@ async function planIngress(tc: Tc, ifindex: number, spec: QosSpec, ingress: Ingr
     const prevIfbRoot = own?.ifbRoot;
     steps.push({
       name: "replace tbf on the ifb",
-      run: () => tc.qdiscs.replace(ifbState.index, { ...tbfSpec(want, rate), parent: "root", handle: "1:" }),
+      run: () =>
+        replaceQdisc(
+          tc,
+          ifbState.index,
+          want.ifb ?? `qosin${ifindex}`,
+          "tbf",
+          { handle: 1 << 16, parent: TC_H_ROOT },
+          tbfOptions(want),
+        ),
       undo: async () => {
         if (ifbState.created) return; // deleting the ifb takes its qdisc along
         await restoreEgress(tc, ifbState.index, prevIfbRoot ? { root: prevIfbRoot } : {});
@@ -424,13 +463,13 @@ async function planIngress(tc: Tc, ifindex: number, spec: QosSpec, ingress: Ingr
  * replaced; fields left out are removed. On failure the link keeps its previous QoS.
  */
 export async function applyQos(link: LinkRef, spec: QosSpec, options: QosOptions = {}): Promise<void> {
-  check(qosSchema, spec, "qos");
+  const parsed = check(qosSchema, spec, "qos");
   await withTc(options, async (tc) => {
-    const ifindex = await tc.ifindex(link);
-    const [egress, ingress] = await Promise.all([readEgress(tc, ifindex), readIngress(tc, ifindex)]);
+    const now = await linkReader(tc).read(link, false);
+    const ingress = await readIngress(tc, now.ifindex, now.ingress);
     const steps = [
-      ...planEgress(tc, ifindex, spec, egress),
-      ...(await planIngress(tc, ifindex, spec, ingress)),
+      ...planEgress(tc, now.ifindex, String(link), parsed, egressOf(now)),
+      ...(await planIngress(tc, now.ifindex, parsed, ingress)),
     ];
     await runSteps(String(link), steps);
   });
@@ -439,9 +478,12 @@ export async function applyQos(link: LinkRef, spec: QosSpec, options: QosOptions
 /** Removes a link's QoS: its root qdisc, and the ingress redirect and ifb applyQos made. */
 export async function removeQos(link: LinkRef, options: QosOptions = {}): Promise<void> {
   await withTc(options, async (tc) => {
-    const ifindex = await tc.ifindex(link);
-    const [egress, ingress] = await Promise.all([readEgress(tc, ifindex), readIngress(tc, ifindex)]);
-    const steps = [...planEgress(tc, ifindex, {}, egress), ...(await planIngress(tc, ifindex, {}, ingress))];
+    const now = await linkReader(tc).read(link, false);
+    const ingress = await readIngress(tc, now.ifindex, now.ingress);
+    const steps = [
+      ...planEgress(tc, now.ifindex, String(link), {}, egressOf(now)),
+      ...(await planIngress(tc, now.ifindex, {}, ingress)),
+    ];
     await runSteps(String(link), steps);
   });
 }
@@ -462,10 +504,11 @@ function tbfFields(t: TbfInfo): Partial<QosState> {
 /** Reads a link's QoS from the kernel, whoever set it (applyQos, tc, another tool). */
 export async function getQos(link: LinkRef, options: QosOptions = {}): Promise<QosState> {
   return withTc(options, async (tc) => {
-    const ifindex = await tc.ifindex(link);
-    const [egress, ingress, classes] = await Promise.all([
-      readEgress(tc, ifindex),
-      readIngress(tc, ifindex),
+    const now = await linkReader(tc).read(link);
+    const ifindex = now.ifindex;
+    const egress = egressOf(now);
+    const [ingress, classes] = await Promise.all([
+      readIngress(tc, ifindex, now.ingress),
       tc.classes.list(ifindex),
     ]);
     const state: QosState = { foreign: false, qdiscs: [], classes, ingressFilters: ingress.filters };
@@ -501,7 +544,7 @@ export interface RedirectOptions extends QosOptions {
 }
 
 async function planRedirect(tc: Tc, from: number, to: number): Promise<Step[]> {
-  const ingress = await readIngress(tc, from);
+  const ingress = await readIngress(tc, from, await tc.qdiscs.get(from, "ingress"));
   const parent = ingress.filterParent;
   const steps: Step[] = [];
   if (!ingress.qdisc) {
@@ -557,7 +600,7 @@ export async function removeRedirect(
       ...(options.bothWays !== false ? [tc.ifindex(to)] : []),
     ]);
     for (const ifindex of links) {
-      const ingress = await readIngress(tc, ifindex);
+      const ingress = await readIngress(tc, ifindex, await tc.qdiscs.get(ifindex, "ingress"));
       if (!ingress.qdisc) continue;
       const ours = ingress.filters.filter(
         (f) => f.prio === REDIRECT_PRIO && isRedirectToAny(f) !== undefined,

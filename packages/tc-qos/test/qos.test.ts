@@ -266,6 +266,36 @@ describePrivileged("QoS on real links", () => {
     }
   });
 
+  test("many links at once: concurrent calls share one dump, and each gets its own link's state", async ({
+    netns,
+  }) => {
+    const n = 40;
+    await veths(netns.name, ...Array.from({ length: n }, (_, i): [string, string] => [`m${i}`, `n${i}`]));
+    await sh(netns, "tc qdisc add dev m3 root handle 7: htb", "tc qdisc add dev m5 ingress");
+    const tc = await Tc.open({ netns: netns.name });
+    try {
+      const links = Array.from({ length: n }, (_, i) => `m${i}`);
+      await Promise.all(links.map((l, i) => applyQos(l, { rate: `${i + 1}mbit` }, { tc })));
+      const states = await Promise.all(links.map((l) => getQos(l, { tc })));
+      states.forEach((q, i) => {
+        expect(q.rate, links[i]).toBe(((i + 1) * 1_000_000) / 8);
+        expect(q.foreign).toBe(false);
+      });
+      // m3's htb was replaced (another handle grafted over it); m5's foreign ingress stays.
+      expect(states[3]?.qdiscs[0]).toMatchObject({ kind: "tbf", handle: "1:" });
+      expect(states[5]?.qdiscs.map((x) => x.kind)).toEqual(["tbf", "ingress"]);
+      await Promise.all(links.map((l) => removeQos(l, { tc })));
+      const after = await tcJson<TcQdiscJson>(netns, ["qdisc", "show"]);
+      expect(after.filter((q) => q.kind === "tbf")).toEqual([]);
+      expect(after.filter((q) => q.kind === "ingress").map((q) => q.dev)).toEqual(["m5"]);
+      await expect(Promise.all([...links, "nosuch0"].map((l) => getQos(l, { tc })))).rejects.toThrow(
+        /link get "nosuch0": ENODEV/,
+      );
+    } finally {
+      tc.close();
+    }
+  });
+
   test("redirect(): ingress qdiscs and match-all mirred filters both ways, idempotent, removable", async ({
     netns,
   }) => {

@@ -1,0 +1,126 @@
+// Reads of a link's qdiscs for the QoS layer, shared by concurrent calls on one Tc. A call alone
+// asks the kernel for exactly its link (RTM_GETQDISC at the root and at ingress, and under a
+// netem/tbf root); when many calls start together (Promise.all over a thousand links), one qdisc
+// dump serves them all instead of thousands of requests. Nothing is cached: every call reads
+// after it started.
+import type { LinkRef } from "@vmnet/netlink-native";
+import { type Message, RTM_NEWQDISC } from "@vmnet/netlink-native/codec";
+import * as C from "./constants.js";
+import { qdiscDumpRequest } from "./requests.js";
+import { decodeQdisc, type Qdisc, type Tc } from "./tc.js";
+
+/** What a link has at its root (default or not), under a netem/tbf root, and at ingress. */
+export interface LinkQdiscs {
+  ifindex: number;
+  root?: Qdisc;
+  child?: Qdisc;
+  ingress?: Qdisc;
+}
+
+/** Calls that start together below this many read one by one (a dump lists every link). */
+export const BATCH_MIN = 16;
+
+interface Waiter {
+  link: LinkRef;
+  full: boolean;
+  resolve(v: LinkQdiscs): void;
+  reject(e: unknown): void;
+}
+
+function pick(ifindex: number, all: Qdisc[]): LinkQdiscs {
+  const out: LinkQdiscs = { ifindex };
+  for (const q of all) {
+    if (q.parent === "root") out.root = q;
+    else if (q.parent === "ingress") out.ingress = q;
+  }
+  const root = out.root;
+  if (root && root.handle !== "0:" && (root.kind === "netem" || root.kind === "tbf")) {
+    const child = all.find((q) => q.parent === `${root.handle}1` && q.handle !== "0:");
+    if (child) out.child = child;
+  }
+  return out;
+}
+
+export class LinkReader {
+  private pending: Waiter[] = [];
+
+  constructor(private readonly tc: Tc) {}
+
+  /** `full` false: kinds, places and raw options only (enough to plan and undo a change). */
+  read(link: LinkRef, full = true): Promise<LinkQdiscs> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ link, full, resolve, reject });
+      // Calls made in the same turn (a synchronous loop) are collected before anything is sent.
+      if (this.pending.length === 1) queueMicrotask(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length < BATCH_MIN) {
+      for (const w of batch) this.readOne(w.link).then(w.resolve, w.reject);
+      return;
+    }
+    this.readMany(batch).catch((e) => {
+      for (const w of batch) w.reject(e);
+    });
+  }
+
+  /** One link: its index, then the qdisc at the root and at ingress (and under the root). */
+  async readOne(link: LinkRef): Promise<LinkQdiscs> {
+    const ifindex = await this.tc.ifindex(link);
+    const [root, ingress] = await Promise.all([
+      this.tc.qdiscs.get(ifindex, "root"),
+      this.tc.qdiscs.get(ifindex, "ingress"),
+    ]);
+    const all = [root, ingress].filter((q): q is Qdisc => q !== undefined);
+    if (root && root.handle !== "0:" && (root.kind === "netem" || root.kind === "tbf")) {
+      const child = await this.tc.qdiscs.get(ifindex, `${root.handle}1`);
+      if (child) all.push(child);
+    }
+    return pick(ifindex, all);
+  }
+
+  private async readMany(batch: Waiter[]): Promise<void> {
+    // One dump for the qdiscs of every link; names are resolved one request each (cheaper than
+    // dumping every link, as a namespace may hold many more than the batch names). Each call goes
+    // on as soon as its own name is resolved, so its next requests overlap the others' reads.
+    const grouped = this.tc.dump(qdiscDumpRequest(), { op: "qdisc list" }).then((dump) => {
+      const byLink = new Map<number, Message[]>();
+      for (const m of dump) {
+        if (m.type !== RTM_NEWQDISC || m.body.length < C.SIZEOF_TCMSG) continue;
+        const ifindex = m.body.readInt32LE(4);
+        const list = byLink.get(ifindex);
+        if (list) list.push(m);
+        else byLink.set(ifindex, [m]);
+      }
+      return byLink;
+    });
+    // Let the dump request go out first: its answer then streams in while the kernel resolves
+    // the names, and each call can plan as soon as its own name is known.
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all(
+      batch.map(async (w) => {
+        try {
+          const [ifindex, byLink] = await Promise.all([this.tc.ifindex(w.link), grouped]);
+          const qdiscs = (byLink.get(ifindex) ?? []).map((m) => decodeQdisc(m, this.tc.codec, w.full));
+          w.resolve(pick(ifindex, qdiscs));
+        } catch (e) {
+          w.reject(e);
+        }
+      }),
+    );
+  }
+}
+
+const readers = new WeakMap<Tc, LinkReader>();
+
+export function linkReader(tc: Tc): LinkReader {
+  let r = readers.get(tc);
+  if (!r) {
+    r = new LinkReader(tc);
+    readers.set(tc, r);
+  }
+  return r;
+}
