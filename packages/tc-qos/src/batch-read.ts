@@ -56,7 +56,10 @@ export class LinkReader {
   }
 
   private flush(): void {
-    const batch = this.pending;
+    // Full reads (getQos) also report the link's default qdisc, which dumps leave out when it is
+    // invisible: those always read one by one, as do small batches.
+    const batch = this.pending.filter((w) => !w.full);
+    for (const w of this.pending) if (w.full) this.readOne(w.link).then(w.resolve, w.reject);
     this.pending = [];
     if (batch.length < BATCH_MIN) {
       for (const w of batch) this.readOne(w.link).then(w.resolve, w.reject);
@@ -104,7 +107,7 @@ export class LinkReader {
       batch.map(async (w) => {
         try {
           const [ifindex, byLink] = await Promise.all([this.tc.ifindex(w.link), grouped]);
-          const qdiscs = (byLink.get(ifindex) ?? []).map((m) => decodeQdisc(m, this.tc.codec, w.full));
+          const qdiscs = (byLink.get(ifindex) ?? []).map((m) => decodeQdisc(m, this.tc.codec, false));
           w.resolve(pick(ifindex, qdiscs));
         } catch (e) {
           w.reject(e);

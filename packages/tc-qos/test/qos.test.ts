@@ -8,6 +8,7 @@ import {
   type Message,
   RTM_DELQDISC,
   RTM_DELTFILTER,
+  RTM_GETQDISC,
   RTM_NEWQDISC,
   RTM_NEWTFILTER,
 } from "@vmnet/netlink-native/codec";
@@ -53,6 +54,20 @@ class FailingTc extends Tc {
         return Promise.reject(new NetlinkError(5, context, "injected fault"));
     }
     return super.send(req, context);
+  }
+}
+
+/** Counts what goes to the kernel: dumps and single-qdisc reads. */
+class CountingTc extends Tc {
+  dumps = 0;
+  gets = 0;
+  override send(req: TcRequest, context: RequestContext): Promise<Message[]> {
+    if (req.type === RTM_GETQDISC) this.gets++;
+    return super.send(req, context);
+  }
+  override dump(req: TcRequest, context: RequestContext): Promise<Message[]> {
+    if (req.type === RTM_GETQDISC) this.dumps++;
+    return super.dump(req, context);
   }
 }
 
@@ -272,10 +287,15 @@ describePrivileged("QoS on real links", () => {
     const n = 40;
     await veths(netns.name, ...Array.from({ length: n }, (_, i): [string, string] => [`m${i}`, `n${i}`]));
     await sh(netns, "tc qdisc add dev m3 root handle 7: htb", "tc qdisc add dev m5 ingress");
-    const tc = await Tc.open({ netns: netns.name });
+    const tc = (await CountingTc.open({ netns: netns.name })) as CountingTc;
     try {
       const links = Array.from({ length: n }, (_, i) => `m${i}`);
       await Promise.all(links.map((l, i) => applyQos(l, { rate: `${i + 1}mbit` }, { tc })));
+      // 40 calls at once: one qdisc dump, no single reads.
+      expect({ dumps: tc.dumps, gets: tc.gets }).toEqual({ dumps: 1, gets: 0 });
+      // A call alone reads its own link: the root, the ingress qdisc, what hangs under the tbf.
+      await applyQos("m0", { rate: "1mbit" }, { tc });
+      expect({ dumps: tc.dumps, gets: tc.gets }).toEqual({ dumps: 1, gets: 3 });
       const states = await Promise.all(links.map((l) => getQos(l, { tc })));
       states.forEach((q, i) => {
         expect(q.rate, links[i]).toBe(((i + 1) * 1_000_000) / 8);
