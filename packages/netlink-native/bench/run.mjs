@@ -80,9 +80,11 @@ async function vmnetLinks(kind, ns, loop) {
       );
       indexes = links.map((l) => l.index);
     } else {
-      const taps = Array.from({ length: N }, (_, i) => openTap({ name: `t${i}`, netns: ns, persist: true }));
+      const taps = await Promise.all(
+        Array.from({ length: N }, (_, i) => openTap({ name: `t${i}`, netns: ns, persist: true })),
+      );
       for (const t of taps) t.close();
-      indexes = await Promise.all(taps.map((t) => rtnl.links.index(t.name)));
+      indexes = taps.map((t) => t.index);
     }
     await Promise.all(indexes.map((ix, i) => rtnl.addresses.add(ix, ipv4(i))));
     await Promise.all(indexes.map((ix) => rtnl.links.set(ix, { up: true })));

@@ -2,7 +2,7 @@
 // (TUNSETIFF), so we enter the netns only around open() + ioctl(). The fds are plain numbers that
 // a child process can inherit (qemu -netdev tap,fd=N).
 #include <fcntl.h>
-#include <linux/if.h>
+#include <net/if.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
 
@@ -27,6 +27,7 @@ struct TapRequest {
 
 struct TapResult {
   std::string name;
+  unsigned index = 0;
   std::vector<UniqueFd> fds;
   SysError error;
 };
@@ -70,10 +71,46 @@ TapResult OpenTapIn(const TapRequest& req) {
     result.error = SysError::from("ioctl(TUNSETPERSIST)", result.name);
     return result;
   }
+  // Still inside the netns: its ifindex, so callers need no netlink look-up.
+  result.index = ::if_nametoindex(result.name.c_str());
   return result;
 }
 
-// openTap({ name?, netns?, tun?, vnetHdr?, queues?, persist?, owner?, group? }): { name, fds }
+Napi::Object TapToJs(Napi::Env env, TapResult& result) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("name", Napi::String::New(env, result.name));
+  out.Set("index", Napi::Number::New(env, result.index));
+  Napi::Array fds = Napi::Array::New(env, result.fds.size());
+  for (size_t i = 0; i < result.fds.size(); i++) fds.Set(i, Napi::Number::New(env, result.fds[i].release()));
+  out.Set("fds", fds);
+  return out;
+}
+
+// Opening runs on libuv's pool: entering the netns, open(), TUNSETIFF (which registers a netdev
+// under the kernel's RTNL lock) and the look-up would otherwise hold the event loop for each tap.
+// The pool thread returns to its own netns before Execute ends (NetnsEntry).
+class OpenTapWorker : public Napi::AsyncWorker {
+ public:
+  OpenTapWorker(Napi::Env env, TapRequest req)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), req_(std::move(req)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { result_ = OpenTapIn(req_); }
+  void OnOK() override {
+    if (result_.error.failed()) {
+      deferred_.Reject(MakeSysError(Env(), result_.error).Value());
+    } else {
+      deferred_.Resolve(TapToJs(Env(), result_));
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  TapRequest req_;
+  TapResult result_;
+};
+
+// openTap({ name?, netns?, tun?, vnetHdr?, queues?, persist?, owner?, group? }): Promise<{ name, index, fds }>
 Napi::Value OpenTap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) {
@@ -94,17 +131,10 @@ Napi::Value OpenTap(const Napi::CallbackInfo& info) {
     ThrowTypeError(env, "openTap: queues must be 1-256 and name at most 15 bytes");
     return env.Undefined();
   }
-  TapResult result = OpenTapIn(req);
-  if (result.error.failed()) {
-    ThrowSysError(env, result.error);
-    return env.Undefined();
-  }
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("name", Napi::String::New(env, result.name));
-  Napi::Array fds = Napi::Array::New(env, result.fds.size());
-  for (size_t i = 0; i < result.fds.size(); i++) fds.Set(i, Napi::Number::New(env, result.fds[i].release()));
-  out.Set("fds", fds);
-  return out;
+  auto* worker = new OpenTapWorker(env, std::move(req));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
 }
 
 // setTapPersist(fd, persist): turn persistence on or off on an open TAP fd.

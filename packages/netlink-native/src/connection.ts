@@ -29,8 +29,13 @@ interface Pending {
   reject(error: Error): void;
   /** For streamed dumps: called per message as it arrives. */
   onMessage?: (m: Message) => void;
-  timer?: NodeJS.Timeout;
+  /** When the request times out (performance.now() ms), if it has a deadline. */
+  deadline?: number;
+  timeoutMs?: number;
 }
+
+/** How often deadlines are checked: one timer per connection, not one per request. */
+const SWEEP_MS = 250;
 
 export interface RequestOptions {
   /** Milliseconds before the request fails with NetlinkTimeoutError. Default 60 s. */
@@ -49,6 +54,7 @@ export class NetlinkConnection {
   private seq: number;
   private closed = false;
   private dumpTail: Promise<unknown> = Promise.resolve();
+  private sweep: NodeJS.Timeout | undefined;
   private readonly timeoutMs: number;
   /** Messages nobody asked for (multicast events), for subscribers. */
   onUnsolicited?: (m: Message) => void;
@@ -149,6 +155,27 @@ export class NetlinkConnection {
     if (interrupted) throw new NetlinkDumpInterruptedError(context, 1, yielded);
   }
 
+  /** Starts the deadline sweep while anything with a deadline is pending. */
+  private armSweep(): void {
+    if (this.sweep) return;
+    this.sweep = setInterval(
+      () => {
+        const now = performance.now();
+        for (const [seq, p] of this.pending) {
+          if (p.deadline !== undefined && now >= p.deadline) {
+            this.settle(seq, new NetlinkTimeoutError(p.context, p.timeoutMs ?? 0));
+          }
+        }
+        if (this.pending.size === 0 && this.sweep) {
+          clearInterval(this.sweep);
+          this.sweep = undefined;
+        }
+      },
+      Math.min(SWEEP_MS, this.timeoutMs),
+    );
+    this.sweep.unref();
+  }
+
   /**
    * The kernel runs one dump per socket at a time (a second one gets EBUSY), so dumps on this
    * connection take turns; plain requests still go out alongside.
@@ -180,8 +207,9 @@ export class NetlinkConnection {
       if (onMessage) p.onMessage = onMessage;
       const ms = opts.timeoutMs ?? this.timeoutMs;
       if (ms > 0 && Number.isFinite(ms)) {
-        p.timer = setTimeout(() => this.settle(seq, new NetlinkTimeoutError(context, ms)), ms);
-        p.timer.unref();
+        p.deadline = performance.now() + ms;
+        p.timeoutMs = ms;
+        this.armSweep();
       }
       this.pending.set(seq, p);
       if (this.pending.size === 1) this.socket.raw.ref();
@@ -285,7 +313,6 @@ export class NetlinkConnection {
     const p = this.pending.get(seq);
     if (!p) return;
     this.pending.delete(seq);
-    if (p.timer) clearTimeout(p.timer);
     if (this.pending.size === 0) this.socket.raw.unref();
     if (error) p.reject(error);
     else {
@@ -300,6 +327,7 @@ export class NetlinkConnection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.sweep) clearInterval(this.sweep);
     for (const [seq, p] of this.pending)
       this.settle(seq, new Error(`${p.context.op}: the netlink connection was closed`));
     this.socket.close();

@@ -38,7 +38,7 @@ export interface NativeAddon {
     persist?: boolean;
     owner?: number;
     group?: number;
-  }): { name: string; fds: number[] };
+  }): Promise<{ name: string; index: number; fds: number[] }>;
   setTapPersist(fd: number, persist: boolean): void;
   closeFd(fd: number): void;
   DatagramSocket: new (

@@ -30,6 +30,8 @@ export type TapOptions = z.input<typeof tapOptions>;
 export interface Tap {
   /** The kernel's name for the device (given, or picked like tap0). */
   name: string;
+  /** Its ifindex in the netns it was opened in. */
+  index: number;
   /** One fd per queue. */
   fds: number[];
   /** Closes every fd; a non-persistent device is then removed by the kernel. */
@@ -38,9 +40,13 @@ export interface Tap {
   unpersist(): void;
 }
 
-export function openTap(options: TapOptions = {}): Tap {
+/**
+ * Opens (creating if needed) a TAP/TUN device. The work runs off the event loop; bad options
+ * reject with a NetlinkInputError naming the field, kernel refusals with the errno.
+ */
+export async function openTap(options: TapOptions = {}): Promise<Tap> {
   const o = check(tapOptions, options, "tap");
-  const opened = native().openTap({
+  const opened = await native().openTap({
     ...(o.name !== undefined && { name: o.name }),
     ...(o.netns !== undefined && { netns: netnsPath(o.netns as NetnsRef) }),
     tun: o.mode === "tun",
@@ -53,6 +59,7 @@ export function openTap(options: TapOptions = {}): Tap {
   let open = true;
   return {
     name: opened.name,
+    index: opened.index,
     fds: opened.fds,
     close() {
       if (!open) return;

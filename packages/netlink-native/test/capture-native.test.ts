@@ -124,7 +124,7 @@ describePrivileged("capture: native ring", () => {
   });
 
   test("a tun device captures as raw IP (LINKTYPE_RAW in the file)", async ({ netns }) => {
-    const tap = openTap({ name: "tun9", netns: netns.name, mode: "tun" });
+    const tap = await openTap({ name: "tun9", netns: netns.name, mode: "tun" });
     try {
       const r = await Rtnl.open({ netns: netns.name });
       await r.links.set("tun9", { up: true });

@@ -3,7 +3,13 @@ import { describePrivileged, netnsTest as test } from "@vmnet/harness/vitest";
 import { expect } from "vitest";
 import * as C from "../src/codec/constants.js";
 import type { RtnlEvent } from "../src/index.js";
-import { NetlinkConnection, NetlinkDumpInterruptedError, Rtnl } from "../src/index.js";
+import {
+  NetlinkConnection,
+  NetlinkDumpInterruptedError,
+  NetlinkTimeoutError,
+  Rtnl,
+  requests,
+} from "../src/index.js";
 import { linkDump } from "../src/rtnl/requests.js";
 
 describePrivileged("request engine", () => {
@@ -75,6 +81,29 @@ describePrivileged("request engine", () => {
         expect(e).toBeInstanceOf(NetlinkDumpInterruptedError);
       }
       expect(names).toEqual([C.RTM_NEWLINK]);
+    } finally {
+      conn.close();
+    }
+  });
+
+  test("a request with no answer in time fails with NetlinkTimeoutError, and the handle stays usable", async ({
+    netns,
+  }) => {
+    const conn = new NetlinkConnection({ netns: netns.name, timeoutMs: 300 });
+    try {
+      const req = linkDump(false);
+      // Stop reading: the kernel's answer sits unread, as if it never came.
+      conn.netlinkSocket.raw.stop();
+      const t0 = performance.now();
+      const err = await conn
+        .request(C.RTM_GETLINK, 0, requests.linkGet(1).body, { op: "link get", object: "lo" })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NetlinkTimeoutError);
+      expect((err as Error).message).toBe('link get "lo": no answer from the kernel in 300 ms');
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+      conn.netlinkSocket.raw.start();
+      const links = await conn.dumpAll(req.type, req.body, { op: "link list" });
+      expect(links.length).toBeGreaterThanOrEqual(1);
     } finally {
       conn.close();
     }

@@ -6,9 +6,11 @@ import { NetlinkInputError, openTap, Rtnl } from "../src/index.js";
 
 describePrivileged("TAP/TUN", () => {
   test("a tap opened in a netns lives there, with the flags asked for", async ({ netns }) => {
-    const tap = openTap({ name: "tap7", netns: netns.name, vnetHdr: true, queues: 4 });
+    const tap = await openTap({ name: "tap7", netns: netns.name, vnetHdr: true, queues: 4 });
     try {
       expect(tap.name).toBe("tap7");
+      const [byIndex] = await netns.ipJson(["link", "show", "tap7"]);
+      expect(tap.index).toBe(byIndex.ifindex);
       expect(tap.fds).toHaveLength(4);
       const [ip] = await netns.ipJson(["-d", "link", "show", "tap7"]);
       expect(ip.linkinfo.info_kind).toBe("tun");
@@ -27,7 +29,7 @@ describePrivileged("TAP/TUN", () => {
   });
 
   test("persist, owner/group, tun mode, an auto-picked name; unpersist removes it", async ({ netns }) => {
-    const tap = openTap({ netns: netns.name, mode: "tun", persist: true, owner: 1000, group: 1000 });
+    const tap = await openTap({ netns: netns.name, mode: "tun", persist: true, owner: 1000, group: 1000 });
     const name = tap.name;
     expect(name).toMatch(/^tun\d+$/);
     tap.close();
@@ -37,7 +39,7 @@ describePrivileged("TAP/TUN", () => {
       user: expect.anything(),
       group: expect.anything(),
     });
-    const again = openTap({ name, netns: netns.name, mode: "tun" });
+    const again = await openTap({ name, netns: netns.name, mode: "tun" });
     again.unpersist();
     again.close();
     expect(await netns.ipJson(["link", "show"])).toHaveLength(1);
@@ -46,7 +48,7 @@ describePrivileged("TAP/TUN", () => {
   test("frames written to the fd come out of the device, and the fd works in a child process", async ({
     netns,
   }) => {
-    const tap = openTap({ name: "tap0", netns: netns.name });
+    const tap = await openTap({ name: "tap0", netns: netns.name });
     const rtnl = await Rtnl.open({ netns: netns.name });
     try {
       await rtnl.links.set("tap0", { up: true, mac: "02:00:00:00:00:01" });
@@ -91,12 +93,12 @@ describePrivileged("TAP/TUN", () => {
   });
 
   test("bad options are typed errors; a taken name fails and leaves nothing", async ({ netns }) => {
-    expect(() => openTap({ name: "much-too-long-name" })).toThrow(NetlinkInputError);
-    expect(() => openTap({ queues: 0 })).toThrow(/tap.queues/);
+    await expect(openTap({ name: "much-too-long-name" })).rejects.toThrow(NetlinkInputError);
+    await expect(openTap({ queues: 0 })).rejects.toThrow(/tap.queues/);
     const rtnl = await Rtnl.open({ netns: netns.name });
     try {
       await rtnl.links.add({ kind: "ifb", name: "busy0" });
-      expect(() => openTap({ name: "busy0", netns: netns.name })).toThrow(/EINVAL|EBUSY|EEXIST/);
+      await expect(openTap({ name: "busy0", netns: netns.name })).rejects.toThrow(/EINVAL|EBUSY|EEXIST/);
       expect((await rtnl.links.list()).map((l) => l.name).sort()).toEqual(["busy0", "lo"]);
     } finally {
       rtnl.close();
