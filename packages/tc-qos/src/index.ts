@@ -33,11 +33,9 @@ export {
   type QosSpec,
   type QosState,
   REDIRECT_PRIO,
-  type RedirectOptions,
-  redirect,
   removeQos,
-  removeRedirect,
 } from "./qos.js";
+export { type RedirectOptions, redirect, removeRedirect } from "./redirect.js";
 export type { FilterSelector, Protocol, QdiscPlace, QdiscSelector } from "./requests.js";
 export * as requests from "./requests.js";
 export {

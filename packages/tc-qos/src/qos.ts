@@ -7,13 +7,14 @@ import { type Link, type LinkRef, NetlinkError, type NetnsRef } from "@vmnet/net
 import { z } from "zod";
 import { type LinkQdiscs, linkReader } from "./batch-read.js";
 import { TC_H_ROOT } from "./constants.js";
-import { QosApplyError, TcInputError } from "./errors.js";
+import { TcInputError } from "./errors.js";
 import { parseHandle } from "./handle.js";
 import { qdiscKinds } from "./kinds/index.js";
 import type { QdiscKind } from "./kinds/kind.js";
 import { type NetemInfo, type NetemParsed, netemShape, refineNetem } from "./kinds/netem.js";
 import type { TbfInfo, TbfParsed } from "./kinds/tbf.js";
 import { qdiscDeleteRequest, qdiscRawRequest, qdiscRequest } from "./requests.js";
+import { runSteps, type Step } from "./steps.js";
 import { type Filter, type Qdisc, Tc, type TcClass } from "./tc.js";
 import { type Duration, parseTime } from "./units.js";
 import { check, positiveRate, sizeAndCell, time } from "./validate.js";
@@ -142,7 +143,7 @@ interface Ingress {
 const majorOf = (handle: string): number => parseHandle(handle) >>> 16;
 const hex = (n: number): string => n.toString(16);
 
-async function withTc<T>(options: QosOptions, fn: (tc: Tc) => Promise<T>): Promise<T> {
+export async function withTc<T>(options: QosOptions, fn: (tc: Tc) => Promise<T>): Promise<T> {
   if (options.tc) return fn(options.tc);
   const tc = await Tc.open(options.netns === undefined ? {} : { netns: options.netns });
   try {
@@ -152,7 +153,7 @@ async function withTc<T>(options: QosOptions, fn: (tc: Tc) => Promise<T>): Promi
   }
 }
 
-async function ignoreMissing(p: Promise<unknown>): Promise<void> {
+export async function ignoreMissing(p: Promise<unknown>): Promise<void> {
   try {
     await p;
   } catch (e) {
@@ -168,7 +169,7 @@ function egressOf(q: LinkQdiscs): Egress {
   return { root: reported, reported, ...(q.child ? { child: q.child } : {}) };
 }
 
-function isRedirectToAny(f: Filter): number | undefined {
+export function isRedirectToAny(f: Filter): number | undefined {
   if (f.kind !== "u32" || !f.options?.keys || f.options.actions.length !== 1) return undefined;
   const a = f.options.actions[0];
   if (a && a.kind === "mirred" && "direction" in a && a.direction === "egress" && a.action === "redirect")
@@ -176,7 +177,7 @@ function isRedirectToAny(f: Filter): number | undefined {
   return undefined;
 }
 
-async function readIngress(tc: Tc, ifindex: number, qdisc: Qdisc | undefined): Promise<Ingress> {
+export async function readIngress(tc: Tc, ifindex: number, qdisc: Qdisc | undefined): Promise<Ingress> {
   if (!qdisc || (qdisc.kind !== "ingress" && qdisc.kind !== "clsact"))
     return { filterParent: "ffff:", filters: [] };
   const filterParent = qdisc.kind === "clsact" ? "ingress" : "ffff:";
@@ -191,41 +192,6 @@ async function readIngress(tc: Tc, ifindex: number, qdisc: Qdisc | undefined): P
     out.own = { filter: f, ifb, ...(ifbRoot && ifbRoot.handle !== "0:" ? { ifbRoot } : {}) };
   }
   return out;
-}
-
-interface Step {
-  name: string;
-  run(): Promise<void>;
-  undo?(): Promise<void>;
-}
-
-/** Runs steps in order; on a failure, undoes the done ones in reverse and throws QosApplyError. */
-export async function runSteps(link: string, steps: readonly Step[]): Promise<void> {
-  const done: Step[] = [];
-  for (const step of steps) {
-    try {
-      await step.run();
-      done.push(step);
-    } catch (e) {
-      const rollbackErrors: Error[] = [];
-      const undone = done.length;
-      for (const d of done.reverse()) {
-        if (!d.undo) continue;
-        try {
-          await d.undo();
-        } catch (u) {
-          rollbackErrors.push(u instanceof Error ? u : new Error(String(u)));
-        }
-      }
-      throw new QosApplyError(
-        link,
-        step.name,
-        e instanceof Error ? e : new Error(String(e)),
-        rollbackErrors,
-        undone,
-      );
-    }
-  }
 }
 
 /** Puts the egress tree back as it was read (root and what hung under it), from the kernel's own bytes. */
@@ -353,7 +319,7 @@ function planEgress(tc: Tc, ifindex: number, label: string, spec: QosParsed, egr
   return steps;
 }
 
-function redirectFilter(parent: string, prio: number, target: number, handle?: number) {
+export function redirectFilter(parent: string, prio: number, target: number, handle?: number) {
   return {
     kind: "u32" as const,
     parent,
@@ -535,81 +501,5 @@ export async function getQos(link: LinkRef, options: QosOptions = {}): Promise<Q
       };
     }
     return state;
-  });
-}
-
-export interface RedirectOptions extends QosOptions {
-  /** Also redirect `to`'s ingress to `from` (default true: the two links act as one wire). */
-  bothWays?: boolean;
-}
-
-async function planRedirect(tc: Tc, from: number, to: number): Promise<Step[]> {
-  const ingress = await readIngress(tc, from, await tc.qdiscs.get(from, "ingress"));
-  const parent = ingress.filterParent;
-  const steps: Step[] = [];
-  if (!ingress.qdisc) {
-    steps.push({
-      name: `add ingress qdisc on ${from}`,
-      run: () => tc.qdiscs.add(from, { kind: "ingress" }),
-      undo: () => tc.qdiscs.delete(from, { kind: "ingress" }),
-    });
-  }
-  const existing = ingress.filters.find((f) => f.prio === REDIRECT_PRIO && isRedirectToAny(f) !== undefined);
-  if (existing) {
-    const prevTarget = isRedirectToAny(existing) as number;
-    steps.push({
-      name: `redirect ${from} to ${to}`,
-      run: () => tc.filters.replace(from, redirectFilter(parent, REDIRECT_PRIO, to, existing.handle)),
-      undo: () =>
-        tc.filters.replace(from, redirectFilter(parent, REDIRECT_PRIO, prevTarget, existing.handle)),
-    });
-  } else {
-    steps.push({
-      name: `redirect ${from} to ${to}`,
-      run: () => tc.filters.add(from, redirectFilter(parent, REDIRECT_PRIO, to)),
-      undo: () => ignoreMissing(tc.filters.delete(from, { parent, prio: REDIRECT_PRIO })),
-    });
-  }
-  return steps;
-}
-
-/**
- * Wires two links together without a bridge, as Kata's tc-redirect does for a VM's tap and its
- * pod's veth: an ingress qdisc on each, a u32 match-all filter (protocol all), action mirred
- * egress redirect to the other. Idempotent; on failure nothing is left half-wired.
- */
-export async function redirect(from: LinkRef, to: LinkRef, options: RedirectOptions = {}): Promise<void> {
-  await withTc(options, async (tc) => {
-    const [a, b] = await Promise.all([tc.ifindex(from), tc.ifindex(to)]);
-    if (a === b) throw new TcInputError("to", "must be another link than from");
-    const steps = await planRedirect(tc, a, b);
-    if (options.bothWays !== false) steps.push(...(await planRedirect(tc, b, a)));
-    await runSteps(`${String(from)} <-> ${String(to)}`, steps);
-  });
-}
-
-/** Undoes redirect(): removes the redirect filters, and each ingress qdisc left without filters. */
-export async function removeRedirect(
-  from: LinkRef,
-  to: LinkRef,
-  options: RedirectOptions = {},
-): Promise<void> {
-  await withTc(options, async (tc) => {
-    const links = await Promise.all([
-      tc.ifindex(from),
-      ...(options.bothWays !== false ? [tc.ifindex(to)] : []),
-    ]);
-    for (const ifindex of links) {
-      const ingress = await readIngress(tc, ifindex, await tc.qdiscs.get(ifindex, "ingress"));
-      if (!ingress.qdisc) continue;
-      const ours = ingress.filters.filter(
-        (f) => f.prio === REDIRECT_PRIO && isRedirectToAny(f) !== undefined,
-      );
-      if (ours.length === 0) continue;
-      const others = ingress.filters.filter((f) => f.prio !== REDIRECT_PRIO);
-      if (others.length === 0 && ingress.qdisc.kind === "ingress")
-        await tc.qdiscs.delete(ifindex, { kind: "ingress" });
-      else await tc.filters.delete(ifindex, { parent: ingress.filterParent, prio: REDIRECT_PRIO });
-    }
   });
 }

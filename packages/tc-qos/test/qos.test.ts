@@ -15,7 +15,8 @@ import {
 import { expect } from "vitest";
 import { QosApplyError } from "../src/errors.js";
 import type { TcRequest } from "../src/messages.js";
-import { applyQos, getQos, QOS_IFB_ALIAS, redirect, removeQos, removeRedirect } from "../src/qos.js";
+import { applyQos, getQos, QOS_IFB_ALIAS, removeQos } from "../src/qos.js";
+import { redirect, removeRedirect } from "../src/redirect.js";
 import { Tc } from "../src/tc.js";
 import { kindMissing, sh, strip, tcJson } from "./helpers.js";
 
