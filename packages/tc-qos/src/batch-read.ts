@@ -86,9 +86,6 @@ export class LinkReader {
   }
 
   private async readMany(batch: Waiter[]): Promise<void> {
-    // One dump for the qdiscs of every link; names are resolved one request each (cheaper than
-    // dumping every link, as a namespace may hold many more than the batch names). Each call goes
-    // on as soon as its own name is resolved, so its next requests overlap the others' reads.
     const grouped = this.tc.dump(qdiscDumpRequest(), { op: "qdisc list" }).then((dump) => {
       const byLink = new Map<number, Message[]>();
       for (const m of dump) {
@@ -100,12 +97,10 @@ export class LinkReader {
       }
       return byLink;
     });
-    // Let the dump request go out first: its answer then streams in while the kernel resolves
-    // the names, and each call can plan as soon as its own name is known.
-    await new Promise((resolve) => setImmediate(resolve));
     await Promise.all(
       batch.map(async (w) => {
         try {
+          // Names asked for together are resolved together too (one link dump: see names.ts).
           const [ifindex, byLink] = await Promise.all([this.tc.ifindex(w.link), grouped]);
           const qdiscs = (byLink.get(ifindex) ?? []).map((m) => decodeQdisc(m, this.tc.codec, false));
           w.resolve(pick(ifindex, qdiscs));

@@ -9,14 +9,12 @@ import {
   type NetnsRef,
   type RequestContext,
   Rtnl,
-  requests as rtnlRequests,
 } from "@vmnet/netlink-native";
 import {
   type Message,
   parseAttrs,
   RTM_GETACTION,
   RTM_NEWACTION,
-  RTM_NEWLINK,
   RTM_NEWQDISC,
   RTM_NEWTCLASS,
   RTM_NEWTFILTER,
@@ -46,6 +44,7 @@ import type { CodecContext } from "./kinds/kind.js";
 import type { NetemInfo, NetemOptions } from "./kinds/netem.js";
 import type { TbfInfo, TbfOptions } from "./kinds/tbf.js";
 import { decodeTcObject, type TcRequest, type TcStats } from "./messages.js";
+import { NameResolver } from "./names.js";
 import { type Psched, systemPsched } from "./psched.js";
 import {
   actionDeleteRequest,
@@ -216,6 +215,7 @@ export class Tc {
   readonly filters: Filters;
   readonly actions: Actions;
   readonly codec: CodecContext;
+  private readonly names: NameResolver;
   private rtnlHandle?: Promise<Rtnl>;
 
   protected constructor(
@@ -223,6 +223,7 @@ export class Tc {
     readonly options: TcOptions,
   ) {
     this.codec = { psched: options.psched ?? systemPsched() };
+    this.names = new NameResolver(connection);
     this.qdiscs = new Qdiscs(this);
     this.classes = new Classes(this);
     this.filters = new Filters(this);
@@ -249,20 +250,15 @@ export class Tc {
     return this.connection.dumpAll(req.type, req.body, context);
   }
 
-  /** Resolves a link name to its ifindex (an index is returned as is). */
+  /**
+   * Resolves a link name to its ifindex (an index is returned as is). Many names asked for at
+   * once are resolved by one link dump (see names.ts).
+   */
   async ifindex(link: LinkRef): Promise<number> {
     if (typeof link === "number" && Number.isInteger(link) && link > 0) return link;
     check(linkRef, link, "link");
     if (typeof link === "number") return link;
-    const req = rtnlRequests.linkGet(link);
-    const msgs = await this.connection.request(req.type, req.flags, req.body, {
-      op: "link get",
-      object: link,
-    });
-    const m = msgs.find((x) => x.type === RTM_NEWLINK);
-    if (!m || m.body.length < 8) throw new NetlinkError(19, { op: "link get", object: link });
-    // ifinfomsg.ifi_index: nothing else of the link is needed.
-    return m.body.readInt32LE(4);
+    return this.names.resolve(link);
   }
 
   /** An rtnetlink handle in the same namespace (opened on first use, closed with this one). */
