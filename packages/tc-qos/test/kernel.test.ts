@@ -3,6 +3,7 @@
 import { skipBecause } from "@vmnet/harness";
 import { describePrivileged, netnsTest as test } from "@vmnet/harness/vitest";
 import { Rtnl } from "@vmnet/netlink-native";
+import { RTM_GETLINK } from "@vmnet/netlink-native/codec";
 import { expect } from "vitest";
 import type { MirredInfo } from "../src/actions/mirred.js";
 import * as C from "../src/constants.js";
@@ -406,6 +407,48 @@ describePrivileged("qdiscs, classes, filters and actions on this kernel", () => 
       ).rejects.toThrow(/EEXIST/);
     } finally {
       close();
+    }
+  });
+
+  test("many names at once are resolved by one link dump; a missing one fails alone", async ({ netns }) => {
+    const rtnl = await Rtnl.open({ netns: netns.name });
+    const tc = await Tc.open({ netns: netns.name });
+    try {
+      const n = 70;
+      for (let i = 0; i < n; i++)
+        await rtnl.links.add({ kind: "veth", name: `m${i}`, peer: { name: `n${i}` } });
+      const counts = { linkDumps: 0, linkGets: 0 };
+      const conn = tc.connection;
+      const dumpAll = conn.dumpAll.bind(conn);
+      const request = conn.request.bind(conn);
+      conn.dumpAll = (type, ...rest) => {
+        if (type === RTM_GETLINK) counts.linkDumps++;
+        return dumpAll(type, ...rest);
+      };
+      conn.request = (type, ...rest) => {
+        if (type === RTM_GETLINK) counts.linkGets++;
+        return request(type, ...rest);
+      };
+      const names = Array.from({ length: n }, (_, i) => `m${i}`);
+      const results = await Promise.allSettled(
+        [...names, "absent0"].map((l) => tc.qdiscs.add(l, { kind: "pfifo", handle: "3:", limit: 10 })),
+      );
+      expect(counts).toEqual({ linkDumps: 1, linkGets: 1 }); // the absent name is asked for alone
+      expect(results.slice(0, n).every((r) => r.status === "fulfilled")).toBe(true);
+      expect(String((results[n] as PromiseRejectedResult).reason)).toMatch(/link get "absent0": ENODEV/);
+      const theirs = await tcJson<TcQdiscJson>(netns, ["qdisc", "show"]);
+      expect(
+        theirs
+          .filter((q) => q.kind === "pfifo")
+          .map((q) => q.dev)
+          .sort(),
+      ).toEqual([...names].sort());
+      // A few names: one request each.
+      await Promise.all(names.slice(0, 3).map((l) => tc.qdiscs.delete(l)));
+      expect(counts).toEqual({ linkDumps: 1, linkGets: 4 });
+    } finally {
+      tc.close();
+      rtnl.close();
     }
   });
 
