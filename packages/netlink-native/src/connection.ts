@@ -36,6 +36,9 @@ interface Pending {
 
 /** How often deadlines are checked: one timer per connection, not one per request. */
 const SWEEP_MS = 250;
+/** Callers admitted per event-loop turn (see admit()). */
+const ADMIT_PER_TURN = 64;
+const ADMITTED = Promise.resolve();
 
 export interface RequestOptions {
   /** Milliseconds before the request fails with NetlinkTimeoutError. Default 60 s. */
@@ -55,6 +58,9 @@ export class NetlinkConnection {
   private closed = false;
   private dumpTail: Promise<unknown> = Promise.resolve();
   private sweep: NodeJS.Timeout | undefined;
+  private admittedThisTurn = 0;
+  private readonly admissionQueue: (() => void)[] = [];
+  private turnScheduled = false;
   private readonly timeoutMs: number;
   /** Messages nobody asked for (multicast events), for subscribers. */
   onUnsolicited?: (m: Message) => void;
@@ -153,6 +159,34 @@ export class NetlinkConnection {
     }
     if (failure) throw failure;
     if (interrupted) throw new NetlinkDumpInterruptedError(context, 1, yielded);
+  }
+
+  /**
+   * Paces callers: at most ADMIT_PER_TURN operations do their synchronous work (validation,
+   * encoding) per event-loop turn; the rest continue on later turns. A caller that starts a
+   * thousand operations at once (Promise.all over a map) would otherwise hold the event loop for
+   * all of that work in one go; paced, timers and I/O run between slices, and the kernel is
+   * already busy with the first slice while the next is prepared.
+   */
+  admit(): Promise<void> {
+    this.scheduleTurn();
+    if (this.admittedThisTurn < ADMIT_PER_TURN) {
+      this.admittedThisTurn++;
+      return ADMITTED;
+    }
+    return new Promise<void>((resolve) => this.admissionQueue.push(resolve));
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(() => {
+      this.turnScheduled = false;
+      const next = this.admissionQueue.splice(0, ADMIT_PER_TURN);
+      this.admittedThisTurn = next.length;
+      for (const resolve of next) resolve();
+      if (next.length > 0) this.scheduleTurn();
+    });
   }
 
   /** Starts the deadline sweep while anything with a deadline is pending. */

@@ -19,9 +19,14 @@ export interface NativeDatagramSocket {
   close(): void;
 }
 
+/**
+ * One call per wake-up: the datagrams back to back in `data`, `lengths[i]` bytes each; with
+ * `wantSources`, `sources[i]` is the sender's sockaddr.
+ */
 export type DatagramCallback = (
   error: NodeJS.ErrnoException | null,
-  datagrams: Buffer[],
+  data: Buffer,
+  lengths: Uint32Array,
   sources: Buffer[],
 ) => void;
 
@@ -47,6 +52,7 @@ export interface NativeAddon {
     protocol: number,
     netnsPath: string,
     onDatagrams: DatagramCallback,
+    wantSources?: boolean,
   ) => NativeDatagramSocket;
 }
 

@@ -6,6 +6,17 @@ import { type NetnsRef, netnsPath } from "./netns.js";
 
 export type DatagramHandler = (error: NodeJS.ErrnoException | null, datagrams: Buffer[]) => void;
 
+/** Splits one wake-up's buffer into its datagrams (views, no copies). */
+export function splitDatagrams(data: Buffer, lengths: Uint32Array): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  for (const len of lengths) {
+    out.push(data.subarray(at, at + len));
+    at += len;
+  }
+  return out;
+}
+
 /** sockaddr_nl: family, pad, port id, multicast groups bitmask. */
 export function sockaddrNl(pid = 0, groups = 0): Buffer {
   const b = Buffer.alloc(12);
@@ -34,7 +45,7 @@ export class NetlinkSocket {
       C.SOCK_RAW,
       options.protocol ?? C.NETLINK_ROUTE,
       path,
-      (err, datagrams) => onDatagrams(err, datagrams),
+      (err, data, lengths) => onDatagrams(err, splitDatagrams(data, lengths)),
     );
     try {
       const size = options.receiveBuffer ?? 32 << 20;

@@ -32,6 +32,7 @@ export class Addresses {
   ) {}
 
   private async build(link: LinkRef, address: string, options: AddressOptions = {}) {
+    await this.conn.admit();
     check(cidr, address, "address");
     const o = check(addrOptions, options, "options");
     const c = parseCidr(address);

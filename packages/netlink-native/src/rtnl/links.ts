@@ -49,6 +49,7 @@ export class Links {
 
   /** One link by name, altname or index. Rejects with ENODEV when there is none. */
   async get(ref: LinkRef): Promise<Link> {
+    await this.conn.admit();
     check(linkRef, ref, "link");
     const msgs = await this.send(R.linkGet(ref), "link get", String(ref));
     const m = msgs.find((x) => x.type === C.RTM_NEWLINK);
@@ -86,6 +87,7 @@ export class Links {
    * link is deleted again so nothing is left half-configured.
    */
   async add(input: LinkAddSpec): Promise<Link> {
+    await this.conn.admit();
     const spec = check(linkAddSpec, input, "link");
     const attrs: LinkAttrs = { name: spec.name };
     if (spec.mtu !== undefined) attrs.mtu = spec.mtu;
@@ -152,6 +154,7 @@ export class Links {
 
   /** Changes a link in one request (iproute2's `ip link set` with several options). */
   async set(ref: LinkRef, input: LinkChanges): Promise<void> {
+    await this.conn.admit();
     const ch = check(linkChanges, input, "changes");
     const index = await this.index(ref);
     const attrs: LinkAttrs = {};
@@ -196,6 +199,7 @@ export class Links {
   }
 
   async delete(ref: LinkRef): Promise<void> {
+    await this.conn.admit();
     const index = await this.index(ref);
     await this.send(R.linkDelete(index), "link del", String(ref));
   }

@@ -26,6 +26,7 @@ export class Neighbours {
   ) {}
 
   private async build(link: LinkRef, input: NeighbourSpec) {
+    await this.conn.admit();
     const s = check(neighSpec, input, "neighbour");
     return {
       family: familyOf(s.address),

@@ -76,6 +76,7 @@ export class Routes {
   ) {}
 
   private async build(input: RouteSpec): Promise<RouteRequest> {
+    await this.conn.admit();
     const s = check(routeSpec, input, "route");
     const dst =
       s.dst === "default"
