@@ -4,11 +4,26 @@ import { align4 } from "./writer.js";
 
 const TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
 
-/** One attribute as it came off the wire. Unknown types are kept, never dropped. */
-export interface RawAttr {
-  type: number;
-  nestedFlag: boolean;
-  data: Buffer;
+/**
+ * One attribute as it came off the wire. Unknown types are kept, never dropped. The payload stays
+ * in the message's buffer: `data` makes a view only when asked, and `read.*` reads in place, so a
+ * reply with dozens of attributes does not leave dozens of Buffer objects to the garbage
+ * collector.
+ */
+export class RawAttr {
+  constructor(
+    readonly type: number,
+    readonly nestedFlag: boolean,
+    /** The buffer holding the payload, and where in it the payload lies. */
+    readonly source: Buffer,
+    readonly start: number,
+    readonly length: number,
+  ) {}
+
+  /** The payload (a view into the message, not a copy). */
+  get data(): Buffer {
+    return this.source.subarray(this.start, this.start + this.length);
+  }
 }
 
 /** Splits a run of attributes. Throws only NetlinkDecodeError (`base` is for error offsets). */
@@ -22,11 +37,7 @@ export function parseAttrs(buf: Buffer, base = 0): RawAttr[] {
     if (off + len > buf.length) {
       throw new NetlinkDecodeError(`attribute of ${len} bytes overruns its ${buf.length - off}`, base + off);
     }
-    out.push({
-      type: rawType & TYPE_MASK,
-      nestedFlag: (rawType & NLA_F_NESTED) !== 0,
-      data: buf.subarray(off + 4, off + len),
-    });
+    out.push(new RawAttr(rawType & TYPE_MASK, (rawType & NLA_F_NESTED) !== 0, buf, off + 4, len - 4));
     off += align4(len);
   }
   if (off < buf.length && buf.length - off < 4 && buf.subarray(off).some((b) => b !== 0)) {
@@ -38,46 +49,40 @@ export function parseAttrs(buf: Buffer, base = 0): RawAttr[] {
 /** Typed reads of attribute payloads; each checks the size so hostile input cannot overrun. */
 export const read = {
   u8(a: RawAttr): number {
-    need(a, 1);
-    return a.data.readUInt8(0);
+    return a.source.readUInt8(at(a, 1));
   },
   u16(a: RawAttr): number {
-    need(a, 2);
-    return a.data.readUInt16LE(0);
+    return a.source.readUInt16LE(at(a, 2));
   },
   be16(a: RawAttr): number {
-    need(a, 2);
-    return a.data.readUInt16BE(0);
+    return a.source.readUInt16BE(at(a, 2));
   },
   u32(a: RawAttr): number {
-    need(a, 4);
-    return a.data.readUInt32LE(0);
+    return a.source.readUInt32LE(at(a, 4));
   },
   be32(a: RawAttr): number {
-    need(a, 4);
-    return a.data.readUInt32BE(0);
+    return a.source.readUInt32BE(at(a, 4));
   },
   s32(a: RawAttr): number {
-    need(a, 4);
-    return a.data.readInt32LE(0);
+    return a.source.readInt32LE(at(a, 4));
   },
   u64(a: RawAttr): bigint {
-    need(a, 8);
-    return a.data.readBigUInt64LE(0);
+    return a.source.readBigUInt64LE(at(a, 8));
   },
   string(a: RawAttr): string {
-    const nul = a.data.indexOf(0);
-    return a.data.toString("utf8", 0, nul === -1 ? a.data.length : nul);
+    const end = a.start + a.length;
+    const nul = a.source.indexOf(0, a.start);
+    return a.source.toString("utf8", a.start, nul === -1 || nul > end ? end : nul);
   },
   nested(a: RawAttr): RawAttr[] {
     return parseAttrs(a.data);
   },
 };
 
-function need(a: RawAttr, n: number): void {
-  if (a.data.length < n) {
-    throw new NetlinkDecodeError(`attribute ${a.type} has ${a.data.length} bytes, needs ${n}`, 0);
-  }
+/** Where a value of `n` bytes starts, after checking the attribute holds that many. */
+function at(a: RawAttr, n: number): number {
+  if (a.length < n) throw new NetlinkDecodeError(`attribute ${a.type} has ${a.length} bytes, needs ${n}`, 0);
+  return a.start;
 }
 
 /** Index of attributes by type (last one wins, as the kernel's nla_parse does). */
