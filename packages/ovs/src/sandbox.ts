@@ -181,15 +181,29 @@ async function isOurs(pid: number, dir: string): Promise<boolean> {
   }
 }
 
+/** Whether the process still runs (not yet a zombie). */
+async function isRunning(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
+}
+
 async function terminate(pid: number, dir: string, timeoutMs = 10_000): Promise<void> {
   if (!(await isOurs(pid, dir))) return;
   process.kill(pid, "SIGTERM");
   const deadline = Date.now() + timeoutMs;
-  while (await isOurs(pid, dir)) {
+  // Ownership is checked once, above: an exiting process loses its cmdline (state D while the
+  // kernel tears down its ports) long before it is gone, so from here on wait for the process
+  // itself.
+  while (await isRunning(pid)) {
     if (Date.now() > deadline) {
       process.kill(pid, "SIGKILL");
       await sleep(50);
-      if (await isOurs(pid, dir))
+      if (await isRunning(pid))
         throw new OvsTimeoutError(`process ${pid} did not exit after SIGKILL`, timeoutMs);
       return;
     }
