@@ -16,15 +16,8 @@ export class CaptureInputError extends Error {
 }
 
 /** A filter expression libpcap could not compile; `reason` is libpcap's message, one line. */
-export class CaptureFilterError extends Error {
-  override readonly name = "CaptureFilterError";
-  readonly code = "EFILTER";
-  constructor(
-    readonly expression: string,
-    readonly reason: string,
-  ) {
-    super(`filter "${expression}": ${reason}`);
-  }
+export class CaptureFilterError extends PcapFilterError {
+  override readonly name: string = "CaptureFilterError";
 }
 
 /** A capture the system refused or that failed while running (no such interface, EACCES, ENOSPC). */

@@ -40,3 +40,4 @@ export type { RouteSpec } from "./rtnl/routes.js";
 export type { LinkStats } from "./rtnl/stats.js";
 export { Rtnl, type RtnlOptions } from "./rtnl.js";
 export { openTap, type Tap, type TapOptions } from "./tap.js";
+export { describeZodError } from "./validate.js";

@@ -54,16 +54,32 @@ export const u32 = z
   .max(0xffffffff, "must fit 32 bits");
 export const u8 = z.number().int("must be an integer").min(0, "must be >= 0").max(255, "must be <= 255");
 
-/** Parses `value` with `schema`; on failure throws a NetlinkInputError naming `field.path`. */
-export function check<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
+/**
+ * Turns a zod failure into the field it names and one readable reason. Shared by every layer that
+ * validates input (each wraps it in its own typed error). `listValues` spells out the allowed
+ * values of an enum.
+ */
+export function describeZodError(
+  error: z.ZodError,
+  field: string,
+  options: { listValues?: boolean } = {},
+): { path: string; reason: string } {
+  const issue = error.issues[0];
   const path = issue?.path.length ? `${field}.${issue.path.join(".")}` : field;
   let reason = issue?.message ?? "invalid";
   if (issue?.code === "invalid_type") reason = `expected ${issue.expected}`;
   if (issue?.code === "unrecognized_keys")
     reason = `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
   if (issue?.code === "invalid_union" && "discriminator" in issue) reason = "unknown kind";
+  if (options.listValues && issue?.code === "invalid_value")
+    reason = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+  return { path, reason };
+}
+
+/** Parses `value` with `schema`; on failure throws a NetlinkInputError naming `field.path`. */
+export function check<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const { path, reason } = describeZodError(r.error, field);
   throw new NetlinkInputError(path, reason);
 }

@@ -1,5 +1,7 @@
 // zod schemas for public inputs. Units are parsed inside the schema (so a bad "10mbs" is reported
 // with its path, e.g. `qdisc.rate`), and every failure becomes one TcInputError naming the field.
+
+import { describeZodError } from "@vmnet/netlink-native";
 import { z } from "zod";
 import { TcInputError } from "./errors.js";
 import {
@@ -79,14 +81,6 @@ export const linkRef = z.union(
 export function check<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const path = issue?.path.length ? `${field}.${issue.path.join(".")}` : field;
-  let reason = issue?.message ?? "invalid";
-  if (issue?.code === "invalid_type") reason = `expected ${issue.expected}`;
-  if (issue?.code === "unrecognized_keys")
-    reason = `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
-  if (issue?.code === "invalid_union" && "discriminator" in issue) reason = "unknown kind";
-  if (issue?.code === "invalid_value")
-    reason = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+  const { path, reason } = describeZodError(r.error, field, { listValues: true });
   throw new TcInputError(path, reason);
 }

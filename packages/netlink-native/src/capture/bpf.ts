@@ -75,7 +75,7 @@ export interface PcapCompileOptions {
 
 /** A pcap-filter expression libpcap refused; `reason` is libpcap's message, on one line. */
 export class PcapFilterError extends Error {
-  override readonly name = "PcapFilterError";
+  override readonly name: string = "PcapFilterError";
   readonly code = "EFILTER";
   constructor(
     readonly expression: string,

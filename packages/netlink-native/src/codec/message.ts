@@ -1,11 +1,5 @@
 import { parseAttrs } from "./attrs.js";
-import {
-  NLM_F_ACK_TLVS,
-  NLMSG_DONE,
-  NLMSG_ERROR,
-  NLMSGERR_ATTR_MSG,
-  NLMSGERR_ATTR_OFFS,
-} from "./constants.js";
+import { NLM_F_ACK_TLVS, NLMSG_ERROR, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS } from "./constants.js";
 import { NetlinkDecodeError } from "./decode-error.js";
 import { align4 } from "./writer.js";
 
@@ -98,5 +92,3 @@ export function parseErrorMessage(m: Message): ErrorMessage {
   }
   return out;
 }
-
-export const isDone = (m: Message): boolean => m.type === NLMSG_DONE;
