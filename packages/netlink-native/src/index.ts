@@ -22,10 +22,31 @@ export {
   netnsPath,
   sameNetns,
 } from "./netns.js";
+export {
+  formatOwnerMark,
+  isMarkOwnerAlive,
+  isMarkToken,
+  type OwnerMark,
+  ownerMarkForThisProcess,
+  parseOwnerMark,
+  processStartTicks,
+} from "./owner/index.js";
+export {
+  type CompletedPlan,
+  type PlanOptions,
+  runPlan,
+  type Step,
+  StepError,
+  step,
+  UndoError,
+  type UndoFailure,
+  undoSteps,
+} from "./plan/index.js";
 export type { Address } from "./rtnl/addr-message.js";
 export { decodeAddress } from "./rtnl/addr-message.js";
 export type { AddressOptions } from "./rtnl/addresses.js";
 export type { EventKind, EventSubscription, RtnlEvent } from "./rtnl/events.js";
+export type { LinkIdentity } from "./rtnl/link-identity.js";
 export type { Link, LinkAttrs, OperState } from "./rtnl/link-message.js";
 export { decodeLink } from "./rtnl/link-message.js";
 export type { LinkAddSpec, LinkChanges } from "./rtnl/link-specs.js";

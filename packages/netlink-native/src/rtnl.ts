@@ -38,6 +38,15 @@ export class Rtnl {
     return new Rtnl(conn, options);
   }
 
+  /**
+   * The rtnetlink connection this handle sends on. Another handle acting in the same netns (e.g.
+   * `Tc.open({ rtnl })` in @vmnet/tc-qos) shares it instead of opening a second socket; the
+   * connection stays owned by this Rtnl and closes with it.
+   */
+  get connection(): NetlinkConnection {
+    return this.conn;
+  }
+
   /** The kernel's port id for this handle's socket. */
   get portId(): number {
     return this.conn.portId;

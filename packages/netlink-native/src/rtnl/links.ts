@@ -1,12 +1,16 @@
 import { closeSync, openSync } from "node:fs";
-import { parseAttrs, read } from "../codec/attrs.js";
+import { z } from "zod";
 import * as C from "../codec/constants.js";
 import type { Message } from "../codec/message.js";
 import type { NetlinkConnection } from "../connection.js";
 import { NetlinkError, NetlinkInputError } from "../errors.js";
 import { type NetnsRef, netnsPath } from "../netns.js";
 import { altName, check, linkRef } from "../validate.js";
-import { decodeLink, IFINFOMSG_LEN, type Link, type LinkAttrs } from "./link-message.js";
+
+const linkRefList = z.array(linkRef);
+
+import { decodeLinkIdentity, type LinkIdentity } from "./link-identity.js";
+import { decodeLink, type Link, type LinkAttrs } from "./link-message.js";
 import { type LinkAddSpec, type LinkChanges, linkAddSpec, linkChanges } from "./link-specs.js";
 import * as R from "./requests.js";
 import type { LinkStats } from "./stats.js";
@@ -248,17 +252,50 @@ export class Links {
     await this.deleteGroup(group);
   }
 
-  /** Every link group in use, from a dump without statistics that decodes only IFLA_GROUP. */
+  /** Every link group in use, from one dump that reads only each link's identity. */
   private async groupsInUse(): Promise<Set<number>> {
+    return new Set((await this.identities()).map((l) => l.group));
+  }
+
+  /** Index, name, altnames, alias and group of every link: one dump without statistics. */
+  async identities(): Promise<LinkIdentity[]> {
     const req = R.linkDump(false);
     const msgs = await this.conn.dumpAll(req.type, req.body, { op: "link list" });
-    const used = new Set<number>();
-    for (const m of msgs) {
-      if (m.type !== C.RTM_NEWLINK) continue;
-      const group = parseAttrs(m.body.subarray(IFINFOMSG_LEN)).find((a) => a.type === C.IFLA_GROUP);
-      used.add(group ? read.u32(group) : 0);
+    const out: LinkIdentity[] = [];
+    for (const m of msgs) if (m.type === C.RTM_NEWLINK) out.push(decodeLinkIdentity(m.body));
+    return out;
+  }
+
+  /**
+   * Resolves many links (names, altnames or ifindexes) with ONE link dump, however many are
+   * asked for: a thousand RTM_GETLINKs would cost the kernel a reply each. Indexes are checked
+   * to exist too. Rejects with NetlinkError ENODEV naming every link that is not there.
+   */
+  async resolve(refs: readonly LinkRef[]): Promise<Map<LinkRef, number>> {
+    check(linkRefList, refs, "links");
+    const out = new Map<LinkRef, number>();
+    if (refs.length === 0) return out;
+    const byName = new Map<string, number>();
+    const indexes = new Set<number>();
+    for (const l of await this.identities()) {
+      indexes.add(l.index);
+      byName.set(l.name, l.index);
+      for (const alt of l.altNames) if (!byName.has(alt)) byName.set(alt, l.index);
     }
-    return used;
+    const missing: string[] = [];
+    for (const ref of refs) {
+      const index = typeof ref === "number" ? (indexes.has(ref) ? ref : undefined) : byName.get(ref);
+      if (index === undefined) missing.push(String(ref));
+      else out.set(ref, index);
+    }
+    if (missing.length > 0) {
+      throw new NetlinkError(
+        19,
+        { op: "link resolve", object: missing.join(", ") },
+        `no such link: ${missing.join(", ")}`,
+      );
+    }
+    return out;
   }
 
   /**

@@ -1,0 +1,9 @@
+export {
+  formatOwnerMark,
+  isMarkOwnerAlive,
+  isMarkToken,
+  type OwnerMark,
+  ownerMarkForThisProcess,
+  parseOwnerMark,
+  processStartTicks,
+} from "./mark.js";
