@@ -24,6 +24,10 @@ SYSTEM_PACKAGES=(
   git file                      # release checks: a clean clone for the dry-run release, binary architectures
   g++-aarch64-linux-gnu         # the addon's linux-arm64 prebuild (cross-compiled)
   qemu-user-static              # loads the arm64 prebuild under emulation to prove it
+  nftables                      # nft: the peer whose request bytes our nftables client is checked against
+  udhcpc dhcpcd5                # real DHCP clients on the VM side of ContainerSideNetwork tests
+  isc-dhcp-client               # dhclient: a third real DHCP client
+  busybox                       # busybox udhcpc and small tools in test namespaces
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
