@@ -15,10 +15,13 @@ export function nativeSource(o: Source): PacketCaptureOptions {
   const all = o.iface === "any";
   if (all && o.promisc) throw new CaptureInputError("promisc", 'needs one interface, not "any"');
   let filter: BpfInstruction[] | undefined;
-  let filterText: string | undefined;
+  let filterExpression: string | undefined;
   if (typeof o.filter === "string") {
-    filter = compileFilter(o.filter, { snaplen: o.snaplen });
-    filterText = o.filter;
+    // Syntax is checked now (an error before anything opens); the program itself is compiled
+    // when the socket opens, for the interface's real link type (raw IP on a tun device) and as
+    // libpcap does for a live Linux socket (VLAN tags are tested through the kernel's metadata).
+    compileFilter(o.filter, { snaplen: o.snaplen });
+    filterExpression = o.filter;
   } else if (o.filter) {
     filter = o.filter;
   }
@@ -28,7 +31,7 @@ export function nativeSource(o: Source): PacketCaptureOptions {
     ...(!all && { iface: o.iface }),
     promisc: o.promisc,
     ...(filter && { filter }),
-    ...(filterText !== undefined && { filterText }),
+    ...(filterExpression !== undefined && { filterExpression }),
     snaplen: o.snaplen,
     direction: o.direction,
     limits: o.limits,

@@ -21,6 +21,27 @@ namespace vmnet {
 // File link types (LINKTYPE_*), as written in pcap/pcapng headers.
 constexpr uint16_t kLinktypeEthernet = 1;
 constexpr uint16_t kLinktypeRaw = 101;
+// libpcap's DLT_* for the same link types (what a filter is compiled for).
+constexpr int kDltEthernet = 1;
+constexpr int kDltRaw = 12;
+// Largest snap length (libpcap's MAXIMUM_SNAPLEN): keeps every ring size computation in range.
+constexpr uint32_t kMaxSnaplen = 262144;
+
+// Why a filter could not be made: a bad expression (libpcap's message), no usable libpcap, or a
+// system error while opening libpcap's live handle.
+struct FilterError {
+  enum class Kind { kNone, kExpression, kLibpcap, kSystem };
+  Kind kind = Kind::kNone;
+  std::string message;
+  SysError sys;
+  bool failed() const { return kind != Kind::kNone; }
+};
+
+// Compiles `expression` as libpcap does for a live capture on `device` of the calling thread's
+// netns (libpcap opens, and closes, its own handle on it). `expected_dlt` is the capture's link
+// type; a different one from libpcap is an error rather than a filter for the wrong framing.
+FilterError CompileLiveFilter(const std::string& device, int expected_dlt, uint32_t snaplen, bool optimize,
+                              uint32_t netmask, const std::string& expression, std::vector<sock_filter>& out);
 
 // An mmap'd region, unmapped on every path out.
 class MappedRegion {
@@ -62,6 +83,9 @@ struct RingOptions {
   std::string iface;      // empty: every interface of the netns
   bool promisc = false;
   std::vector<sock_filter> filter;  // empty: accept all, truncated to snaplen
+  std::string filter_expression;    // compiled at open for the link's real type (overrides filter)
+  bool filter_optimize = true;
+  uint32_t filter_netmask = 0;
   uint32_t snaplen = 1600;
   uint32_t block_size = 1 << 20;
   uint32_t block_count = 32;
@@ -79,7 +103,11 @@ struct KernelStats {
 // The socket and its ring. Opened fully (filter attached, bound) or not at all.
 class PacketRing {
  public:
-  static SysError Open(const RingOptions& opts, PacketRing& out);
+  // A filter expression that cannot be compiled fails with `filter_error` set.
+  static SysError Open(const RingOptions& opts, PacketRing& out, FilterError& filter_error);
+  // The interface the socket is bound to still exists (0: not bound to one, always true).
+  // After the interface is unregistered the kernel unbinds the socket (ifindex -1).
+  bool BoundInterfaceExists() const;
 
   int fd() const { return fd_.get(); }
   int ifindex() const { return ifindex_; }       // 0 when capturing every interface
@@ -144,7 +172,8 @@ class CaptureFile {
   CaptureFile(const CaptureFile&) = delete;
   CaptureFile& operator=(const CaptureFile&) = delete;
 
-  // Creates the file with mode 0600 (O_EXCL unless overwrite) and writes its header.
+  // Creates the file with mode 0600 and writes its header. Never follows a symbolic link;
+  // `overwrite` replaces an existing regular file only (truncated once nothing else can fail).
   SysError Create(const std::string& path, FileFormat format, bool overwrite, size_t buffer_size);
   // pcap: the file's single link type; pcapng: one Interface Description Block per interface.
   // Returns the pcapng interface id.
@@ -168,9 +197,11 @@ class CaptureFile {
   void PutU32(uint32_t v) { Put(&v, 4); }
   void PutU64(uint64_t v) { Put(&v, 8); }
   void PutOption(uint16_t code, const void* data, uint16_t len);
+  void ReleaseBuffer();
 
   UniqueFd fd_;
   std::string path_;
+  bool created_ = false;  // this capture made the file (so a failed start may remove it)
   FileFormat format_ = FileFormat::kNone;
   std::vector<uint8_t> buf_;
   size_t pos_ = 0;

@@ -40,13 +40,40 @@ size_t OptSize(size_t len) { return len == 0 ? 0 : 4 + Pad4(len); }
 }  // namespace
 
 SysError CaptureFile::Create(const std::string& path, FileFormat format, bool overwrite, size_t buffer_size) {
-  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
-  fd_.reset(::open(path.c_str(), flags, 0600));
+  // O_NOFOLLOW: a symbolic link at `path` is refused (ELOOP), dangling or not, so a capture never
+  // writes through a link to somewhere else (e.g. a link planted in a shared directory).
+  const int base = O_WRONLY | O_CLOEXEC | O_NOFOLLOW;
+  fd_.reset(::open(path.c_str(), base | O_CREAT | O_EXCL, 0600));
+  created_ = fd_.valid();
+  if (!fd_.valid() && errno == EEXIST && overwrite) {
+    // Replace: open what is there without truncating it yet, so that a failure below leaves
+    // the user's file as it was (it is truncated only once it is known to be ours to write).
+    fd_.reset(::open(path.c_str(), base | O_NONBLOCK));
+  }
   if (!fd_.valid()) return SysError::from("open", path);
   path_ = path;
+  if (!created_) {
+    struct stat st {};
+    if (::fstat(fd_.get(), &st) != 0) {
+      SysError err = SysError::from("fstat", path);
+      fd_.reset();
+      return err;
+    }
+    if (!S_ISREG(st.st_mode)) {  // a device or FIFO is not a capture file to truncate and chmod
+      fd_.reset();
+      return SysError{EINVAL, "open", path};
+    }
+    // Blocking writes again (O_NONBLOCK only kept open() from waiting on a FIFO).
+    ::fcntl(fd_.get(), F_SETFL, O_WRONLY);
+  }
   // An overwritten file keeps its old mode; captures may hold secrets, so make it 0600 too.
   if (::fchmod(fd_.get(), 0600) != 0) {
     SysError err = SysError::from("fchmod", path);
+    Discard();  // removes the file only if this call created it
+    return err;
+  }
+  if (!created_ && ::ftruncate(fd_.get(), 0) != 0) {
+    SysError err = SysError::from("ftruncate", path);
     Discard();
     return err;
   }
@@ -239,12 +266,21 @@ SysError CaptureFile::Flush() {
 SysError CaptureFile::Close() {
   Flush();
   if (fd_.valid() && ::close(fd_.release()) != 0 && !error_.failed()) error_ = SysError::from("close", path_);
+  ReleaseBuffer();
   return error_;
 }
 
 void CaptureFile::Discard() {
   fd_.reset();
-  if (!path_.empty()) ::unlink(path_.c_str());
+  // Only a file this capture created is removed: an existing file it was to overwrite stays.
+  if (created_ && !path_.empty()) ::unlink(path_.c_str());
+  created_ = false;
+  ReleaseBuffer();
+}
+
+void CaptureFile::ReleaseBuffer() {
+  // The buffer is megabytes: a closed file must not keep it for as long as its session lives.
+  std::vector<uint8_t>().swap(buf_);
   pos_ = 0;
 }
 

@@ -50,7 +50,14 @@ int IfIndex(int fd, const std::string& name, SysError& err) {
 
 }  // namespace
 
-SysError PacketRing::Open(const RingOptions& o, PacketRing& out) {
+SysError PacketRing::Open(const RingOptions& o, PacketRing& out, FilterError& filter_error) {
+  // The ring geometry below is computed in 32 bits: bounded inputs keep it from wrapping (a
+  // snap length near 2^31 once made the block size 0 and the loop doubling it endless).
+  if (o.snaplen == 0 || o.snaplen > kMaxSnaplen) return SysError{EINVAL, "capture", "snaplen"};
+  if (o.block_count == 0 || o.block_size < 4096 || o.block_size > (1u << 30) ||
+      (o.block_size & (o.block_size - 1)) != 0 || static_cast<uint64_t>(o.block_size) * o.block_count > (1ull << 32)) {
+    return SysError{EINVAL, "capture", "ring geometry"};
+  }
   PacketRing r;
   {
     NetnsEntry entry(o.netns);
@@ -84,6 +91,23 @@ SysError PacketRing::Open(const RingOptions& o, PacketRing& out) {
   } else {
     SysError ignored;
     r.lo_ifindex_ = IfIndex(fd, "lo", ignored);
+  }
+
+  std::vector<sock_filter> prog = o.filter;
+  if (!o.filter_expression.empty()) {
+    // For the framing this ring really delivers, and with libpcap's live-Linux code generation.
+    // Every interface at once ("any"): each keeps its own framing (Ethernet for what the ring
+    // is labelled), so the loopback device, always present, stands in for them.
+    prog.clear();
+    NetnsEntry entry(o.netns);
+    if (!entry.ok()) return entry.error();
+    filter_error = CompileLiveFilter(o.iface.empty() ? std::string("lo") : o.iface,
+                                     r.linktype_ == kLinktypeRaw ? kDltRaw : kDltEthernet, o.snaplen,
+                                     o.filter_optimize, o.filter_netmask, o.filter_expression, prog);
+    if (filter_error.failed()) {
+      if (filter_error.kind == FilterError::Kind::kSystem) return filter_error.sys;
+      return SysError{EINVAL, "pcap_compile", o.filter_expression};
+    }
   }
 
   err = SetFilter(fd, DropAll());
@@ -146,7 +170,6 @@ SysError PacketRing::Open(const RingOptions& o, PacketRing& out) {
 
   // The real filter; with no filter given, one that accepts everything cut to the snap length,
   // so the kernel copies no more than will be written.
-  std::vector<sock_filter> prog = o.filter;
   if (prog.empty()) prog.push_back(BPF_STMT(BPF_RET | BPF_K, o.snaplen));
   err = SetFilter(fd, prog);
   if (err.failed()) return err;
@@ -161,6 +184,14 @@ SysError PacketRing::Open(const RingOptions& o, PacketRing& out) {
   r.ReadStats(discard);  // start the counters at zero
   out = std::move(r);
   return {};
+}
+
+bool PacketRing::BoundInterfaceExists() const {
+  if (ifindex_ == 0 || !fd_.valid()) return true;
+  sockaddr_ll sll{};
+  socklen_t len = sizeof(sll);
+  if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&sll), &len) != 0) return true;
+  return sll.sll_ifindex == ifindex_;
 }
 
 SysError PacketRing::AttachDropAll() { return SetFilter(fd_.get(), DropAll()); }

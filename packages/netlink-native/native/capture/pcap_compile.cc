@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -32,6 +33,12 @@ using CompileFn = int (*)(pcap_t*, PcapProgram*, const char*, int optimize, uint
 using FreeCodeFn = void (*)(PcapProgram*);
 using GetErrFn = char* (*)(pcap_t*);
 using CloseFn = void (*)(pcap_t*);
+using CreateFn = pcap_t* (*)(const char* device, char* errbuf);
+using SetIntFn = int (*)(pcap_t*, int);
+using ActivateFn = int (*)(pcap_t*);
+using DatalinkFn = int (*)(pcap_t*);
+using StatusToStrFn = const char* (*)(int);
+constexpr size_t kPcapErrbufSize = 256;  // PCAP_ERRBUF_SIZE
 
 struct Libpcap {
   void* handle = nullptr;
@@ -41,6 +48,13 @@ struct Libpcap {
   FreeCodeFn freecode = nullptr;
   GetErrFn geterr = nullptr;
   CloseFn close = nullptr;
+  // For live handles (present since libpcap 1.0; optional, checked where used).
+  CreateFn create = nullptr;
+  SetIntFn set_snaplen = nullptr;
+  SetIntFn set_buffer_size = nullptr;
+  ActivateFn activate = nullptr;
+  DatalinkFn datalink = nullptr;
+  StatusToStrFn statustostr = nullptr;
 };
 
 // Older libpcaps keep compiler state in globals; one compile at a time.
@@ -69,6 +83,12 @@ std::string LoadLibpcap(const std::vector<std::string>& names, Libpcap& out) {
     lib.freecode = reinterpret_cast<FreeCodeFn>(::dlsym(h, "pcap_freecode"));
     lib.geterr = reinterpret_cast<GetErrFn>(::dlsym(h, "pcap_geterr"));
     lib.close = reinterpret_cast<CloseFn>(::dlsym(h, "pcap_close"));
+    lib.create = reinterpret_cast<CreateFn>(::dlsym(h, "pcap_create"));
+    lib.set_snaplen = reinterpret_cast<SetIntFn>(::dlsym(h, "pcap_set_snaplen"));
+    lib.set_buffer_size = reinterpret_cast<SetIntFn>(::dlsym(h, "pcap_set_buffer_size"));
+    lib.activate = reinterpret_cast<ActivateFn>(::dlsym(h, "pcap_activate"));
+    lib.datalink = reinterpret_cast<DatalinkFn>(::dlsym(h, "pcap_datalink"));
+    lib.statustostr = reinterpret_cast<StatusToStrFn>(::dlsym(h, "pcap_statustostr"));
     if (!lib.open_dead || !lib.compile || !lib.freecode || !lib.geterr || !lib.close) {
       ::dlclose(h);
       last_error = name + " lacks pcap_open_dead/pcap_compile";
@@ -83,6 +103,15 @@ std::string LoadLibpcap(const std::vector<std::string>& names, Libpcap& out) {
          "). Install it: apt-get install libpcap0.8 (Debian/Ubuntu), or pass raw BPF instead";
 }
 
+// libpcap's message on one line (it sometimes ends with a newline).
+std::string OneLine(std::string msg) {
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == '\r')) msg.pop_back();
+  for (char& c : msg) {
+    if (c == '\n') c = ' ';
+  }
+  return msg;
+}
+
 // compileFilter(expression, dlt, snaplen, optimize, netmask, libraries?): Buffer of
 // struct sock_filter (8 bytes each, host byte order).
 Napi::Value CompileFilter(const Napi::CallbackInfo& info) {
@@ -94,7 +123,16 @@ Napi::Value CompileFilter(const Napi::CallbackInfo& info) {
   }
   std::string expression = info[0].As<Napi::String>();
   int dlt = info[1].As<Napi::Number>().Int32Value();
-  int snaplen = info[2].As<Napi::Number>().Int32Value();
+  // Read as a double: Int32Value() would wrap 2^40 to 0 and pass -1 through.
+  double snaplen_value = info[2].As<Napi::Number>().DoubleValue();
+  if (!(snaplen_value >= 1 && snaplen_value <= kMaxSnaplen) || snaplen_value != static_cast<int>(snaplen_value)) {
+    Napi::RangeError e = Napi::RangeError::New(env, "snaplen must be an integer from 1 to " + std::to_string(kMaxSnaplen));
+    e.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
+    e.Set("field", Napi::String::New(env, "snaplen"));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int snaplen = static_cast<int>(snaplen_value);
   bool optimize = info[3].As<Napi::Boolean>().Value();
   uint32_t netmask = info[4].As<Napi::Number>().Uint32Value();
   bool custom_libraries = info.Length() > 5 && info[5].IsArray();
@@ -134,12 +172,7 @@ Napi::Value CompileFilter(const Napi::CallbackInfo& info) {
   } else {
     PcapProgram prog{0, nullptr};
     if (lib->compile(p, &prog, expression.c_str(), optimize ? 1 : 0, netmask) != 0) {
-      std::string msg = lib->geterr(p);
-      // libpcap sometimes ends its message with a newline; errors are one line.
-      while (!msg.empty() && (msg.back() == '\n' || msg.back() == '\r')) msg.pop_back();
-      for (char& c : msg) {
-        if (c == '\n') c = ' ';
-      }
+      std::string msg = OneLine(lib->geterr(p));
       Napi::Error e = Napi::Error::New(env, msg);
       e.Set("code", Napi::String::New(env, "EFILTER"));
       e.ThrowAsJavaScriptException();
@@ -161,7 +194,75 @@ Napi::Value LibpcapLoadedFrom(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), g_libpcap.loaded_from);
 }
 
+// libpcap's activation statuses (pcap.h), as errno values.
+SysError ActivationError(int status, const std::string& device, const std::string& detail) {
+  constexpr int kNoSuchDevice = -5;  // PCAP_ERROR_NO_SUCH_DEVICE
+  constexpr int kPermDenied = -8;    // PCAP_ERROR_PERM_DENIED
+  constexpr int kIfaceNotUp = -9;    // PCAP_ERROR_IFACE_NOT_UP
+  int errnum = status == kNoSuchDevice ? ENODEV : status == kPermDenied ? EPERM : status == kIfaceNotUp ? ENETDOWN : EIO;
+  return SysError{errnum, "pcap_activate", device + (detail.empty() ? "" : ": " + detail)};
+}
+
 }  // namespace
+
+FilterError CompileLiveFilter(const std::string& device, int expected_dlt, uint32_t snaplen, bool optimize,
+                              uint32_t netmask, const std::string& expression, std::vector<sock_filter>& out) {
+  FilterError result;
+  std::lock_guard<std::mutex> lock(g_libpcap_mutex);
+  if (g_libpcap.handle == nullptr) {
+    std::vector<std::string> names(std::begin(kDefaultLibraries), std::end(kDefaultLibraries));
+    std::string err = LoadLibpcap(names, g_libpcap);
+    if (!err.empty()) {
+      result.kind = FilterError::Kind::kLibpcap;
+      result.message = err;
+      return result;
+    }
+  }
+  Libpcap& lib = g_libpcap;
+  if (!lib.create || !lib.set_snaplen || !lib.activate || !lib.datalink) {
+    result.kind = FilterError::Kind::kLibpcap;
+    result.message = lib.loaded_from + " lacks pcap_create/pcap_activate (libpcap 1.0 or newer is needed)";
+    return result;
+  }
+  // A live handle on the device: libpcap then generates what it generates for a live Linux
+  // socket, e.g. VLAN tests through the kernel's ancillary loads (the tag is out of the frame).
+  char errbuf[kPcapErrbufSize] = {0};
+  pcap_t* p = lib.create(device.c_str(), errbuf);
+  if (p == nullptr) {
+    result.kind = FilterError::Kind::kSystem;
+    result.sys = SysError{ENODEV, "pcap_create", device + ": " + OneLine(errbuf)};
+    return result;
+  }
+  lib.set_snaplen(p, static_cast<int>(snaplen));
+  if (lib.set_buffer_size) lib.set_buffer_size(p, 1 << 16);  // it only lives to compile
+  int status = lib.activate(p);
+  if (status < 0) {
+    result.kind = FilterError::Kind::kSystem;
+    result.sys = ActivationError(status, device, OneLine(lib.geterr(p)));
+    lib.close(p);
+    return result;
+  }
+  int dlt = lib.datalink(p);
+  if (dlt != expected_dlt) {
+    result.kind = FilterError::Kind::kSystem;
+    result.sys = SysError{EOPNOTSUPP, "pcap_datalink",
+                          device + ": libpcap sees link type " + std::to_string(dlt) + ", the capture " +
+                              std::to_string(expected_dlt)};
+    lib.close(p);
+    return result;
+  }
+  PcapProgram prog{0, nullptr};
+  if (lib.compile(p, &prog, expression.c_str(), optimize ? 1 : 0, netmask) != 0) {
+    result.kind = FilterError::Kind::kExpression;
+    result.message = OneLine(lib.geterr(p));
+  } else {
+    out.resize(prog.bf_len);
+    if (prog.bf_len) std::memcpy(out.data(), prog.bf_insns, static_cast<size_t>(prog.bf_len) * sizeof(PcapInsn));
+    lib.freecode(&prog);
+  }
+  lib.close(p);
+  return result;
+}
 
 void InitPcapCompile(Napi::Env env, Napi::Object target) {
   target.Set("compileFilter", Napi::Function::New(env, CompileFilter));

@@ -33,6 +33,30 @@ uint64_t NowMonotonicMs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000ull + static_cast<uint64_t>(ts.tv_nsec) / 1000000ull;
 }
 
+void ThrowRangeError(Napi::Env env, const char* field, const std::string& reason) {
+  Napi::RangeError e = Napi::RangeError::New(env, std::string(field) + ": " + reason);
+  e.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
+  e.Set("field", Napi::String::New(env, field));
+  e.ThrowAsJavaScriptException();
+}
+
+// An integer option within [min, max], read as a double so that nothing wraps on the way.
+bool OptBounded(Napi::Env env, const Napi::Object& o, const char* key, uint32_t fallback, uint32_t min, uint32_t max,
+                uint32_t& out) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) {
+    out = fallback;
+    return true;
+  }
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<uint64_t>(d))) {
+    ThrowRangeError(env, key, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    return false;
+  }
+  out = static_cast<uint32_t>(d);
+  return true;
+}
+
 // Per packet in a live batch: offset, caplen, origlen, seconds, nanoseconds, ifindex (u32 each).
 constexpr size_t kIndexFields = 6;
 
@@ -104,16 +128,28 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
     ring_opts_.netns = OptString(o, "netns");
     ring_opts_.iface = OptString(o, "iface");
     ring_opts_.promisc = OptBool(o, "promisc", false);
-    ring_opts_.snaplen = static_cast<uint32_t>(OptInt(o, "snaplen", 1600));
-    ring_opts_.block_size = static_cast<uint32_t>(OptInt(o, "blockSize", 1 << 20));
-    ring_opts_.block_count = static_cast<uint32_t>(OptInt(o, "blockCount", 32));
-    ring_opts_.retire_ms = static_cast<uint32_t>(OptInt(o, "retireMs", 20));
-    ring_opts_.ignore_outgoing = OptBool(o, "ignoreOutgoing", false);
-    if (ring_opts_.snaplen == 0 || ring_opts_.block_count == 0 || ring_opts_.block_size < 4096 ||
-        (ring_opts_.block_size & (ring_opts_.block_size - 1)) != 0) {
-      ThrowTypeError(env, "snaplen must be > 0, blockSize a power of two >= 4096, blockCount > 0");
+    // Sizes are read as doubles and range-checked before narrowing (Int32Value() wraps).
+    uint32_t snaplen = 0, block_size = 0, block_count = 0, retire_ms = 0;
+    if (!OptBounded(env, o, "snaplen", 1600, 1, kMaxSnaplen, snaplen) ||
+        !OptBounded(env, o, "blockSize", 1 << 20, 4096, 1u << 30, block_size) ||
+        !OptBounded(env, o, "blockCount", 32, 1, 1u << 20, block_count) ||
+        !OptBounded(env, o, "retireMs", 20, 1, 60000, retire_ms)) {
       return;
     }
+    ring_opts_.snaplen = snaplen;
+    ring_opts_.block_size = block_size;
+    ring_opts_.block_count = block_count;
+    ring_opts_.retire_ms = retire_ms;
+    ring_opts_.ignore_outgoing = OptBool(o, "ignoreOutgoing", false);
+    if ((ring_opts_.block_size & (ring_opts_.block_size - 1)) != 0) {
+      ThrowRangeError(env, "blockSize", "must be a power of two");
+      return;
+    }
+    ring_opts_.filter_expression = OptString(o, "filterExpression");
+    ring_opts_.filter_optimize = OptBool(o, "filterOptimize", true);
+    ring_opts_.filter_netmask = static_cast<uint32_t>(o.Get("filterNetmask").IsNumber()
+                                                          ? o.Get("filterNetmask").As<Napi::Number>().Uint32Value()
+                                                          : 0);
     Napi::Value filter = o.Get("filter");
     if (filter.IsBuffer()) {
       auto buf = filter.As<Napi::Buffer<uint8_t>>();
@@ -153,26 +189,29 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
   }
 
   // Called by the start worker on a pool thread: everything that can fail, in an order that
-  // leaves nothing behind (the file is made last, and removed if anything after it fails).
-  SysError OpenAll() {
-    SysError err = PacketRing::Open(ring_opts_, ring_);
-    if (err.failed()) return err;
+  // leaves nothing behind. The file is made last: an overwritten file is only truncated once
+  // nothing else can fail.
+  SysError OpenAll(FilterError& filter_error) {
+    wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!wake_.valid()) return SysError::from("eventfd");
+    SysError err = PacketRing::Open(ring_opts_, ring_, filter_error);
+    if (err.failed()) {
+      wake_.reset();
+      return err;
+    }
     if (format_ != FileFormat::kNone) {
       err = file_.Create(path_, format_, overwrite_, file_buffer_);
       if (err.failed()) {
         ring_ = PacketRing();
+        wake_.reset();
         return err;
       }
     }
-    wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!wake_.valid()) {
-      SysError e = SysError::from("eventfd");
-      if (file_.open()) file_.Discard();
-      ring_ = PacketRing();
-      return e;
-    }
     return {};
   }
+
+  // A failed start: nothing may keep this object (or its callback's closure) alive.
+  void ReleaseAfterFailedStart() { on_event_.Reset(); }
 
   void Launch(Napi::Env env) {
     tsfn_ = Tsfn::New(env, on_event_.Value(), "vmnet:capture", 0, 1, this);
@@ -207,7 +246,15 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
     s.Set("startNs", Napi::BigInt::New(env, e.start_ns));
     s.Set("endNs", Napi::BigInt::New(env, e.end_ns));
     Napi::Value err = e.error.failed() ? MakeSysError(env, e.error).Value() : env.Null();
+    // The session is over: give back what it held, so a finished capture costs nothing even
+    // while its JS object waits for the garbage collector (the eventfd, and the callback whose
+    // closure refers back to this object: a strong reference that kept it from ever being collected).
+    wake_.reset();
+    batch_.reset();
+    per_interface_.clear();
+    per_interface_.shrink_to_fit();
     callback.Call(Value(), {Napi::String::New(env, "end"), s, err});
+    on_event_.Reset();
     Unref();  // the thread has released the ThreadSafeFunction: the loop may exit
   }
 
@@ -281,6 +328,7 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
         ring_.ReadStats(kernel_);
         PublishKernel();
         last_stats = now;
+        CheckInterface();
       }
       if (file_.open() && (!any || now - last_flush >= 1000)) {
         // Idle or a second gone: put what we have on disk, so readers follow along.
@@ -318,12 +366,16 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
         int soerr = 0;
         socklen_t len = sizeof(soerr);
         ::getsockopt(ring_.fd(), SOL_SOCKET, SO_ERROR, &soerr, &len);
+        // ENETDOWN: the link went down (it may come back) or was deleted (it never will).
         if (soerr != 0 && soerr != ENETDOWN) {
           error_ = SysError{soerr, "poll", ring_opts_.iface};
           reason = EndReason::kError;
           break;
         }
       }
+      // Idle or told of an error: is the interface still there? (A link deleted while down
+      // sends no error at all.)
+      if (n == 0 || (n > 0 && (fds[0].revents & POLLERR))) CheckInterface();
     }
     Finish(*end, reason);
     end->end_ns = NowRealtimeNs();
@@ -361,6 +413,13 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
     ev->end = std::move(end);
     if (tsfn_.BlockingCall(ev) != napi_ok) delete ev;  // the environment is going away
     tsfn_.Release();
+  }
+
+  // The kernel unbinds the socket when its interface is unregistered: such a capture can never
+  // see another packet, so it ends with ENXIO rather than waiting forever.
+  void CheckInterface() {
+    if (error_.failed() || ring_.BoundInterfaceExists()) return;
+    error_ = SysError{ENXIO, "capture", ring_opts_.iface};
   }
 
   // After the loop: no new packets, then every packet already in the ring, then counters.
@@ -631,17 +690,33 @@ class StartWorker : public Napi::AsyncWorker {
     self_ = Napi::Persistent(self);
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { err_ = session_->OpenAll(); }
+  void Execute() override {
+    err_ = session_->OpenAll(filter_error_);
+    if (!err_.failed()) {
+      // Read before the ring thread exists: afterwards the ring belongs to it (it closes and
+      // resets it when the capture ends, possibly before OnOK runs).
+      linktype_ = session_->ring_.linktype();
+      ifindex_ = session_->ring_.ifindex();
+    }
+  }
   void OnOK() override {
     Napi::Env env = Env();
     if (err_.failed()) {
+      session_->ReleaseAfterFailedStart();
+      if (filter_error_.kind == FilterError::Kind::kExpression || filter_error_.kind == FilterError::Kind::kLibpcap) {
+        Napi::Error e = Napi::Error::New(env, filter_error_.message);
+        e.Set("code", Napi::String::New(
+                          env, filter_error_.kind == FilterError::Kind::kExpression ? "EFILTER" : "ELIBPCAP"));
+        deferred_.Reject(e.Value());
+        return;
+      }
       deferred_.Reject(MakeSysError(env, err_).Value());
       return;
     }
     session_->Launch(env);
     Napi::Object info = Napi::Object::New(env);
-    info.Set("linktype", Napi::Number::New(env, session_->ring_.linktype()));
-    info.Set("ifindex", Napi::Number::New(env, session_->ring_.ifindex()));
+    info.Set("linktype", Napi::Number::New(env, linktype_));
+    info.Set("ifindex", Napi::Number::New(env, ifindex_));
     deferred_.Resolve(info);
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
@@ -651,6 +726,9 @@ class StartWorker : public Napi::AsyncWorker {
   CaptureSession* session_;
   Napi::ObjectReference self_;
   SysError err_;
+  FilterError filter_error_;
+  uint16_t linktype_ = kLinktypeEthernet;
+  int ifindex_ = 0;
 };
 
 // start(): Promise<{ linktype, ifindex }>

@@ -11,6 +11,10 @@ export interface NativeCaptureOptions {
   filter?: Buffer;
   /** The expression the filter came from, recorded in pcapng interface blocks. */
   filterText?: string;
+  /** Compiled at start for the link's real type, as libpcap does for a live socket. */
+  filterExpression?: string;
+  filterOptimize?: boolean;
+  filterNetmask?: number;
   snaplen?: number;
   blockSize?: number;
   blockCount?: number;

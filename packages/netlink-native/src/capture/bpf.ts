@@ -1,6 +1,10 @@
 // Classic BPF programs as data: the kernel's struct sock_filter (code, jt, jf, k), and the text
 // form `tcpdump -ddd` prints (a count, then one "code jt jf k" line per instruction).
+import { NetlinkInputError } from "../errors.js";
 import { captureAddon } from "./addon.js";
+
+/** Largest snap length (libpcap's MAXIMUM_SNAPLEN). */
+export const MAX_SNAPLEN = 262144;
 
 export interface BpfInstruction {
   code: number;
@@ -98,11 +102,15 @@ export class LibpcapMissingError extends Error {
  */
 export function compilePcapFilter(expression: string, options: PcapCompileOptions = {}): BpfInstruction[] {
   const link = LINK_TYPES[options.linkType ?? "ethernet"];
+  if (link === undefined) throw new NetlinkInputError("linkType", `must be one of ${Object.keys(LINK_TYPES).join(", ")}`);
+  const snaplen = options.snaplen ?? 1600;
+  if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > MAX_SNAPLEN)
+    throw new NetlinkInputError("snaplen", `must be an integer from 1 to ${MAX_SNAPLEN} (got ${snaplen})`);
   try {
     const buf = captureAddon().compileFilter(
       expression,
       link.dlt,
-      options.snaplen ?? 1600,
+      snaplen,
       options.optimize ?? true,
       (options.netmask ?? 0) >>> 0,
       options.libraries,

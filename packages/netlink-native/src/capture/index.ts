@@ -8,6 +8,7 @@ export {
   LINK_TYPES,
   LibpcapMissingError,
   type LinkTypeName,
+  MAX_SNAPLEN,
   type PcapCompileOptions,
   PcapFilterError,
   parseBpfDecimal,

@@ -1,6 +1,7 @@
 // PacketCapture: one capture run by the addon's ring thread. The file (pcap/pcapng) is written
 // natively; live packets come in batches (one buffer and an index), never one call per packet.
 // This is the low-level handle: inputs are expected to be valid (@vmnet/capture checks them).
+import { NetlinkInputError } from "../errors.js";
 import { type NetnsRef, netnsPath } from "../netns.js";
 import {
   captureAddon,
@@ -8,7 +9,15 @@ import {
   type NativeCaptureSession,
   type NativeEndStats,
 } from "./addon.js";
-import { type BpfInstruction, encodeBpf, LINK_TYPES, type LinkTypeName } from "./bpf.js";
+import {
+  type BpfInstruction,
+  encodeBpf,
+  LibpcapMissingError,
+  LINK_TYPES,
+  type LinkTypeName,
+  MAX_SNAPLEN,
+  PcapFilterError,
+} from "./bpf.js";
 
 /** One captured packet in a batch. `data` is a view into the batch's buffer. */
 export interface CapturedPacket {
@@ -69,6 +78,15 @@ export interface PacketCaptureOptions {
   filter?: readonly BpfInstruction[];
   /** The expression the filter was compiled from (recorded in pcapng). */
   filterText?: string;
+  /**
+   * A pcap-filter expression, compiled when the socket opens for the interface's real link type
+   * (Ethernet, or raw IP on a tun device) and as libpcap compiles for a live Linux socket (VLAN
+   * tests use the kernel's tag metadata). Replaces `filter`; recorded in pcapng.
+   */
+  filterExpression?: string;
+  /** libpcap's optimizer for `filterExpression` (default true) and its netmask (default 0). */
+  filterOptimize?: boolean;
+  filterNetmask?: number;
   snaplen?: number;
   file?: string;
   format?: "pcap" | "pcapng";
@@ -121,13 +139,23 @@ export class PacketCapture {
 
   /** Opens the socket, ring and file, and starts the ring thread. */
   static async open(options: PacketCaptureOptions): Promise<PacketCapture> {
+    checkSizes(options);
     let capture: PacketCapture | undefined;
     const session = new (captureAddon().CaptureSession)(nativeOptions(options), (kind, a, b) => {
       if (kind === "batch") options.onBatch?.(new PacketBatch(a as Buffer, b as Buffer));
       else capture?.finish(a as NativeEndStats, b as NodeJS.ErrnoException | null);
     });
     capture = new PacketCapture(session);
-    const info = await session.start();
+    let info: { linktype: number; ifindex: number };
+    try {
+      info = await session.start();
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      if (e?.code === "EFILTER" && options.filterExpression !== undefined)
+        throw new PcapFilterError(options.filterExpression, e.message);
+      if (e?.code === "ELIBPCAP") throw new LibpcapMissingError(e.message);
+      throw error;
+    }
     capture.index = info.ifindex;
     capture.linkTypeName = info.linktype === LINK_TYPES.raw.linktype ? "raw" : "ethernet";
     return capture;
@@ -167,6 +195,27 @@ export class PacketCapture {
   }
 }
 
+/** Integer sizes, checked here so nothing wraps when the addon narrows them to 32 bits. */
+function checkSizes(o: PacketCaptureOptions): void {
+  const within = (field: string, v: number | undefined, min: number, max: number) => {
+    if (v === undefined) return;
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new NetlinkInputError(field, `must be an integer from ${min} to ${max} (got ${v})`);
+  };
+  within("snaplen", o.snaplen, 1, MAX_SNAPLEN);
+  within("ring.blockSize", o.ring?.blockSize, 4096, 2 ** 30);
+  if (o.ring?.blockSize !== undefined && (o.ring.blockSize & (o.ring.blockSize - 1)) !== 0)
+    throw new NetlinkInputError("ring.blockSize", `must be a power of two (got ${o.ring.blockSize})`);
+  within("ring.blocks", o.ring?.blocks, 1, 2 ** 20);
+  within("ring.retireMs", o.ring?.retireMs, 1, 60_000);
+  within("limits.packets", o.limits?.packets, 1, Number.MAX_SAFE_INTEGER);
+  within("limits.bytes", o.limits?.bytes, 1, Number.MAX_SAFE_INTEGER);
+  within("liveBatchBytes", o.liveBatchBytes, 1, 2 ** 30);
+  within("liveMaxPendingBytes", o.liveMaxPendingBytes, 1, 2 ** 31 - 1);
+  if (o.limits?.seconds !== undefined && !(o.limits.seconds > 0 && o.limits.seconds <= 2 ** 31 / 1000))
+    throw new NetlinkInputError("limits.seconds", `must be > 0 and at most ${2 ** 31 / 1000} (got ${o.limits.seconds})`);
+}
+
 function nativeOptions(o: PacketCaptureOptions): NativeCaptureOptions {
   return {
     ...(o.netns !== undefined && { netns: netnsPath(o.netns) }),
@@ -174,6 +223,12 @@ function nativeOptions(o: PacketCaptureOptions): NativeCaptureOptions {
     promisc: o.promisc ?? false,
     ...(o.filter !== undefined && { filter: encodeBpf(o.filter) }),
     ...(o.filterText !== undefined && { filterText: o.filterText }),
+    ...(o.filterExpression !== undefined && {
+      filterExpression: o.filterExpression,
+      filterText: o.filterExpression,
+      filterOptimize: o.filterOptimize ?? true,
+      filterNetmask: (o.filterNetmask ?? 0) >>> 0,
+    }),
     snaplen: o.snaplen ?? 1600,
     ...(o.file !== undefined && { file: o.file, format: o.format ?? "pcapng" }),
     overwrite: o.overwrite ?? false,
