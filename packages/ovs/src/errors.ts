@@ -1,6 +1,7 @@
 // Every error this package throws is one of these classes, so callers can branch on the kind
 // (bad input, missing program, switch state, OVSDB refusal, dead connection) without parsing text.
 import type { z } from "zod";
+import { describeZodError } from "./zod-error.js";
 
 /** Base class of every @vmnet/ovs error. */
 export class OvsError extends Error {
@@ -11,11 +12,12 @@ export class OvsError extends Error {
 export class OvsInputError extends OvsError {
   override name = "OvsInputError";
   constructor(
-    message: string,
     /** Dotted path of the offending field, e.g. `ports.3.tag`. */
     readonly field: string,
+    /** What is wrong with it, e.g. "must be a VLAN id from 1 to 4094". */
+    readonly reason: string,
   ) {
-    super(message);
+    super(`${field} is invalid: ${reason}`);
   }
 }
 
@@ -85,9 +87,6 @@ export class OvsTimeoutError extends OvsError {
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const path = issue ? issue.path.map(String).join(".") : "";
-  const field = path === "" ? what : `${what}.${path}`;
-  const reason = issue?.message ?? "invalid";
-  throw new OvsInputError(`${field} is invalid: ${reason}`, field);
+  const { field, reason } = describeZodError(result.error, what);
+  throw new OvsInputError(field, reason);
 }

@@ -15,7 +15,7 @@ export * from "./ovsdb/monitor.js";
 export * from "./ovsdb/operations.js";
 export * from "./ovsdb/schema.js";
 export * from "./programs.js";
-export * from "./sandbox.js";
+export * from "./sandbox/sandbox.js";
 export type { DeleteOptions } from "./vswitch/bridge.js";
 export { OWNER_KEY, type VswitchOptions, type WriteOptions } from "./vswitch/context.js";
 export * from "./vswitch/inputs.js";

@@ -130,7 +130,9 @@ export class Ofctl {
 
   private ofctlArgs(command: string, bridge: string, rest: string[]): string[] {
     parseInput(interfaceName, bridge, "bridge");
-    return [...(this.options.protocols ? ["-O", this.options.protocols] : []), command, bridge, ...rest];
+    // "--" ends the options: nothing after it (bridge, flow, match) can be read as one, whatever
+    // it starts with. Names starting with "-" are refused by interfaceName as well.
+    return [...(this.options.protocols ? ["-O", this.options.protocols] : []), "--", command, bridge, ...rest];
   }
 
   /** ovs-ofctl add-flow BRIDGE FLOW, e.g. "priority=100,arp,actions=NORMAL". */
@@ -177,6 +179,6 @@ export class Ofctl {
   /** Any ovs-appctl command to ovs-vswitchd, e.g. appctl("vlog/set", ["netflow:dbg"]). */
   async appctl(command: string, args: readonly string[] = []): Promise<string> {
     const target = this.options.rundir ? ["-t", `${this.options.rundir}/ovs-vswitchd.ctl`] : [];
-    return this.run("ovs-appctl", [...target, command, ...args]);
+    return this.run("ovs-appctl", [...target, "--", command, ...args]);
   }
 }

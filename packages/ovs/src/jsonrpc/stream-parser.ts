@@ -3,8 +3,10 @@
 // every structural character is ASCII, so a multi-byte UTF-8 character split across two chunks
 // can never be mistaken for one, and each complete value is decoded only once.
 
+import { OvsError } from "../errors.js";
+
 /** Thrown for bytes that cannot start or continue a JSON-RPC message. */
-export class JsonStreamError extends Error {
+export class JsonStreamError extends OvsError {
   override name = "JsonStreamError";
 }
 

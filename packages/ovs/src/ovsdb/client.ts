@@ -2,6 +2,12 @@
 // keep a replica, locks, and a connection that comes back by itself. While it is down, requests
 // fail at once with OvsdbConnectionError (never hang); once it is back, monitors are re-issued
 // (their replicas resynchronised) and held locks requested again.
+//
+// Life cycle, as the code enforces it: connect() makes one attempt and, if it fails, leaves
+// nothing behind (no socket, no timer, no loop). After a successful connect, a lost connection
+// starts at most one reconnect loop per client, with exponential backoff bounded by maxDelayMs and
+// carried over when a fresh connection dies young (so a server that accepts and drops cannot make
+// it spin). close() stops the loop, its timer and any half-open connection at once.
 import { EventEmitter } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
@@ -13,8 +19,10 @@ import {
   JsonRpcConnection,
   parseEndpoint,
 } from "../jsonrpc/connection.js";
-import { OvsdbConnectionError, OvsdbError } from "./errors.js";
-import { type MonitorRequests, OvsdbMonitor } from "./monitor.js";
+import { JsonRpcProtocolError } from "../jsonrpc/errors.js";
+import { describeZodError } from "../zod-error.js";
+import { fromTransportError, OvsdbConnectionError, OvsdbError, OvsdbProtocolError } from "./errors.js";
+import { checkTableUpdates, type MonitorRequests, OvsdbMonitor } from "./monitor.js";
 import { type Operation, type OperationResult, transactReplySchema } from "./operations.js";
 import { DatabaseSchema, databaseSchemaDocument } from "./schema.js";
 
@@ -23,7 +31,7 @@ export interface ReconnectOptions {
   readonly minDelayMs?: number;
   /** Longest wait between attempts (default 5000 ms). */
   readonly maxDelayMs?: number;
-  /** Give up after this many failed attempts (default: never). */
+  /** Give up after this many failed attempts in a row (default: never). */
   readonly maxAttempts?: number;
 }
 
@@ -39,6 +47,11 @@ export interface OvsdbClientOptions extends ConnectionOptions {
 export interface TransactOptions {
   readonly database?: string;
   readonly validate?: boolean;
+  /**
+   * Deadline for the reply (default: the client's requestTimeoutMs plus the timeouts of the
+   * transaction's `wait` operations, which the server may legitimately spend).
+   */
+  readonly timeoutMs?: number;
 }
 
 export interface MonitorOptions {
@@ -48,8 +61,8 @@ export interface MonitorOptions {
 }
 
 export interface OvsdbClientEvents {
-  /** The connection was lost; requests fail until `reconnect`. */
-  disconnect: [error: OvsdbConnectionError];
+  /** The connection was lost (or closed for bad server input); requests fail until `reconnect`. */
+  disconnect: [error: OvsdbConnectionError | OvsdbProtocolError];
   /** The connection is back and monitors and locks were re-issued. */
   reconnect: [];
   /** A lock was granted later (the server's "locked" notification). */
@@ -69,19 +82,26 @@ let monitorCounter = 0;
 function checkLockId(lockId: string): void {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(lockId)) {
     throw new OvsInputError(
-      `lock id "${lockId}" is invalid: use letters, digits and "_" only, not starting with a digit`,
       "lockId",
+      `${JSON.stringify(lockId)} must use letters, digits and "_" only, not starting with a digit`,
     );
   }
 }
 
 export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
+  /** The connection in use: open and through its handshake. */
   private connection: JsonRpcConnection | undefined;
-  private readonly schemas = new Map<string, DatabaseSchema>();
+  /** A connection the reconnect loop is setting up (closed by close()). */
+  private handshaking: JsonRpcConnection | undefined;
+  private schemas = new Map<string, DatabaseSchema>();
   private readonly monitors = new Map<string, OvsdbMonitor>();
   private readonly locks = new Set<string>();
   private closing = false;
   private reconnecting: Promise<void> | undefined;
+  private readonly stopReconnecting = new AbortController();
+  /** The next reconnect wait; kept between loops so that short-lived connections back off too. */
+  private nextDelayMs: number;
+  private connectedAt = 0;
   readonly database: string;
   readonly endpoint: Endpoint;
 
@@ -92,15 +112,17 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     super();
     this.endpoint = endpoint;
     this.database = options.database ?? "Open_vSwitch";
+    this.nextDelayMs = this.reconnectSettings().minDelayMs;
   }
 
   /**
    * Connects to ovsdb-server (`unix:/path`, `tcp:host:port` or an Endpoint) and fetches the
-   * default database's schema.
+   * default database's schema. On failure nothing is left open or running.
    */
   static async connect(remote: string | Endpoint, options: OvsdbClientOptions = {}): Promise<OvsdbClient> {
     const client = new OvsdbClient(parseEndpoint(remote), options);
-    await client.open();
+    const connection = await client.establish();
+    client.adopt(connection);
     return client;
   }
 
@@ -113,62 +135,101 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     return this.connection !== undefined && !this.connection.isClosed;
   }
 
-  private async open(): Promise<void> {
-    const connection = await JsonRpcConnection.open(this.endpoint, this.options);
-    this.attach(connection);
-    await this.schema(this.database, true);
+  get isClosed(): boolean {
+    return this.closing;
   }
 
-  private attach(connection: JsonRpcConnection): void {
-    this.connection = connection;
-    connection.on("notification", (method, params) => this.onNotification(method, params));
-    connection.on("close", (error) => {
-      if (this.connection !== connection) return;
-      if (this.closing) return;
-      const cause = error ?? new OvsdbConnectionError(`connection to ${this.remote} closed`, this.remote);
-      this.emit("disconnect", cause);
-      if (this.options.reconnect === false) {
-        this.closing = true;
-        this.emit("close");
-        return;
+  private reconnectSettings(): Required<Omit<ReconnectOptions, "maxAttempts">> & ReconnectOptions {
+    const settings = typeof this.options.reconnect === "object" ? this.options.reconnect : {};
+    const minDelayMs = Math.max(1, settings.minDelayMs ?? 100);
+    return { ...settings, minDelayMs, maxDelayMs: Math.max(minDelayMs, settings.maxDelayMs ?? 5000) };
+  }
+
+  /**
+   * Opens a connection and runs the handshake on it (schema, monitors, locks). Resolves with the
+   * connection ready for use; on any failure the connection is closed and the error thrown.
+   */
+  private async establish(): Promise<JsonRpcConnection> {
+    let connection: JsonRpcConnection;
+    try {
+      connection = await JsonRpcConnection.open(this.endpoint, this.options);
+    } catch (error) {
+      throw fromTransportError(error);
+    }
+    this.handshaking = connection;
+    connection.on("notification", (method, params) => this.onNotification(connection, method, params));
+    try {
+      const schemas = new Map<string, DatabaseSchema>();
+      schemas.set(this.database, await this.fetchSchema(connection, this.database));
+      for (const monitor of this.monitors.values()) {
+        const initial = await this.sendMonitor(connection, monitor);
+        this.checkUpdates(connection, initial, monitor.conditional ? 2 : 1, `${monitor.id} reply`);
+        monitor.reset(initial, monitor.conditional ? 2 : 1);
       }
-      this.reconnecting = this.reconnectLoop().finally(() => {
-        this.reconnecting = undefined;
-      });
+      for (const lock of this.locks) await this.call(connection, "lock", [lock]);
+      if (this.closing) throw new OvsdbConnectionError(`client for ${this.remote} is closed`, this.remote);
+      if (connection.isClosed) throw new OvsdbConnectionError(`connection to ${this.remote} closed`, this.remote);
+      this.schemas = schemas;
+      return connection;
+    } catch (error) {
+      connection.close();
+      throw error;
+    } finally {
+      if (this.handshaking === connection) this.handshaking = undefined;
+    }
+  }
+
+  /** Makes `connection` the one in use and watches for its loss. */
+  private adopt(connection: JsonRpcConnection): void {
+    this.connection = connection;
+    this.connectedAt = Date.now();
+    connection.on("close", (error) => this.onLost(connection, error));
+  }
+
+  private onLost(connection: JsonRpcConnection, error: unknown): void {
+    if (this.connection !== connection || this.closing) return;
+    this.connection = undefined;
+    const mapped = fromTransportError(error);
+    const cause =
+      mapped instanceof OvsdbConnectionError || mapped instanceof OvsdbProtocolError
+        ? mapped
+        : new OvsdbConnectionError(`connection to ${this.remote} closed`, this.remote);
+    this.emit("disconnect", cause);
+    if (this.options.reconnect === false) {
+      this.shutdown();
+      return;
+    }
+    // A connection that lived less than the longest wait is a sign of a flapping or hostile
+    // server: keep backing off from where the last loop stopped instead of starting over.
+    const { minDelayMs, maxDelayMs } = this.reconnectSettings();
+    if (Date.now() - this.connectedAt >= maxDelayMs) this.nextDelayMs = minDelayMs;
+    this.reconnecting ??= this.reconnectLoop().finally(() => {
+      this.reconnecting = undefined;
     });
   }
 
   private async reconnectLoop(): Promise<void> {
-    const settings = typeof this.options.reconnect === "object" ? this.options.reconnect : {};
-    const minDelay = settings.minDelayMs ?? 100;
-    const maxDelay = settings.maxDelayMs ?? 5000;
-    let delay = minDelay;
+    const settings = this.reconnectSettings();
+    const signal = this.stopReconnecting.signal;
     for (let attempt = 1; !this.closing; attempt++) {
-      await sleep(delay);
+      const delay = this.nextDelayMs;
+      this.nextDelayMs = Math.min(settings.maxDelayMs, delay * 2);
+      try {
+        await sleep(delay, undefined, { signal });
+      } catch {
+        return; // close() aborted the wait
+      }
       if (this.closing) return;
       try {
-        const connection = await JsonRpcConnection.open(this.endpoint, this.options);
-        if (this.closing) {
-          connection.close();
-          return;
-        }
-        this.attach(connection);
-        this.schemas.clear();
-        await this.schema(this.database, true);
-        for (const monitor of this.monitors.values()) {
-          const { form, initial } = await this.sendMonitor(monitor);
-          monitor.reset(initial, form);
-        }
-        for (const lock of this.locks) await connection.request("lock", [lock]);
+        const connection = await this.establish();
+        this.adopt(connection);
         this.emit("reconnect");
         return;
       } catch {
         if (settings.maxAttempts !== undefined && attempt >= settings.maxAttempts) {
-          this.closing = true;
-          this.emit("close");
+          this.shutdown();
           return;
         }
-        delay = Math.min(maxDelay, delay * 2);
       }
     }
   }
@@ -179,15 +240,26 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     while (!this.isConnected || this.reconnecting) {
       if (this.closing) throw new OvsdbConnectionError(`client for ${this.remote} is closed`, this.remote);
       if (Date.now() > deadline)
-        throw new OvsdbConnectionError(
-          `${this.remote} did not come back within ${timeoutMs} ms`,
-          this.remote,
-        );
+        throw new OvsdbConnectionError(`${this.remote} did not come back within ${timeoutMs} ms`, this.remote);
       await sleep(20);
     }
   }
 
-  private request(method: string, params: unknown[]): Promise<unknown> {
+  /** A request on a given connection, with transport errors mapped to this layer's classes. */
+  private async call(
+    connection: JsonRpcConnection,
+    method: string,
+    params: unknown[],
+    timeoutMs?: number,
+  ): Promise<unknown> {
+    try {
+      return await connection.request(method, params, timeoutMs);
+    } catch (error) {
+      throw fromTransportError(error);
+    }
+  }
+
+  private request(method: string, params: unknown[], timeoutMs?: number): Promise<unknown> {
     if (this.closing)
       return Promise.reject(new OvsdbConnectionError(`client for ${this.remote} is closed`, this.remote));
     const connection = this.connection;
@@ -196,19 +268,39 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
         new OvsdbConnectionError(`not connected to ${this.remote} (reconnecting)`, this.remote),
       );
     }
-    return connection.request(method, params);
+    return this.call(connection, method, params, timeoutMs);
+  }
+
+  /** Parses a reply; a wrong shape is an OvsdbProtocolError in one sentence naming the field. */
+  private parseReply<S extends z.ZodType>(schema: S, value: unknown, method: string): z.output<S> {
+    const result = schema.safeParse(value);
+    if (result.success) return result.data;
+    const { field, reason } = describeZodError(result.error, "result");
+    throw new OvsdbProtocolError(
+      `${this.remote} sent a ${method} reply that OVSDB does not allow: ${field} ${reason}`,
+      this.remote,
+    );
+  }
+
+  private async fetchSchema(connection: JsonRpcConnection, database: string): Promise<DatabaseSchema> {
+    const reply = await this.call(connection, "get_schema", [database]);
+    return new DatabaseSchema(this.parseReply(databaseSchemaDocument, reply, "get_schema"));
   }
 
   /** Names of the databases the server holds. */
   async listDatabases(): Promise<string[]> {
-    return stringArray.parse(await this.request("list_dbs", []));
+    return this.parseReply(stringArray, await this.request("list_dbs", []), "list_dbs");
   }
 
   /** The schema of a database, fetched once per connection (pass refresh to fetch again). */
   async schema(database = this.database, refresh = false): Promise<DatabaseSchema> {
     const cached = this.schemas.get(database);
     if (cached && !refresh) return cached;
-    const document = databaseSchemaDocument.parse(await this.request("get_schema", [database]));
+    const document = this.parseReply(
+      databaseSchemaDocument,
+      await this.request("get_schema", [database]),
+      "get_schema",
+    );
     const schema = new DatabaseSchema(document);
     this.schemas.set(database, schema);
     return schema;
@@ -217,7 +309,8 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   /**
    * Runs operations as one atomic transaction and returns one result per operation. Throws
    * OvsdbError (with the failing operation's index) when any operation or the commit fails, in
-   * which case nothing was changed; OvsdbSchemaError, before sending, for unknown names.
+   * which case nothing was changed; OvsdbSchemaError, before sending, for unknown names;
+   * OvsdbTimeoutError when no reply came within the deadline (the outcome is then unknown).
    */
   async transact(
     operations: readonly Operation[],
@@ -228,7 +321,13 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       const schema = await this.schema(database);
       for (const operation of operations) schema.validate(operation);
     }
-    const reply = transactReplySchema.parse(await this.request("transact", [database, ...operations]));
+    const waits = operations.reduce((sum, op) => sum + (op.op === "wait" ? (op.timeout ?? 0) : 0), 0);
+    const timeoutMs = options.timeoutMs ?? (this.options.requestTimeoutMs ?? 30_000) + waits;
+    const reply = this.parseReply(
+      transactReplySchema,
+      await this.request("transact", [database, ...operations], timeoutMs),
+      "transact",
+    );
     for (let index = 0; index < reply.length; index++) {
       const result = reply[index];
       if (result?.error !== undefined) {
@@ -273,7 +372,13 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       options.conditional ?? false,
       schema,
     );
-    const { form, initial } = await this.sendMonitor(monitor);
+    const connection = this.connection;
+    if (!connection || connection.isClosed || this.closing)
+      throw new OvsdbConnectionError(`not connected to ${this.remote} (reconnecting)`, this.remote);
+    const form = monitor.conditional ? 2 : 1;
+    const initial = await this.sendMonitor(connection, monitor);
+    const problem = checkTableUpdates(initial, form, `${monitor.id} reply`);
+    if (problem) throw new OvsdbProtocolError(`${this.remote} sent a malformed monitor reply: ${problem}`, this.remote);
     monitor.apply(initial, form, false);
     this.monitors.set(monitor.id, monitor);
     monitor.cancelHook = async () => {
@@ -283,7 +388,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     return monitor;
   }
 
-  private async sendMonitor(monitor: OvsdbMonitor): Promise<{ form: 1 | 2; initial: unknown }> {
+  private sendMonitor(connection: JsonRpcConnection, monitor: OvsdbMonitor): Promise<unknown> {
     const requests: Record<string, Record<string, unknown>> = {};
     for (const [table, request] of Object.entries(monitor.requests)) {
       const wire: Record<string, unknown> = {};
@@ -293,8 +398,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       requests[table] = wire;
     }
     const method = monitor.conditional ? "monitor_cond" : "monitor";
-    const initial = await this.request(method, [monitor.database, monitor.id, requests]);
-    return { form: monitor.conditional ? 2 : 1, initial };
+    return this.call(connection, method, [monitor.database, monitor.id, requests]);
   }
 
   /**
@@ -303,7 +407,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
    */
   async lock(lockId: string): Promise<boolean> {
     checkLockId(lockId);
-    const reply = lockReply.parse(await this.request("lock", [lockId]));
+    const reply = this.parseReply(lockReply, await this.request("lock", [lockId]), "lock");
     this.locks.add(lockId);
     return reply.locked;
   }
@@ -320,19 +424,49 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     await this.request("unlock", [lockId]);
   }
 
-  /** Closes the connection for good; pending requests fail with OvsdbConnectionError. */
+  /**
+   * Closes the connection for good and stops reconnecting; pending requests fail with
+   * OvsdbConnectionError. Nothing of the client stays open or scheduled afterwards.
+   */
   close(): void {
+    this.shutdown();
+  }
+
+  private shutdown(): void {
     if (this.closing) return;
     this.closing = true;
+    this.stopReconnecting.abort();
+    this.handshaking?.close();
     this.connection?.close();
     this.emit("close");
   }
 
-  private onNotification(method: string, params: unknown): void {
+  /** Closes `connection` with a protocol error when a monitor payload is malformed. */
+  private checkUpdates(connection: JsonRpcConnection, updates: unknown, form: 1 | 2, what: string): boolean {
+    const problem = checkTableUpdates(updates, form, what);
+    if (!problem) return true;
+    const message = `${this.remote} sent a malformed ${what}: ${problem}`;
+    connection.abort(new JsonRpcProtocolError(message, this.remote));
+    throw new OvsdbProtocolError(message, this.remote);
+  }
+
+  private onNotification(connection: JsonRpcConnection, method: string, params: unknown): void {
+    if (connection !== this.connection && connection !== this.handshaking) return;
     const args = Array.isArray(params) ? params : [];
     if (method === "update" || method === "update2") {
       const monitor = this.monitors.get(String(args[0]));
-      monitor?.apply(args[1], method === "update" ? 1 : 2);
+      if (!monitor) return;
+      const form = method === "update" ? 1 : 2;
+      const problem = checkTableUpdates(args[1], form, `${method} notification`);
+      if (problem) {
+        // The replica can no longer be trusted: drop the connection with a typed error; the
+        // reconnect re-issues the monitor and rebuilds the replica from the server's state.
+        connection.abort(
+          new JsonRpcProtocolError(`${this.remote} sent a malformed ${method} notification: ${problem}`, this.remote),
+        );
+        return;
+      }
+      monitor.apply(args[1], form);
     } else if (method === "locked" || method === "stolen") {
       this.emit(method, String(args[0]));
     }

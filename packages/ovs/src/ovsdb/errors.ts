@@ -1,6 +1,12 @@
 // Errors of the OVSDB layer. OvsdbError keeps everything needed to understand a refused
 // transaction without re-running it: which operation failed, the server's words, and the ops.
-import { OvsError } from "../errors.js";
+import { OvsError, OvsTimeoutError } from "../errors.js";
+import {
+  JsonRpcClosedError,
+  JsonRpcProtocolError,
+  JsonRpcRemoteError,
+  JsonRpcTimeoutError,
+} from "../jsonrpc/errors.js";
 import type { Operation } from "./operations.js";
 
 /** The connection to ovsdb-server is closed, refused or silent; pending requests fail with it. */
@@ -12,6 +18,34 @@ export class OvsdbConnectionError extends OvsError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * The server sent something OVSDB does not allow (garbage bytes, a reply or notification of the
+ * wrong shape). The message is one sentence naming what was wrong; for notifications the
+ * connection is closed (the replica cannot be trusted) and the client reconnects and resynchronises.
+ */
+export class OvsdbProtocolError extends OvsError {
+  override name = "OvsdbProtocolError";
+  constructor(
+    message: string,
+    readonly endpoint: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A request got no reply within its deadline (`requestTimeoutMs`, or the call's own). */
+export class OvsdbTimeoutError extends OvsTimeoutError {
+  override name = "OvsdbTimeoutError";
+  constructor(
+    readonly method: string,
+    timeoutMs: number,
+    readonly endpoint: string,
+  ) {
+    super(`${endpoint} did not answer ${method} within ${timeoutMs} ms`, timeoutMs);
   }
 }
 
@@ -71,4 +105,16 @@ function describe(error: unknown): string {
       return typeof e.details === "string" ? `${e.error}: ${e.details}` : e.error;
   }
   return JSON.stringify(error);
+}
+
+/** Maps a transport error to this layer's class (the transport knows nothing of OVSDB). */
+export function fromTransportError(error: unknown): unknown {
+  if (error instanceof JsonRpcRemoteError) return new OvsdbRpcError(error.method, error.error);
+  if (error instanceof JsonRpcTimeoutError)
+    return new OvsdbTimeoutError(error.method, error.timeoutMs, error.endpoint);
+  if (error instanceof JsonRpcProtocolError)
+    return new OvsdbProtocolError(error.message, error.endpoint, { cause: error });
+  if (error instanceof JsonRpcClosedError)
+    return new OvsdbConnectionError(error.message, error.endpoint, { cause: error });
+  return error;
 }

@@ -3,6 +3,8 @@
 // drift. Both notification forms are applied: "update" (full new rows) and "update2" (diffs, for
 // monitor_cond), whose set and map diffs toggle elements as ovsdb-server(7) describes.
 import { EventEmitter } from "node:events";
+import { z } from "zod";
+import { describeZodError } from "../zod-error.js";
 import { type Atom, atomKey, atomsOf, type Condition, type Row, type Value } from "./operations.js";
 import type { DatabaseSchema } from "./schema.js";
 
@@ -35,7 +37,38 @@ export interface OvsdbMonitorEvents {
   change: [changes: RowChange[]];
 }
 
+const rowSchema = z.record(z.string(), z.unknown());
+/** An "update" payload (RFC 7047 §4.1.6): table → uuid → { old?, new? }. */
+const tableUpdatesSchema = z.record(
+  z.string(),
+  z.record(z.string(), z.object({ old: rowSchema.optional(), new: rowSchema.optional() }).loose()),
+);
+/** An "update2" payload (ovsdb-server(7)): table → uuid → exactly one of initial/insert/delete/modify. */
+const tableUpdates2Schema = z.record(
+  z.string(),
+  z.record(
+    z.string(),
+    z.union([
+      z.object({ initial: rowSchema }).strict(),
+      z.object({ insert: rowSchema }).strict(),
+      z.object({ delete: z.null() }).strict(),
+      z.object({ modify: rowSchema }).strict(),
+    ]),
+  ),
+);
 type TableUpdates = Record<string, Record<string, Record<string, unknown>>>;
+
+/**
+ * Checks that a monitor reply or update notification has the shape OVSDB defines. Returns a
+ * one-sentence description of the first problem, or undefined when it is well formed, so that
+ * the client can turn bad server input into a typed error instead of a crash.
+ */
+export function checkTableUpdates(updates: unknown, form: 1 | 2, what: string): string | undefined {
+  const result = (form === 1 ? tableUpdatesSchema : tableUpdates2Schema).safeParse(updates);
+  if (result.success) return undefined;
+  const { field, reason } = describeZodError(result.error, what);
+  return `${field} ${reason}`;
+}
 
 export class OvsdbMonitor extends EventEmitter<OvsdbMonitorEvents> {
   private readonly tables = new Map<string, Map<string, Row>>();
@@ -87,7 +120,7 @@ export class OvsdbMonitor extends EventEmitter<OvsdbMonitorEvents> {
     if (changes.length > 0) this.emit("change", changes);
   }
 
-  /** Applies an update / update2 payload. */
+  /** Applies an update / update2 payload (checked beforehand with checkTableUpdates). */
   apply(updates: unknown, form: 1 | 2, emit = true): void {
     if (!updates || typeof updates !== "object") return;
     const changes: RowChange[] = [];

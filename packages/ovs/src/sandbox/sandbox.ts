@@ -1,19 +1,30 @@
 // A private Open vSwitch: its own ovsdb-server and ovs-vswitchd over a fresh database in a
 // directory of its own, optionally inside a network namespace (a simulated host). The userspace
-// datapath (netdev) is the default because it needs no kernel module. stop() ends exactly the two
-// processes it started, by the pids their pidfiles hold, and removes its files.
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+// datapath (netdev) is the default because it needs no kernel module. The directory carries a
+// marker naming the owner process, so that a sandbox left behind by a killed owner can be found
+// and reaped (findOrphans / reapOrphans). stop() ends exactly the two daemons it started, deletes
+// the TAP devices their datapath made and removes its files.
+import { mkdir, mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import { z } from "zod";
-import { OvsCommandError, OvsTimeoutError, parseInput } from "./errors.js";
-import { Ofctl } from "./ofctl.js";
-import { OvsdbClient, type OvsdbClientOptions } from "./ovsdb/client.js";
-import { findProgram } from "./programs.js";
-import type { VswitchOptions } from "./vswitch/context.js";
-import { Vswitch } from "./vswitch/vswitch.js";
+import { OvsCommandError, parseInput } from "../errors.js";
+import { Ofctl } from "../ofctl.js";
+import { OvsdbClient, type OvsdbClientOptions } from "../ovsdb/client.js";
+import { findProgram } from "../programs.js";
+import type { VswitchOptions } from "../vswitch/context.js";
+import { Vswitch } from "../vswitch/vswitch.js";
+import { markerForThisProcess, type SandboxMarker, writeMarker } from "./marker.js";
+import {
+  type FindOrphansOptions,
+  findOrphanSandboxes,
+  type OrphanSandbox,
+  type ReapedSandbox,
+  reapOrphanSandboxes,
+  SANDBOX_DIR_PREFIX,
+} from "./orphans.js";
+import { type TeardownReport, teardownSandbox } from "./teardown.js";
 
 export const DEFAULT_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema";
 
@@ -24,6 +35,11 @@ const sandboxOptions = z
     /** Run the daemons in this network namespace: a name (ip netns exec) or a path (nsenter --net). */
     netns: z.string().min(1).optional(),
     schemaPath: z.string().min(1).optional(),
+    /** Owner written in the sandbox's marker ([A-Za-z0-9._-], default "vmnet"). */
+    owner: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 letters, digits, '.', '_' or '-'")
+      .optional(),
     /** Options for the typed Vswitch (datapathType defaults to "netdev"). */
     vswitch: z.custom<VswitchOptions>().optional(),
     client: z.custom<OvsdbClientOptions>().optional(),
@@ -34,12 +50,12 @@ export type OvsSandboxOptions = z.input<typeof sandboxOptions>;
 const DAEMONS = ["ovsdb-server", "ovs-vswitchd"] as const;
 
 export class OvsSandbox {
-  private stopped = false;
+  private stopping: Promise<TeardownReport> | undefined;
 
   private constructor(
     /** Where the sandbox keeps its files. */
     readonly dir: string,
-    private readonly ownsDir: boolean,
+    private readonly marker: SandboxMarker,
     readonly netns: string | undefined,
     /** Connected client of the sandbox's ovsdb-server. */
     readonly client: OvsdbClient,
@@ -71,16 +87,26 @@ export class OvsSandbox {
     };
     const ownsDir = options.dir === undefined;
     // Short path: unix socket paths are limited to 107 bytes.
-    const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "vmnet-ovs-")));
+    const dir = options.dir ?? (await mkdtemp(join(tmpdir(), SANDBOX_DIR_PREFIX)));
     await mkdir(dir, { recursive: true });
+    const marker = markerForThisProcess(options.owner ?? "vmnet", options.netns, ownsDir);
     const env = sandboxEnv(dir);
     const run = async (file: string, args: string[]) => {
       const [command, argv] = inNetns(options.netns, file, args);
       const result = await execa(command, argv, { env, reject: false, stdin: "ignore" });
       if (result.exitCode !== 0) throw new OvsCommandError(file, args, result.exitCode, `${result.stderr}`);
     };
-    const started: number[] = [];
+    const started: Record<string, number> = {};
+    const recordDaemon = async (name: (typeof DAEMONS)[number]) => {
+      started[name] = await readPid(join(dir, `${name}.pid`));
+      marker.daemons[name] = started[name];
+      await writeMarker(dir, marker);
+      return started[name];
+    };
+    let client: OvsdbClient | undefined;
     try {
+      // The marker comes first: from here on, a killed owner leaves a sandbox that can be reaped.
+      await writeMarker(dir, marker);
       await run(programs.tool, ["create", join(dir, "conf.db"), options.schemaPath ?? DEFAULT_SCHEMA]);
       await run(programs.server, [
         join(dir, "conf.db"),
@@ -91,61 +117,72 @@ export class OvsSandbox {
         "--detach",
         "--no-chdir",
       ]);
-      const serverPid = await readPid(join(dir, "ovsdb-server.pid"));
-      started.push(serverPid);
-      const client = await OvsdbClient.connect(`unix:${join(dir, "db.sock")}`, options.client);
-      try {
-        // ovs-vsctl init: ovs-vswitchd needs the one Open_vSwitch row.
-        await client.transact([{ op: "insert", table: "Open_vSwitch", row: {} }]);
-        await run(programs.vswitchd, [
-          `unix:${join(dir, "db.sock")}`,
-          `--pidfile=${join(dir, "ovs-vswitchd.pid")}`,
-          `--unixctl=${join(dir, "ovs-vswitchd.ctl")}`,
-          `--log-file=${join(dir, "ovs-vswitchd.log")}`,
-          "--detach",
-          "--no-chdir",
-        ]);
-        const vswitchdPid = await readPid(join(dir, "ovs-vswitchd.pid"));
-        started.push(vswitchdPid);
-        const vswitch = new Vswitch(client, { datapathType: "netdev", ...options.vswitch });
-        await vswitch.sync();
-        return new OvsSandbox(dir, ownsDir, options.netns, client, vswitch, new Ofctl({ rundir: dir }), {
-          "ovsdb-server": serverPid,
-          "ovs-vswitchd": vswitchdPid,
-        });
-      } catch (error) {
-        client.close();
-        throw error;
-      }
+      const serverPid = await recordDaemon("ovsdb-server");
+      client = await OvsdbClient.connect(`unix:${join(dir, "db.sock")}`, options.client);
+      // ovs-vsctl init: ovs-vswitchd needs the one Open_vSwitch row.
+      await client.transact([{ op: "insert", table: "Open_vSwitch", row: {} }]);
+      await run(programs.vswitchd, [
+        `unix:${join(dir, "db.sock")}`,
+        `--pidfile=${join(dir, "ovs-vswitchd.pid")}`,
+        `--unixctl=${join(dir, "ovs-vswitchd.ctl")}`,
+        `--log-file=${join(dir, "ovs-vswitchd.log")}`,
+        "--detach",
+        "--no-chdir",
+      ]);
+      const vswitchdPid = await recordDaemon("ovs-vswitchd");
+      const vswitch = new Vswitch(client, { datapathType: "netdev", ...options.vswitch });
+      await vswitch.sync();
+      return new OvsSandbox(dir, marker, options.netns, client, vswitch, new Ofctl({ rundir: dir }), {
+        "ovsdb-server": serverPid,
+        "ovs-vswitchd": vswitchdPid,
+      });
     } catch (error) {
-      await Promise.all(started.map((pid) => terminate(pid, dir)));
-      if (ownsDir) await rm(dir, { recursive: true, force: true });
+      client?.close();
+      await teardownSandbox({
+        dir,
+        ownsDir,
+        netns: options.netns,
+        netnsInode: marker.netnsInode,
+        daemons: [started["ovs-vswitchd"], started["ovsdb-server"]].filter((p): p is number => p !== undefined),
+      }).catch(() => {});
       throw error;
     }
   }
 
-  /** Ends the two daemons (SIGTERM, then SIGKILL after timeoutMs) and removes the sandbox's files. */
-  async stop(timeoutMs = 10_000): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    await this.vswitch.dispose().catch(() => {});
-    this.client.close();
-    await terminate(this.pids["ovs-vswitchd"], this.dir, timeoutMs);
-    await terminate(this.pids["ovsdb-server"], this.dir, timeoutMs);
-    if (this.ownsDir) {
-      await rm(this.dir, { recursive: true, force: true });
-    } else {
-      const files = [
-        "conf.db",
-        ".conf.db.~lock~",
-        "db.sock",
-        "ovsdb-server.ctl",
-        "ovs-vswitchd.ctl",
-        "ovsdb-server.log",
-        "ovs-vswitchd.log",
-      ];
-      await Promise.all(files.map((f) => rm(join(this.dir, f), { force: true })));
-    }
+  /**
+   * Ends the two daemons (SIGTERM, then SIGKILL after timeoutMs), deletes the TAP devices their
+   * datapath made (bridges' and internal ports' devices, and ovs-netdev once no other
+   * ovs-vswitchd runs in the namespace) and removes the sandbox's files.
+   */
+  stop(timeoutMs = 10_000): Promise<TeardownReport> {
+    this.stopping ??= (async () => {
+      await this.vswitch.dispose().catch(() => {});
+      this.client.close();
+      return teardownSandbox(
+        {
+          dir: this.dir,
+          ownsDir: this.marker.ownsDir,
+          netns: this.netns,
+          netnsInode: this.marker.netnsInode,
+          daemons: [this.pids["ovs-vswitchd"], this.pids["ovsdb-server"]],
+        },
+        timeoutMs,
+      );
+    })();
+    return this.stopping;
+  }
+
+  /**
+   * Sandboxes whose owner process no longer runs (killed, crashed), found by the marker in their
+   * directory: under the temp dir by default, or the given `roots` and `dirs`.
+   */
+  static findOrphans(options: FindOrphansOptions = {}): Promise<OrphanSandbox[]> {
+    return findOrphanSandboxes(options);
+  }
+
+  /** Ends the daemons of every orphan sandbox, deletes its devices and removes its files. */
+  static reapOrphans(options: FindOrphansOptions = {}): Promise<ReapedSandbox[]> {
+    return reapOrphanSandboxes(options);
   }
 }
 
@@ -164,51 +201,6 @@ async function readPid(path: string): Promise<number> {
   if (!Number.isInteger(pid) || pid <= 0)
     throw new OvsCommandError("read", [path], undefined, "pidfile holds no pid");
   return pid;
-}
-
-/** A pid still names our daemon when it runs (not a zombie) with our directory on its command line. */
-async function isOurs(pid: number, dir: string): Promise<boolean> {
-  try {
-    const [cmdline, stat] = await Promise.all([
-      readFile(`/proc/${pid}/cmdline`, "utf8"),
-      readFile(`/proc/${pid}/stat`, "utf8"),
-    ]);
-    // Zombies (state Z) have exited; under a pid namespace whose init does not reap, they linger.
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X" && cmdline.includes(dir);
-  } catch {
-    return false;
-  }
-}
-
-/** Whether the process still runs (not yet a zombie). */
-async function isRunning(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
-}
-
-async function terminate(pid: number, dir: string, timeoutMs = 10_000): Promise<void> {
-  if (!(await isOurs(pid, dir))) return;
-  process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + timeoutMs;
-  // Ownership is checked once, above: an exiting process loses its cmdline (state D while the
-  // kernel tears down its ports) long before it is gone, so from here on wait for the process
-  // itself.
-  while (await isRunning(pid)) {
-    if (Date.now() > deadline) {
-      process.kill(pid, "SIGKILL");
-      await sleep(50);
-      if (await isRunning(pid))
-        throw new OvsTimeoutError(`process ${pid} did not exit after SIGKILL`, timeoutMs);
-      return;
-    }
-    await sleep(10);
-  }
 }
 
 /** Connects to the system's running Open vSwitch (default socket /var/run/openvswitch/db.sock). */

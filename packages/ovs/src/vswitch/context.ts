@@ -3,6 +3,7 @@
 // also increments Open_vSwitch.next_cfg and reads it back; ovs-vswitchd copies next_cfg to cur_cfg
 // once it has reconfigured, which a monitor on cur_cfg sees without polling.
 import { OvsError, OvsTimeoutError } from "../errors.js";
+import { OvsdbConnectionError } from "../ovsdb/errors.js";
 import type { OvsdbClient } from "../ovsdb/client.js";
 import type { OvsdbMonitor } from "../ovsdb/monitor.js";
 import type { Condition, Operation, OperationResult, Row } from "../ovsdb/operations.js";
@@ -108,17 +109,31 @@ export class VswitchContext {
           ),
         );
       }, this.waitTimeoutMs);
+      // A lost connection ends the wait at once with the connection's own error: ovs-vswitchd
+      // may well apply the change, but nobody can see it, and blaming it after 60 s would mislead.
+      const onDisconnect = (error: Error) => {
+        cleanup();
+        reject(error);
+      };
       const onClose = () => {
         cleanup();
-        reject(new OvsError("the OVSDB connection closed while waiting for ovs-vswitchd"));
+        reject(
+          new OvsdbConnectionError(
+            `the client for ${this.client.remote} was closed while waiting for ovs-vswitchd`,
+            this.client.remote,
+          ),
+        );
       };
       const cleanup = () => {
         clearTimeout(timer);
         monitor.off("change", onChange);
+        this.client.off("disconnect", onDisconnect);
         this.client.off("close", onClose);
       };
-      monitor.on("change", onChange);
+      this.client.on("disconnect", onDisconnect);
       this.client.on("close", onClose);
+      monitor.on("change", onChange);
+      if (!this.client.isConnected) onDisconnect(new OvsdbConnectionError(`not connected to ${this.client.remote}`, this.client.remote));
     });
   }
 

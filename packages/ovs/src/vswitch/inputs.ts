@@ -1,13 +1,18 @@
 // The input schemas of the typed operations. Everything is checked here, before any request, so
 // bad input fails with one sentence naming the field and never leaves half a configuration.
+import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
 
-/** Linux interface names: 1–15 bytes, no "/", whitespace or ":" (bridges and ports become devices). */
+/**
+ * Linux interface names: 1–15 bytes, no "/", whitespace or ":" (bridges and ports become devices),
+ * and not starting with "-": such a name would reach ovs-ofctl and ip as an option.
+ */
 export const interfaceName = z
   .string()
   .min(1, "must not be empty")
   .refine((s) => Buffer.byteLength(s) <= 15, "must be at most 15 bytes (IFNAMSIZ)")
-  .refine((s) => !/[/\s:]/.test(s) && s !== "." && s !== "..", 'must not contain "/", ":" or whitespace');
+  .refine((s) => !/[/\s:]/.test(s) && s !== "." && s !== "..", 'must not contain "/", ":" or whitespace')
+  .refine((s) => !s.startsWith("-"), 'must not start with "-" (tools would read it as an option)');
 
 /** An 802.1Q VLAN id usable on a port: 1–4094 (0 and 4095 are reserved). */
 export const vlanId = z
@@ -150,7 +155,17 @@ export const mirrorSpec = z
   });
 export type MirrorSpec = z.input<typeof mirrorSpec>;
 
-const hostPort = z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):\d{1,5}$/, 'must be "IP:PORT"');
+/** "IPv4:PORT" or "[IPv6]:PORT" with a real address and a port from 1 to 65535. */
+export function isNetflowTarget(target: string): boolean {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(target);
+  if (!m) return false;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return false;
+  return m[1] !== undefined ? isIPv6(m[1]) : isIPv4(m[2] ?? "");
+}
+const hostPort = z
+  .string()
+  .refine(isNetflowTarget, 'must be "IP:PORT" (IPv6 in brackets) with a port from 1 to 65535');
 
 export const netflowSpec = z
   .object({

@@ -2,6 +2,7 @@
 // (statistics every stats-update-interval, 5 s by default), and the monitor pushes each change, so
 // reading them costs no round trip and a link going down is an event, not something to poll for.
 import { EventEmitter } from "node:events";
+import { OvsTimeoutError } from "../errors.js";
 import type { OvsdbClient } from "../ovsdb/client.js";
 import type { OvsdbMonitor, RowChange } from "../ovsdb/monitor.js";
 import { decodeInterface, type InterfaceInfo } from "./records.js";
@@ -63,7 +64,9 @@ export class InterfaceWatcher extends EventEmitter<InterfaceWatcherEvents> {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`interface ${name} did not reach the expected state within ${timeoutMs} ms`));
+        reject(
+          new OvsTimeoutError(`interface ${name} did not reach the expected state within ${timeoutMs} ms`, timeoutMs),
+        );
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);
