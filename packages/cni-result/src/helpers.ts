@@ -5,6 +5,7 @@
 
 import { toCurrent } from "./convert.js";
 import { canonicalIp, cidrContains, type IpFamily, ipFamily, isDefaultRoute, sameIp } from "./ip.js";
+import { isOnLinkRoute } from "./scope.js";
 import type { CniResult, InterfaceV1, IpConfigV1, ResultV1, Route } from "./types.js";
 
 /** The `ips` entries assigned to interface `index`. */
@@ -63,12 +64,13 @@ export function interfaceForIp(
 /**
  * The default gateway of a family: the next hop of a default route ("0.0.0.0/0", "::/0"), or,
  * when that route has none, the `gateway` of the first IP of the family (the spec lets a route
- * without `gw` use it). Undefined when the result has no default route of that family.
+ * without `gw` use it). Undefined when the result has no default route of that family, or when
+ * its default route is on-link (1.1.0 `scope: 253`, no `gw`): that one has no gateway.
  */
 export function defaultGateway(result: CniResult, family: IpFamily = 4): string | undefined {
   const current = toCurrent(result);
   const route = (current.routes ?? []).find((r) => isDefaultRoute(r.dst) && ipFamily(r.dst) === family);
-  if (!route) return undefined;
+  if (!route || isOnLinkRoute(route)) return undefined;
   if (route.gw !== undefined) return route.gw;
   return (current.ips ?? []).find((ip) => ipFamily(ip.address) === family && ip.gateway !== undefined)
     ?.gateway;

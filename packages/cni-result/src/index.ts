@@ -33,6 +33,7 @@ export { networkConfigListSchema, networkConfigSchema, pluginConfigSchema } from
 export { result020Schema } from "./schemas/v020.js";
 export { result040Schema } from "./schemas/v040.js";
 export { resultV1Schema } from "./schemas/v100.js";
+export { isOnLinkRoute, ROUTE_SCOPE_LINK } from "./scope.js";
 export type * from "./types.js";
 export {
   CNI_VERSIONS,

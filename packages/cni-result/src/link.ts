@@ -5,6 +5,7 @@
 export interface LinkRoute {
   /** Destination in CIDR notation; a default route is "0.0.0.0/0" or "::/0" (not "default"). */
   dst: string;
+  /** Next hop. A route without one is on-link: its destination is reached directly on the link. */
   gw?: string;
   /**
    * Routing protocol as `ip -j route` prints it ("kernel", "boot", "static", ...) or its number.

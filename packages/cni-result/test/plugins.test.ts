@@ -26,10 +26,13 @@ import {
   parseErrorResult,
   parseNetworkConfig,
   parseResult,
+  type ResultV1,
+  ROUTE_SCOPE_LINK,
+  type Route,
   routesForInterface,
   serializeResult,
 } from "../src/index.js";
-import { globalAddresses, kernelDefaultGateway, linkSnapshot } from "./support/kernel.js";
+import { globalAddresses, kernelDefaultGateway, kernelRoutes, linkSnapshot } from "./support/kernel.js";
 
 const CNI_PATH = "/usr/lib/cni";
 const IFNAME = "eth0";
@@ -88,7 +91,7 @@ afterAll(async () => {
 });
 
 /** A plugin configuration with its own subnets, data dir and (for bridge/macvlan) links. */
-async function configFor(plugin: Plugin, stack: Stack, cniVersion: string) {
+async function configFor(plugin: Plugin, stack: Stack, cniVersion: string, withRoutes = true) {
   counter += 1;
   const n = counter;
   const dataDir = await mkdtemp(join(tmpdir(), "cni-result-ipam-"));
@@ -99,7 +102,11 @@ async function configFor(plugin: Plugin, stack: Stack, cniVersion: string) {
     type: "host-local",
     dataDir,
     ranges: stack === "dual" ? [[{ subnet: v4 }], [{ subnet: v6 }]] : [[{ subnet: v4 }]],
-    routes: stack === "dual" ? [{ dst: "0.0.0.0/0" }, { dst: "::/0" }] : [{ dst: "0.0.0.0/0" }],
+    routes: !withRoutes
+      ? []
+      : stack === "dual"
+        ? [{ dst: "0.0.0.0/0" }, { dst: "::/0" }]
+        : [{ dst: "0.0.0.0/0" }],
   };
   const base = { cniVersion, name: `crnet${pool}-${n}`, ipam };
   if (plugin === "bridge") {
@@ -193,6 +200,90 @@ async function addCheckDel(
   expect(gone.exitCode).not.toBe(0);
 }
 
+/** The first address of a subnet's range after the network: what host-local makes the gateway. */
+function firstHost(cidr: string): string {
+  const [network = ""] = cidr.split("/");
+  return network.includes(":") ? network.replace(/::$/, "::1") : network.replace(/\.0$/, ".1");
+}
+
+const byDst = (a: Route, b: Route) => a.dst.localeCompare(b.dst);
+
+/**
+ * fixResult on a real plugin's result and the real eth0: wrong interface indexes are recomputed,
+ * and a result without routes (IPAM gave none) takes the kernel's routes by the documented rule.
+ */
+async function fixAgainstKernel(netns: TestNetns, plugin: Plugin): Promise<void> {
+  const config = await configFor(plugin, "dual", "1.0.0", false);
+  const containerId = `cr-${netns.name}`;
+  const add = await runPlugin("ADD", config, netns, containerId);
+  expect(add.exitCode, `${plugin} ADD failed: ${add.stdout} ${add.stderr}`).toBe(0);
+  const result = parseResult(add.stdout) as ResultV1;
+  const snapshot = await linkSnapshot(netns, IFNAME);
+  const eth0 = result.interfaces?.findIndex((i) => i.name === IFNAME && i.sandbox === netns.path) ?? -1;
+  expect(eth0).toBeGreaterThanOrEqual(0);
+  const addresses = (result.ips ?? []).map((ip) => ip.address);
+  expect(addresses).toHaveLength(2);
+
+  // Indexes: out of range, at the host-side veth (bridge, ptp) or at nothing; always eth0's after.
+  const elsewhere = [99, eth0 + 1, undefined, ...(eth0 > 0 ? [0] : [])];
+  for (const wrong of elsewhere) {
+    const broken = { ...result, ips: (result.ips ?? []).map((ip) => ({ ...ip, interface: wrong })) };
+    const fixed = fixResult(broken, [snapshot]);
+    expect(fixed.ips?.map((ip) => ip.interface)).toEqual([eth0, eth0]);
+    expect(fixed.interfaces).toEqual(result.interfaces);
+    for (const address of addresses) {
+      expect(interfaceForIp(fixed, address)?.interface).toEqual({
+        name: IFNAME,
+        mac: snapshot.mac,
+        sandbox: netns.path,
+      });
+    }
+  }
+
+  // Routes: the plugin reported none. Every route fixResult adds is one the kernel has, with a
+  // next hop, or (1.1.0 only) on-link with scope link; never a plain { dst }.
+  expect(result.routes ?? []).toEqual([]);
+  const kernel = await kernelRoutes(netns, IFNAME);
+  const [v4 = "", v6 = ""] = config.ipam.ranges.map((range) => range[0]?.subnet ?? "");
+  const gw4 = firstHost(v4);
+  const gw6 = firstHost(v6);
+  expect(result.ips?.map((ip) => ip.gateway)).toEqual([gw4, gw6]);
+  for (const version of ["1.0.0", "1.1.0"] as const) {
+    const fixed = fixResult(convertResult(result, version), [snapshot]);
+    const routes = fixed.routes ?? [];
+    for (const route of routes) {
+      expect(route.gw !== undefined || (version === "1.1.0" && route.scope === ROUTE_SCOPE_LINK)).toBe(true);
+      const inKernel = kernel.find((k) => k.dst === route.dst && k.gateway === route.gw);
+      expect(inKernel, `${route.dst} via ${route.gw} is not a kernel route`).toBeDefined();
+      expect(inKernel?.protocol).not.toBe("kernel");
+      // IPv4 says so with scope link; IPv6 routes carry no scope (a route without gw is on-link).
+      if (route.gw === undefined && !route.dst.includes(":")) expect(inKernel?.scope).toBe("link");
+    }
+    expect(fixed.ips?.map((ip) => ip.gateway)).toEqual([gw4, gw6]);
+    if (plugin === "ptp") {
+      // ptp: each subnet via its gateway; in 1.1.0 also the on-link route to each gateway.
+      const expected: Route[] = [
+        { dst: v4, gw: gw4 },
+        { dst: v6, gw: gw6 },
+      ];
+      if (version === "1.1.0") {
+        expected.push(
+          { dst: `${gw4}/32`, scope: ROUTE_SCOPE_LINK },
+          { dst: `${gw6}/128`, scope: ROUTE_SCOPE_LINK },
+        );
+      }
+      expect([...routes].sort(byDst)).toEqual(expected.sort(byDst));
+    } else {
+      // bridge, macvlan: only the kernel's prefix routes, which a result leaves out.
+      expect(fixed.routes).toBeUndefined();
+    }
+    expect(defaultGateway(fixed, 4)).toBeUndefined();
+  }
+
+  const del = await runPlugin("DEL", { ...config, prevResult: result }, netns, containerId);
+  expect(del.exitCode, `${plugin} DEL failed: ${del.stdout} ${del.stderr}`).toBe(0);
+}
+
 const plugins: Plugin[] = ["bridge", "ptp", "macvlan"];
 const versions: CniVersion[] = ["0.2.0", "0.3.1", "0.4.0", "1.0.0"];
 const stacks: Stack[] = ["ipv4", "dual"];
@@ -207,6 +298,15 @@ describePrivileged("real CNI plugins", () => {
         },
       );
     }
+  }
+
+  for (const plugin of plugins) {
+    netnsTest(
+      `fixResult on ${plugin}'s dual-stack result without routes, with broken indexes`,
+      async ({ netns }) => {
+        await fixAgainstKernel(netns, plugin);
+      },
+    );
   }
 
   netnsTest(

@@ -14,6 +14,7 @@ interface IpRoute {
   dst: string;
   gateway?: string;
   protocol?: string;
+  scope?: string;
 }
 
 /** `ip -j route` prints "default" and host routes without a prefix; a snapshot wants CIDRs. */
@@ -56,4 +57,14 @@ export async function globalAddresses(netns: TestNetns, ifname: string): Promise
 export async function kernelDefaultGateway(netns: TestNetns, family: 4 | 6): Promise<string | undefined> {
   const routes = (await netns.ipJson([`-${family}`, "route", "show", "default"])) as IpRoute[];
   return routes[0]?.gateway;
+}
+
+/** Every route out of a link (both families) as `ip -j route` prints it, dst made a CIDR. */
+export async function kernelRoutes(netns: TestNetns, ifname: string): Promise<IpRoute[]> {
+  const routes: IpRoute[] = [];
+  for (const family of [4, 6] as const) {
+    const list = (await netns.ipJson([`-${family}`, "route", "show", "dev", ifname])) as IpRoute[];
+    for (const route of list) routes.push({ ...route, dst: routeDst(route.dst, family) });
+  }
+  return routes;
 }
