@@ -99,7 +99,7 @@ describePrivileged("nftables over netlink", () => {
 
       expect(await nft.deleteTable("bridge", "vm0")).toBe(true);
       expect(await nft.deleteTable("bridge", "vm0")).toBe(false);
-      expect((await netns.exec("nft", ["list", "ruleset"])).stdout.trim()).toBe("");
+      expect(String((await netns.exec("nft", ["list", "ruleset"])).stdout).trim()).toBe("");
     } finally {
       nft.close();
     }
