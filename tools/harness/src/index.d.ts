@@ -1,6 +1,10 @@
 import type { Options, ResultPromise } from "execa";
 
 export declare const isolated: boolean;
+/** Device:inode of one of this process's namespaces ("net", "mnt", "pid"), read from /proc. */
+export declare function namespaceIdentity(kind: string, pid?: string | number): string | undefined;
+/** The starter's netns identity, captured by vmnet-isolate before it isolated (VMNET_HOST_NETNS). */
+export declare function hostNetnsIdentity(): string | undefined;
 export declare function privilegeGap(): string | undefined;
 export declare function skipBecause(what: string, reason: string | undefined): boolean;
 export declare function which(program: string): string | undefined;

@@ -5,19 +5,42 @@
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { execa } from "execa";
+import { namespaceIdentity } from "./isolate.mjs";
 
-/** True when the suite runs inside the private namespaces made by vmnet-isolate. */
-export const isolated = process.env.VMNET_ISOLATED === "1";
+export { namespaceIdentity };
+
+/**
+ * The identity of the starter's network namespace, captured by vmnet-isolate before it
+ * isolated (VMNET_HOST_NETNS), or undefined when this process was not started by it.
+ */
+export function hostNetnsIdentity() {
+  return process.env.VMNET_HOST_NETNS || undefined;
+}
+
+/** Why this process is not proven to be isolated from the starter's network, or undefined. */
+function isolationGap() {
+  if (process.env.VMNET_ISOLATED !== "1") {
+    return "not inside vmnet-isolate (run the package's `pnpm test`, which isolates itself)";
+  }
+  const host = hostNetnsIdentity();
+  if (!host) return "VMNET_ISOLATED=1 but vmnet-isolate's VMNET_HOST_NETNS is missing: isolation unproven";
+  const own = namespaceIdentity("net");
+  if (own === host) return "VMNET_ISOLATED=1 but this process is in the starter's network namespace";
+  return undefined;
+}
+
+/**
+ * True when the suite runs inside the private namespaces made by vmnet-isolate: it says so
+ * (VMNET_ISOLATED=1) AND its network namespace is not the one vmnet-isolate was started in.
+ */
+export const isolated = isolationGap() === undefined;
 
 /** Why privileged tests cannot run here, or undefined when they can. */
 export function privilegeGap() {
   if (process.env.VMNET_UNPRIVILEGED === "1") {
     return process.env.VMNET_SKIP_REASON ?? "no privileges for network namespaces";
   }
-  if (!isolated) {
-    return "not inside vmnet-isolate (run the package's `pnpm test`, which isolates itself)";
-  }
-  return undefined;
+  return isolationGap();
 }
 
 const announced = new Set();

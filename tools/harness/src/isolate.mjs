@@ -1,6 +1,7 @@
 // How to re-run a command inside private namespaces. Kept separate from the bin so it can be
 // tested and reused (e.g. by scripts that need the same isolation).
 import { spawnSync } from "node:child_process";
+import { statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const innerScript = fileURLToPath(new URL("./isolate-inner.sh", import.meta.url));
@@ -18,6 +19,43 @@ const NAMESPACE_FLAGS = [
   "private",
 ];
 
+/**
+ * The identity of one of a process's namespaces ("net", "mnt", "pid"): device and inode of its
+ * /proc/<pid>/ns entry, which is the same for every process in that namespace and differs between
+ * namespaces. Undefined where /proc cannot tell.
+ * @param {string} kind
+ * @param {string | number} [pid]
+ * @returns {string | undefined}
+ */
+export function namespaceIdentity(kind, pid = "self") {
+  try {
+    const st = statSync(`/proc/${pid}/ns/${kind}`);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The starter's namespaces, captured BEFORE isolating and handed to the command, so that tests
+ * can prove they run elsewhere. Inside the new pid namespace /proc/1 is the namespace's own init,
+ * so the host's identity cannot be read from there afterwards.
+ * @returns {Record<string, string>}
+ */
+function starterNamespaces() {
+  /** @type {Record<string, string>} */
+  const env = {};
+  for (const [kind, key] of [
+    ["net", "VMNET_HOST_NETNS"],
+    ["mnt", "VMNET_HOST_MNTNS"],
+    ["pid", "VMNET_HOST_PIDNS"],
+  ]) {
+    const id = namespaceIdentity(kind);
+    if (id) env[key] = id;
+  }
+  return env;
+}
+
 function works(args) {
   const r = spawnSync("unshare", [...args, "--", "true"], { stdio: "ignore" });
   return !r.error && r.status === 0;
@@ -33,7 +71,7 @@ export function isolationPlan(command, env) {
   if (env.VMNET_ISOLATED === "1" || env.VMNET_UNPRIVILEGED === "1") {
     return { file, args, env };
   }
-  const inner = { ...env, VMNET_ISOLATED: "1" };
+  const inner = { ...env, ...starterNamespaces(), VMNET_ISOLATED: "1" };
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   if (isRoot && works(NAMESPACE_FLAGS)) {
     return { file: "unshare", args: [...NAMESPACE_FLAGS, "--", "sh", innerScript, ...command], env: inner };
