@@ -1,5 +1,43 @@
 export { type Capture, type CaptureOptions, type CaptureStats, startCapture } from "./capture.js";
-export * from "./decode/index.js";
+export {
+  type Arp,
+  DecodeError,
+  type DecodedFrame,
+  DHCP_MAGIC_COOKIE,
+  DHCP_MESSAGE_TYPES,
+  type DhcpMessageType,
+  type Dhcpv4,
+  decodeArp,
+  decodeDhcpv4,
+  decodeEthernet,
+  decodeFrame,
+  decodeIcmpv6,
+  decodeIpv4,
+  decodeIpv6,
+  decodeTcp,
+  decodeUdp,
+  decodeVlanTag,
+  decodeVlanTci,
+  ETHERTYPE,
+  type Ethernet,
+  formatIpv4,
+  formatIpv6,
+  formatMac,
+  type Icmpv6,
+  IP_PROTOCOL,
+  type Ipv4,
+  type Ipv6,
+  ND_TYPES,
+  type NdOptions,
+  type NdPrefix,
+  type NeighborDiscovery,
+  type Tcp,
+  type TcpFlags,
+  TruncatedError,
+  type Udp,
+  VLAN_TPIDS,
+  type VlanTag,
+} from "./decode/index.js";
 export { CaptureError, CaptureFilterError, CaptureInputError, LibpcapMissingError } from "./errors.js";
 export {
   type BpfInstruction,
@@ -19,6 +57,7 @@ export {
   packets,
 } from "./packets.js";
 export {
+  CaptureFileError,
   type CaptureFileContents,
   type FileInterface,
   type FilePacket,

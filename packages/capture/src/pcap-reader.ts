@@ -1,7 +1,10 @@
 // Reads pcap and pcapng files (either byte order; pcap in micro- or nanoseconds; pcapng section,
-// interface, enhanced/simple packet and statistics blocks). Small and strict: used by the tests
-// to check what we write, and useful to anyone who wants the packets back.
+// interface, enhanced/simple packet and statistics blocks). Small and strict: every length is
+// checked against the bytes there before it is read, so a damaged or hostile file gives a
+// CaptureFileError (a DecodeError), never a RangeError, and packets are views into the buffer
+// (output bounded by the input).
 import { readFile } from "node:fs/promises";
+import { DecodeError } from "./decode/addr.js";
 
 export interface FileInterface {
   linkType: number;
@@ -40,44 +43,49 @@ export interface CaptureFileContents {
   statistics: FileStatistics[];
 }
 
+/** A capture file that is not valid pcap/pcapng: `layer` is "pcap", "pcapng" or "capture file". */
+export class CaptureFileError extends DecodeError {
+  override readonly name: string = "CaptureFileError";
+}
+
 export async function readCaptureFile(path: string): Promise<CaptureFileContents> {
   return parseCaptureFile(await readFile(path));
 }
 
 export function parseCaptureFile(buf: Buffer): CaptureFileContents {
-  if (buf.length < 4) throw new Error("capture file: too short");
+  if (buf.length < 4) throw new CaptureFileError("capture file", "too short");
   const magicLE = buf.readUInt32LE(0);
   if (magicLE === 0x0a0d0d0a) return parsePcapng(buf);
   return parsePcap(buf);
 }
 
+const PCAP_MAGICS: ReadonlyMap<number, bigint> = new Map([
+  [0xa1b2c3d4, 1000n], // microseconds
+  [0xa1b23c4d, 1n], // nanoseconds
+]);
+
 function parsePcap(buf: Buffer): CaptureFileContents {
-  if (buf.length < 24) throw new Error("pcap: header cut short");
-  const magics: Record<number, [boolean, bigint]> = {
-    2712847316: [true, 1000n],
-    2712812621: [true, 1n],
-  };
+  const fail = (reason: string) => new CaptureFileError("pcap", reason);
+  if (buf.length < 24) throw fail("header cut short");
   let le = true;
-  let nsPerUnit: bigint;
-  const m = magics[buf.readUInt32LE(0)];
-  const mBE = magics[buf.readUInt32BE(0)];
-  if (m) nsPerUnit = m[1];
-  else if (mBE) {
+  let nsPerUnit = PCAP_MAGICS.get(buf.readUInt32LE(0));
+  if (nsPerUnit === undefined) {
+    nsPerUnit = PCAP_MAGICS.get(buf.readUInt32BE(0));
     le = false;
-    nsPerUnit = mBE[1];
-  } else throw new Error(`pcap: bad magic 0x${buf.readUInt32LE(0).toString(16)}`);
+  }
+  if (nsPerUnit === undefined) throw fail(`bad magic 0x${buf.readUInt32LE(0).toString(16)}`);
   const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
   const snaplen = u32(16);
   const linkType = u32(20) & 0xffff;
   const packets: FilePacket[] = [];
   let off = 24;
   while (off < buf.length) {
-    if (off + 16 > buf.length) throw new Error(`pcap: record header cut short at ${off}`);
+    if (off + 16 > buf.length) throw fail(`record header cut short at ${off}`);
     const sec = u32(off);
     const frac = u32(off + 4);
     const incl = u32(off + 8);
     const orig = u32(off + 12);
-    if (off + 16 + incl > buf.length) throw new Error(`pcap: record data cut short at ${off}`);
+    if (incl > buf.length - off - 16) throw fail(`record data cut short at ${off}`);
     packets.push({
       interfaceId: 0,
       data: buf.subarray(off + 16, off + 16 + incl),
@@ -94,7 +102,14 @@ function parsePcap(buf: Buffer): CaptureFileContents {
   };
 }
 
+// if_tsresol: a power of ten, or of two with the top bit set. Kept within what a bigint
+// division can use (2^63 or 10^18 units per second at most: finer is not a real clock).
+function tsUnits(r: number): number {
+  return r & 0x80 ? 2 ** Math.min(r & 0x7f, 63) : 10 ** Math.min(r, 18);
+}
+
 function parsePcapng(buf: Buffer): CaptureFileContents {
+  const fail = (reason: string) => new CaptureFileError("pcapng", reason);
   const interfaces: FileInterface[] = [];
   const packets: FilePacket[] = [];
   const statistics: FileStatistics[] = [];
@@ -109,7 +124,7 @@ function parsePcapng(buf: Buffer): CaptureFileContents {
       const code = u16(o);
       const len = u16(o + 2);
       if (code === 0) break;
-      if (o + 4 + len > end) throw new Error(`pcapng: option ${code} overruns its block`);
+      if (o + 4 + len > end) throw fail(`option ${code} overruns its block`);
       each(code, o + 4, len);
       o += 4 + ((len + 3) & ~3);
     }
@@ -120,38 +135,41 @@ function parsePcapng(buf: Buffer): CaptureFileContents {
     return (t * 1_000_000_000n) / units;
   };
   while (off < buf.length) {
-    if (off + 12 > buf.length) throw new Error(`pcapng: block header cut short at ${off}`);
+    if (off + 12 > buf.length) throw fail(`block header cut short at ${off}`);
     const type = buf.readUInt32LE(off);
     if (type === 0x0a0d0d0a) {
       const bom = buf.readUInt32LE(off + 8);
       if (bom === 0x1a2b3c4d) le = true;
       else if (bom === 0x4d3c2b1a) le = false;
-      else throw new Error("pcapng: bad byte-order magic");
+      else throw fail("bad byte-order magic");
       interfaces.length = 0; // interface ids are per section
     }
     const blockType = u32(off);
     const total = u32(off + 4);
-    if (total < 12 || total % 4 !== 0 || off + total > buf.length)
-      throw new Error(`pcapng: bad block length ${total} at ${off}`);
-    if (u32(off + total - 4) !== total) throw new Error(`pcapng: trailing length differs at ${off}`);
+    if (total < 12 || total % 4 !== 0 || total > buf.length - off) throw fail(`bad block length ${total} at ${off}`);
+    if (u32(off + total - 4) !== total) throw fail(`trailing length differs at ${off}`);
     const body = off + 8;
     const end = off + total - 4;
-    if (blockType === 1) {
+    const needBody = (n: number, what: string) => {
+      if (end - body < n) throw fail(`${what} block of ${total} bytes at ${off} is cut short`);
+    };
+    if (blockType === 0x0a0d0d0a) {
+      needBody(16, "section header");
+    } else if (blockType === 1) {
+      needBody(8, "interface description");
       const ifc: FileInterface = { linkType: u16(body), snaplen: u32(body + 4), tsUnitsPerSecond: 1e6 };
       options(body + 8, end, (code, at, len) => {
         if (code === 2) ifc.name = buf.toString("utf8", at, at + len);
         if (code === 11 && len >= 1) ifc.filter = buf.toString("utf8", at + 1, at + len);
-        if (code === 9 && len >= 1) {
-          const r = buf[at] as number;
-          ifc.tsUnitsPerSecond = r & 0x80 ? 2 ** (r & 0x7f) : 10 ** r;
-        }
+        if (code === 9 && len >= 1) ifc.tsUnitsPerSecond = tsUnits(buf[at] as number);
       });
       interfaces.push(ifc);
     } else if (blockType === 6) {
+      needBody(20, "enhanced packet");
       const ifId = u32(body);
       const caplen = u32(body + 12);
-      if (ifId >= interfaces.length) throw new Error(`pcapng: packet of unknown interface ${ifId}`);
-      if (body + 20 + caplen > end) throw new Error(`pcapng: packet data overruns its block at ${off}`);
+      if (ifId >= interfaces.length) throw fail(`packet of unknown interface ${ifId}`);
+      if (caplen > end - body - 20) throw fail(`packet data overruns its block at ${off}`);
       packets.push({
         interfaceId: ifId,
         data: buf.subarray(body + 20, body + 20 + caplen),
@@ -159,6 +177,7 @@ function parsePcapng(buf: Buffer): CaptureFileContents {
         timestampNs: tsOf(ifId, u32(body + 4), u32(body + 8)),
       });
     } else if (blockType === 3) {
+      needBody(4, "simple packet");
       const orig = u32(body);
       const caplen = Math.min(orig, interfaces[0]?.snaplen || orig, end - body - 4);
       packets.push({
@@ -168,6 +187,7 @@ function parsePcapng(buf: Buffer): CaptureFileContents {
         timestampNs: 0n,
       });
     } else if (blockType === 5) {
+      needBody(12, "interface statistics");
       const ifId = u32(body);
       const st: FileStatistics = { interfaceId: ifId, timestampNs: tsOf(ifId, u32(body + 4), u32(body + 8)) };
       options(body + 12, end, (code, at, len) => {

@@ -45,15 +45,29 @@ export function formatIpv6(buf: Uint8Array, offset = 0): string {
   return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLen))}`;
 }
 
-/** Thrown by a decoder when a header is shorter than its fixed part. */
-export class TruncatedError extends Error {
-  override readonly name = "TruncatedError";
+/**
+ * The one error the decoders (and the capture file reader) throw: bytes that are not what the
+ * layer expects. `layer` names the header ("ipv4", "pcapng", ...). Anything else thrown is a bug.
+ */
+export class DecodeError extends Error {
+  override readonly name: string = "DecodeError";
   constructor(
     readonly layer: string,
+    readonly reason: string,
+  ) {
+    super(`${layer}: ${reason}`);
+  }
+}
+
+/** Thrown by a decoder when a header is shorter than its fixed part. */
+export class TruncatedError extends DecodeError {
+  override readonly name: string = "TruncatedError";
+  constructor(
+    layer: string,
     readonly need: number,
     readonly have: number,
   ) {
-    super(`${layer}: need ${need} bytes, have ${have}`);
+    super(layer, `need ${need} bytes, have ${have}`);
   }
 }
 

@@ -1,5 +1,5 @@
 // ARP for IPv4 over Ethernet (RFC 826): what IP snooping learns MAC/IP pairs from.
-import { formatIpv4, formatMac, need, view } from "./addr.js";
+import { DecodeError, formatIpv4, formatMac, need, view } from "./addr.js";
 
 export interface Arp {
   hardwareType: number;
@@ -18,7 +18,7 @@ export function decodeArp(buf: Buffer): Arp {
   const hlen = buf[4] as number;
   const plen = buf[5] as number;
   if (hlen !== 6 || plen !== 4)
-    throw new Error(`arp: only Ethernet/IPv4 is decoded (hlen ${hlen}, plen ${plen})`);
+    throw new DecodeError("arp", `only Ethernet/IPv4 is decoded (hlen ${hlen}, plen ${plen})`);
   need("arp", buf, 28);
   return {
     hardwareType: v.getUint16(0),

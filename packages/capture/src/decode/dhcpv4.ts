@@ -1,6 +1,6 @@
 // DHCPv4 messages (RFC 2131/2132): the fixed BOOTP part and the options, with the ones a server
 // and IP snooping need decoded (message type, requested address, server id, client id, ...).
-import { formatIpv4, formatMac, need, view } from "./addr.js";
+import { DecodeError, formatIpv4, formatMac, need, view } from "./addr.js";
 
 export const DHCP_MESSAGE_TYPES = {
   1: "DISCOVER",
@@ -60,7 +60,7 @@ const ipList = (b: Buffer) => {
 export function decodeDhcpv4(buf: Buffer): Dhcpv4 {
   need("dhcpv4", buf, 240);
   const v = view(buf);
-  if (v.getUint32(236) !== DHCP_MAGIC_COOKIE) throw new Error("dhcpv4: no magic cookie (plain BOOTP?)");
+  if (v.getUint32(236) !== DHCP_MAGIC_COOKIE) throw new DecodeError("dhcpv4", "no magic cookie (plain BOOTP?)");
   const hlen = buf[2] as number;
   const options = new Map<number, Buffer>();
   let off = 240;

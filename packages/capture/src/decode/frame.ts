@@ -1,5 +1,6 @@
 // One call that decodes a captured frame through every layer it knows, stopping quietly at the
 // first layer that is cut short or unknown (a snap length of 64 still yields Ethernet and IP).
+import { DecodeError } from "./addr.js";
 import { type Arp, decodeArp } from "./arp.js";
 import { type Dhcpv4, decodeDhcpv4 } from "./dhcpv4.js";
 import { decodeEthernet, ETHERTYPE, type Ethernet } from "./ethernet.js";
@@ -65,7 +66,9 @@ export function decodeFrame(data: Buffer, linkType: "ethernet" | "raw" = "ethern
       out.icmpv6 = decodeIcmpv6(payload);
     }
   } catch (error) {
-    out.error = (error as Error).message;
+    // Only malformed bytes stop decoding quietly; anything else is a bug and is not hidden.
+    if (!(error instanceof DecodeError)) throw error;
+    out.error = error.message;
   }
   return out;
 }

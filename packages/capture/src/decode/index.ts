@@ -1,4 +1,4 @@
-export { formatIpv4, formatIpv6, formatMac, TruncatedError } from "./addr.js";
+export { DecodeError, formatIpv4, formatIpv6, formatMac, TruncatedError } from "./addr.js";
 export { type Arp, decodeArp } from "./arp.js";
 export {
   DHCP_MAGIC_COOKIE,

@@ -1,6 +1,6 @@
 // IPv4 header (RFC 791). The payload is cut to the header's total length (Ethernet pads short
 // frames) and to what was captured.
-import { formatIpv4, need, view } from "./addr.js";
+import { DecodeError, formatIpv4, need, view } from "./addr.js";
 
 export const IP_PROTOCOL = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 } as const;
 
@@ -26,9 +26,9 @@ export function decodeIpv4(buf: Buffer): Ipv4 {
   need("ipv4", buf, 20);
   const v = view(buf);
   const vihl = buf[0] as number;
-  if (vihl >> 4 !== 4) throw new Error(`ipv4: version ${vihl >> 4}`);
+  if (vihl >> 4 !== 4) throw new DecodeError("ipv4", `version ${vihl >> 4}`);
   const headerLength = (vihl & 0x0f) * 4;
-  if (headerLength < 20) throw new Error(`ipv4: header length ${headerLength}`);
+  if (headerLength < 20) throw new DecodeError("ipv4", `header length ${headerLength}`);
   need("ipv4", buf, headerLength);
   const totalLength = v.getUint16(2);
   const frag = v.getUint16(6);

@@ -1,6 +1,6 @@
 // IPv6 header (RFC 8200), skipping the extension headers that can precede the upper layer
 // (hop-by-hop, routing, fragment, destination options) so `nextHeader` names the payload.
-import { formatIpv6, need, view } from "./addr.js";
+import { DecodeError, formatIpv6, need, view } from "./addr.js";
 
 const EXTENSION_HEADERS: ReadonlySet<number> = new Set([0, 43, 44, 60]);
 
@@ -22,7 +22,7 @@ export function decodeIpv6(buf: Buffer): Ipv6 {
   need("ipv6", buf, 40);
   const v = view(buf);
   const first = v.getUint32(0);
-  if (first >>> 28 !== 6) throw new Error(`ipv6: version ${first >>> 28}`);
+  if (first >>> 28 !== 6) throw new DecodeError("ipv6", `version ${first >>> 28}`);
   const payloadLength = v.getUint16(4);
   const end = Math.min(buf.length, 40 + payloadLength);
   let next = buf[6] as number;

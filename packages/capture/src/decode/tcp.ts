@@ -1,5 +1,5 @@
 // TCP header (RFC 9293).
-import { need, view } from "./addr.js";
+import { DecodeError, need, view } from "./addr.js";
 
 export interface TcpFlags {
   fin: boolean;
@@ -30,7 +30,7 @@ export function decodeTcp(buf: Buffer): Tcp {
   need("tcp", buf, 20);
   const v = view(buf);
   const headerLength = ((buf[12] as number) >> 4) * 4;
-  if (headerLength < 20) throw new Error(`tcp: header length ${headerLength}`);
+  if (headerLength < 20) throw new DecodeError("tcp", `header length ${headerLength}`);
   need("tcp", buf, headerLength);
   const f = buf[13] as number;
   return {
