@@ -1,4 +1,8 @@
 import { sharedTestConfig } from "@vmnet/harness/vitest-config";
 import { defineConfig } from "vitest/config";
 
-export default defineConfig(sharedTestConfig);
+// --expose-gc: the lifetime tests compare the heap after a forced collection.
+export default defineConfig({
+  ...sharedTestConfig,
+  test: { ...sharedTestConfig.test, poolOptions: { forks: { execArgv: ["--expose-gc"] } } },
+});

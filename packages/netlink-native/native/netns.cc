@@ -92,24 +92,46 @@ Napi::Value NetnsCreate(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-// netnsDelete(path): unmounts (lazily, as iproute2 does) and removes the file. The namespace
-// itself lives on while any process or socket still holds it.
+// netnsDelete(path): Promise<void>. Unmounts (lazily, as iproute2 does) and removes the file,
+// on the pool: the unmount can wait on the kernel. The namespace itself lives on while any
+// process or socket still holds it.
+class DeleteWorker : public Napi::AsyncWorker {
+ public:
+  DeleteWorker(Napi::Env env, std::string path)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    if (::umount2(path_.c_str(), MNT_DETACH) != 0 && errno != EINVAL) {
+      err_ = SysError::from("umount2", path_);
+      return;
+    }
+    if (::unlink(path_.c_str()) != 0) err_ = SysError::from("unlink", path_);
+  }
+  void OnOK() override {
+    if (err_.failed()) {
+      deferred_.Reject(MakeSysError(Env(), err_).Value());
+    } else {
+      deferred_.Resolve(Env().Undefined());
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string path_;
+  SysError err_;
+};
+
 Napi::Value NetnsDelete(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) {
     ThrowTypeError(env, "netnsDelete(path) expects a string");
     return env.Undefined();
   }
-  std::string path = info[0].As<Napi::String>();
-  if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL) {
-    ThrowSysError(env, SysError::from("umount2", path));
-    return env.Undefined();
-  }
-  if (::unlink(path.c_str()) != 0) {
-    ThrowSysError(env, SysError::from("unlink", path));
-    return env.Undefined();
-  }
-  return env.Undefined();
+  auto* worker = new DeleteWorker(env, info[0].As<Napi::String>());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
 }
 
 // netnsIdentity(path): { dev, ino } of the namespace a file refers to. Two paths name the same

@@ -15,6 +15,58 @@ namespace vmnet {
 namespace {
 
 constexpr int kMaxDatagramsPerWake = 256;
+
+// socket() inside the netns at `path` (empty: the caller's), non-blocking and close-on-exec.
+UniqueFd OpenSocketIn(int domain, int type, int protocol, const std::string& path, SysError* err) {
+  NetnsEntry entry(path);
+  if (!entry.ok()) {
+    *err = entry.error();
+    return UniqueFd();
+  }
+  UniqueFd fd(::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol));
+  if (!fd.valid()) *err = SysError::from("socket", path);
+  return fd;
+}
+
+// openSocket(domain, type, protocol, netnsPath): Promise<fd>. Entering a netns (setns) and
+// leaving it again are done on a pool thread, never on the event loop.
+class OpenSocketWorker : public Napi::AsyncWorker {
+ public:
+  OpenSocketWorker(Napi::Env env, int domain, int type, int protocol, std::string path)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), domain_(domain), type_(type),
+        protocol_(protocol), path_(std::move(path)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { fd_ = OpenSocketIn(domain_, type_, protocol_, path_, &err_); }
+  void OnOK() override {
+    if (err_.failed()) {
+      deferred_.Reject(MakeSysError(Env(), err_).Value());
+    } else {
+      deferred_.Resolve(Napi::Number::New(Env(), fd_.release()));
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  int domain_, type_, protocol_;
+  std::string path_;
+  UniqueFd fd_;
+  SysError err_;
+};
+
+Napi::Value OpenSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsString()) {
+    ThrowTypeError(env, "openSocket(domain, type, protocol, netnsPath)");
+    return env.Undefined();
+  }
+  auto* worker = new OpenSocketWorker(env, info[0].As<Napi::Number>().Int32Value(),
+                                      info[1].As<Napi::Number>().Int32Value(),
+                                      info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::String>());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
 constexpr size_t kMaxBytesPerWake = 4 << 20;
 
 class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
@@ -37,30 +89,28 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
                        });
   }
 
-  // new DatagramSocket(domain, type, protocol, netnsPath, onDatagrams)
+  // new DatagramSocket(domain, type, protocol, netnsPathOrFd, onDatagrams, wantSources?)
+  // With a string, the socket is opened here, inside that netns (on the calling thread). With a
+  // number, the socket is one openSocket() already opened on libuv's pool, and this object takes
+  // ownership of it: that is how Rtnl.open keeps netns entry off the event loop.
   explicit DatagramSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DatagramSocket>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() ||
-        !info[3].IsString() || !info[4].IsFunction()) {
-      ThrowTypeError(env, "DatagramSocket(domain, type, protocol, netnsPath, onDatagrams, wantSources?)");
+        !(info[3].IsString() || info[3].IsNumber()) || !info[4].IsFunction()) {
+      ThrowTypeError(env, "DatagramSocket(domain, type, protocol, netnsPathOrFd, onDatagrams, wantSources?)");
       return;
     }
     want_sources_ = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
-    int domain = info[0].As<Napi::Number>().Int32Value();
-    int type = info[1].As<Napi::Number>().Int32Value();
-    int protocol = info[2].As<Napi::Number>().Int32Value();
-    std::string netns = info[3].As<Napi::String>();
-    {
-      NetnsEntry entry(netns);
-      if (!entry.ok()) {
-        ThrowSysError(env, entry.error());
+    if (info[3].IsNumber()) {
+      fd_.reset(info[3].As<Napi::Number>().Int32Value());
+    } else {
+      SysError err;
+      fd_ = OpenSocketIn(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
+                         info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::String>(), &err);
+      if (err.failed()) {
+        ThrowSysError(env, err);
         return;
       }
-      fd_.reset(::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol));
-    }
-    if (!fd_.valid()) {
-      ThrowSysError(env, SysError::from("socket", netns));
-      return;
     }
     on_datagrams_ = Napi::Persistent(info[4].As<Napi::Function>());
     async_context_ = std::make_unique<Napi::AsyncContext>(env, "vmnet:DatagramSocket");
@@ -207,6 +257,9 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     ClosePoll();
     close_requested_ = true;
+    // The callback closes over the JS objects that hold this socket: a strong reference to it
+    // would keep that cycle (and this object) alive forever. Closed sockets deliver nothing.
+    on_datagrams_.Reset();
     if (inflight_ == 0) fd_.reset();
     return info.Env().Undefined();
   }
@@ -289,7 +342,7 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
       }
       lengths.push_back(static_cast<uint32_t>(got));
     }
-    if (lengths.empty() && error.IsNull()) return;
+    if ((lengths.empty() && error.IsNull()) || on_datagrams_.IsEmpty()) return;
     auto data = Napi::Buffer<uint8_t>::Copy(env, scratch_.data(), scratch_.size());
     auto lens = Napi::Uint32Array::New(env, lengths.size());
     for (size_t i = 0; i < lengths.size(); i++) lens[i] = lengths[i];
@@ -381,6 +434,7 @@ Napi::Value DatagramSocket::Send(const Napi::CallbackInfo& info) {
 
 Napi::Object InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("DatagramSocket", DatagramSocket::Define(env));
+  exports.Set("openSocket", Napi::Function::New(env, OpenSocket));
   return exports;
 }
 

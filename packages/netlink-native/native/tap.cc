@@ -162,12 +162,62 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// closeFds(fds): Promise<void>. Closing a TAP's last fd unregisters the device, and the kernel
+// waits for an RCU grace period inside close() (about 24 ms here): done on the pool.
+class CloseFdsWorker : public Napi::AsyncWorker {
+ public:
+  CloseFdsWorker(Napi::Env env, std::vector<int> fds)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), fds_(std::move(fds)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    for (int fd : fds_) {
+      if (::close(fd) != 0 && !err_.failed()) err_ = SysError::from("close");
+    }
+  }
+  void OnOK() override {
+    if (err_.failed()) {
+      deferred_.Reject(MakeSysError(Env(), err_).Value());
+    } else {
+      deferred_.Resolve(Env().Undefined());
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<int> fds_;
+  SysError err_;
+};
+
+Napi::Value CloseFds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArray()) {
+    ThrowTypeError(env, "closeFds(fds: number[])");
+    return env.Undefined();
+  }
+  Napi::Array arr = info[0].As<Napi::Array>();
+  std::vector<int> fds;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsNumber()) {
+      ThrowTypeError(env, "closeFds(fds: number[])");
+      return env.Undefined();
+    }
+    fds.push_back(v.As<Napi::Number>().Int32Value());
+  }
+  auto* worker = new CloseFdsWorker(env, std::move(fds));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
 }  // namespace
 
 Napi::Object InitTap(Napi::Env env, Napi::Object exports) {
   exports.Set("openTap", Napi::Function::New(env, OpenTap));
   exports.Set("setTapPersist", Napi::Function::New(env, SetTapPersist));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("closeFds", Napi::Function::New(env, CloseFds));
   return exports;
 }
 

@@ -11,10 +11,12 @@ import { encodeMessage, type Message, parseErrorMessage, parseMessages } from ".
 import {
   NetlinkDumpInterruptedError,
   NetlinkError,
+  NetlinkNativeError,
   NetlinkTimeoutError,
   type RequestContext,
 } from "./errors.js";
-import { NetlinkSocket, type NetlinkSocketOptions } from "./netlink-socket.js";
+import { NetlinkSocket, type NetlinkSocketOptions, openNetlinkFd } from "./netlink-socket.js";
+import { check, timeoutMs as timeoutSchema } from "./validate.js";
 
 /** Largest single sendmsg(): below the 8 MiB send buffer, and small enough to interleave. */
 const MAX_SEND_BYTES = 1 << 20;
@@ -67,7 +69,19 @@ export class NetlinkConnection {
   /** ENOBUFS: the kernel dropped messages meant for this socket. */
   onOverrun?: () => void;
 
+  /**
+   * Opens a connection whose socket is made inside `options.netns` on libuv's pool (the
+   * constructor does that on the calling thread). Prefer this one.
+   */
+  static async open(options: ConnectionOptions = {}): Promise<NetlinkConnection> {
+    if (options.timeoutMs !== undefined) check(timeoutSchema, options.timeoutMs, "timeoutMs");
+    if (options.fd !== undefined) return new NetlinkConnection(options);
+    const fd = await openNetlinkFd(options);
+    return new NetlinkConnection({ ...options, fd });
+  }
+
   constructor(options: ConnectionOptions = {}) {
+    if (options.timeoutMs !== undefined) check(timeoutSchema, options.timeoutMs, "timeoutMs");
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.seq = Math.floor(Math.random() * 0x7fffffff);
     this.socket = new NetlinkSocket((err, datagrams) => this.receive(err, datagrams), options);
@@ -232,19 +246,25 @@ export class NetlinkConnection {
     opts: RequestOptions,
     onMessage?: (m: Message) => void,
   ): Promise<Message[]> {
-    if (this.closed) return Promise.reject(new Error(`${context.op}: the netlink connection is closed`));
+    if (this.closed) return Promise.reject(new NetlinkClosedError(context));
+    if (opts.timeoutMs !== undefined) {
+      try {
+        check(timeoutSchema, opts.timeoutMs, "timeoutMs");
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     this.seq = (this.seq + 1) >>> 0 || 1;
     const seq = this.seq;
     const bytes = encodeMessage({ type, flags, seq, pid: 0 }, body);
     return new Promise<Message[]>((resolve, reject) => {
       const p: Pending = { context, dump, messages: [], interrupted: false, resolve, reject };
       if (onMessage) p.onMessage = onMessage;
+      // Every request has a deadline (validated positive and finite: never silently none).
       const ms = opts.timeoutMs ?? this.timeoutMs;
-      if (ms > 0 && Number.isFinite(ms)) {
-        p.deadline = performance.now() + ms;
-        p.timeoutMs = ms;
-        this.armSweep();
-      }
+      p.deadline = performance.now() + ms;
+      p.timeoutMs = ms;
+      this.armSweep();
       this.pending.set(seq, p);
       if (this.pending.size === 1) this.socket.raw.ref();
       this.outbox.push({ seq, bytes });
@@ -362,8 +382,15 @@ export class NetlinkConnection {
     if (this.closed) return;
     this.closed = true;
     if (this.sweep) clearInterval(this.sweep);
-    for (const [seq, p] of this.pending)
-      this.settle(seq, new Error(`${p.context.op}: the netlink connection was closed`));
+    for (const [seq, p] of this.pending) this.settle(seq, new NetlinkClosedError(p.context));
     this.socket.close();
+  }
+}
+
+/** A request made on, or still pending when, its connection was closed. */
+export class NetlinkClosedError extends NetlinkNativeError {
+  override readonly name = "NetlinkClosedError";
+  constructor(readonly request: RequestContext) {
+    super(`${request.op}: the netlink connection is closed`);
   }
 }

@@ -1,4 +1,7 @@
 import { constants } from "node:os";
+import { NetlinkNativeError } from "./codec/base-error.js";
+
+export { NetlinkNativeError };
 
 const errnoNames = new Map<number, string>(
   Object.entries(constants.errno).map(([name, num]) => [num, name] as [number, string]),
@@ -25,6 +28,9 @@ const descriptions: Record<string, string> = {
   ERANGE: "Numerical result out of range",
   ENOTSUP: "Operation not supported",
   ETIMEDOUT: "Connection timed out",
+  EBADF: "Bad file descriptor",
+  EACCES: "Permission denied",
+  ENOTDIR: "Not a directory",
   EINTR: "Interrupted system call",
 };
 
@@ -40,7 +46,7 @@ export interface RequestContext {
  * A request the kernel refused. Carries the errno name and number, the kernel's extended-ack
  * explanation when it gave one, and what was asked: `link add "tap0": EEXIST (File exists)`.
  */
-export class NetlinkError extends Error {
+export class NetlinkError extends NetlinkNativeError {
   override readonly name = "NetlinkError";
   readonly code: string;
   constructor(
@@ -59,7 +65,7 @@ export class NetlinkError extends Error {
 }
 
 /** A dump the kernel kept interrupting (NLM_F_DUMP_INTR) after every retry; carries what came. */
-export class NetlinkDumpInterruptedError extends Error {
+export class NetlinkDumpInterruptedError extends NetlinkNativeError {
   override readonly name = "NetlinkDumpInterruptedError";
   constructor(
     readonly request: RequestContext,
@@ -71,7 +77,7 @@ export class NetlinkDumpInterruptedError extends Error {
 }
 
 /** A request with no answer within its deadline. */
-export class NetlinkTimeoutError extends Error {
+export class NetlinkTimeoutError extends NetlinkNativeError {
   override readonly name = "NetlinkTimeoutError";
   constructor(
     readonly request: RequestContext,
@@ -84,7 +90,7 @@ export class NetlinkTimeoutError extends Error {
 }
 
 /** Bad input to a public function: names the field and what is wrong with it. */
-export class NetlinkInputError extends Error {
+export class NetlinkInputError extends NetlinkNativeError {
   override readonly name = "NetlinkInputError";
   constructor(
     readonly field: string,
@@ -92,4 +98,46 @@ export class NetlinkInputError extends Error {
   ) {
     super(`${field}: ${reason}`);
   }
+}
+
+/**
+ * A system call the addon made was refused (a TAP ioctl, a socket, a close): errno name and
+ * number, the call, and the path or device it was about.
+ */
+export class SyscallError extends NetlinkNativeError {
+  override readonly name: string = "SyscallError";
+  constructor(
+    readonly code: string,
+    readonly errno: number,
+    readonly syscall: string,
+    /** The path or interface name involved, when there was one. */
+    readonly path: string | undefined,
+    /** What the caller was doing, e.g. `open tap`. */
+    readonly op: string,
+  ) {
+    super(`${op}: ${syscall} ${code} (${descriptions[code] ?? code})${path ? `: ${path}` : ""}`);
+  }
+}
+
+/** A network namespace could not be opened, entered, created or deleted. */
+export class NetnsError extends SyscallError {
+  override readonly name = "NetnsError";
+}
+
+/**
+ * Turns an error from the addon (Node's system-error shape: code, errno, syscall, path) into a
+ * SyscallError, or a NetnsError when it was about the namespace `netnsPath`. Anything else is
+ * returned as it was.
+ */
+export function fromNative(error: unknown, op: string, netnsPath?: string): unknown {
+  const e = error as { code?: unknown; errno?: unknown; syscall?: unknown; path?: unknown };
+  if (!(error instanceof Error) || typeof e.code !== "string" || typeof e.syscall !== "string") return error;
+  const errno = typeof e.errno === "number" ? Math.abs(e.errno) : 0;
+  const path = typeof e.path === "string" ? e.path : undefined;
+  const aboutNetns =
+    e.syscall === "setns" || e.syscall === "unshare" || (netnsPath !== undefined && path === netnsPath);
+  const Cls = aboutNetns ? NetnsError : SyscallError;
+  const out = new Cls(e.code, errno, e.syscall, path, op);
+  out.cause = error;
+  return out;
 }

@@ -1,13 +1,21 @@
 export * from "./capture/index.js";
 export { NetlinkDecodeError } from "./codec/decode-error.js";
-export { type ConnectionOptions, NetlinkConnection, type RequestOptions } from "./connection.js";
+export {
+  type ConnectionOptions,
+  NetlinkClosedError,
+  NetlinkConnection,
+  type RequestOptions,
+} from "./connection.js";
 export {
   errnoName,
   NetlinkDumpInterruptedError,
   NetlinkError,
   NetlinkInputError,
+  NetlinkNativeError,
   NetlinkTimeoutError,
+  NetnsError,
   type RequestContext,
+  SyscallError,
 } from "./errors.js";
 export { type NativeAddon, type NativeDatagramSocket, native } from "./native.js";
 export { NetlinkSocket, sockaddrNl } from "./netlink-socket.js";
@@ -22,6 +30,28 @@ export {
   netnsPath,
   sameNetns,
 } from "./netns.js";
+export {
+  type ChainSpec,
+  chainAdd,
+  matchDestinationPorts,
+  matchEtherType,
+  matchInterfaceName,
+  matchL4Proto,
+  Nft,
+  type NftChain,
+  type NftExpression,
+  type NftFamily,
+  type NftOptions,
+  type NftRequest,
+  type NftRule,
+  type NftTable,
+  type RuleSpec,
+  ruleAdd,
+  type TableSpec,
+  tableAdd,
+  tableDelete,
+  verdict,
+} from "./nft/index.js";
 export {
   formatOwnerMark,
   isMarkOwnerAlive,

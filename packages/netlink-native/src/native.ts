@@ -32,7 +32,7 @@ export type DatagramCallback = (
 
 export interface NativeAddon {
   netnsCreate(dir: string, name: string): Promise<string>;
-  netnsDelete(path: string): void;
+  netnsDelete(path: string): Promise<void>;
   netnsIdentity(path: string): { dev: number; ino: number };
   openTap(options: {
     name?: string;
@@ -46,11 +46,16 @@ export interface NativeAddon {
   }): Promise<{ name: string; index: number; fds: number[] }>;
   setTapPersist(fd: number, persist: boolean): void;
   closeFd(fd: number): void;
+  /** Closes the fds on libuv's pool (a TAP's last close waits for the kernel's unregister). */
+  closeFds(fds: number[]): Promise<void>;
+  /** socket() inside the netns at `netnsPath` ("" = the caller's), on libuv's pool; the fd. */
+  openSocket(domain: number, type: number, protocol: number, netnsPath: string): Promise<number>;
   DatagramSocket: new (
     domain: number,
     type: number,
     protocol: number,
-    netnsPath: string,
+    /** A netns path to open the socket in (now, on this thread), or an fd from openSocket(). */
+    netnsPathOrFd: string | number,
     onDatagrams: DatagramCallback,
     wantSources?: boolean,
   ) => NativeDatagramSocket;

@@ -1,6 +1,7 @@
 // A netlink socket opened in a given netns, configured for the request engine: extended acks,
 // strict dump checking, capped acks and a receive buffer large enough for a batch's answers.
 import * as C from "./codec/constants.js";
+import { fromNative } from "./errors.js";
 import { type NativeDatagramSocket, native } from "./native.js";
 import { type NetnsRef, netnsPath } from "./netns.js";
 
@@ -31,6 +32,22 @@ export interface NetlinkSocketOptions {
   netns?: NetnsRef;
   /** Receive buffer in bytes (forced past rmem_max where we may). Default 32 MiB. */
   receiveBuffer?: number;
+  /** A socket already opened by openNetlinkFd() (in the netns): taken over, not opened here. */
+  fd?: number;
+}
+
+/**
+ * Opens a netlink socket inside `netns` on libuv's pool (entering a netns never happens on the
+ * event loop) and returns its fd for NetlinkSocket's `fd` option. A missing or unusable netns is
+ * a NetnsError.
+ */
+export async function openNetlinkFd(options: { protocol?: number; netns?: NetnsRef } = {}): Promise<number> {
+  const path = options.netns === undefined ? "" : netnsPath(options.netns);
+  try {
+    return await native().openSocket(C.AF_NETLINK, C.SOCK_RAW, options.protocol ?? C.NETLINK_ROUTE, path);
+  } catch (e) {
+    throw fromNative(e, "open netlink socket", path);
+  }
 }
 
 export class NetlinkSocket {
@@ -40,13 +57,17 @@ export class NetlinkSocket {
 
   constructor(onDatagrams: DatagramHandler, options: NetlinkSocketOptions = {}) {
     const path = options.netns === undefined ? "" : netnsPath(options.netns);
-    this.raw = new (native().DatagramSocket)(
-      C.AF_NETLINK,
-      C.SOCK_RAW,
-      options.protocol ?? C.NETLINK_ROUTE,
-      path,
-      (err, data, lengths) => onDatagrams(err, splitDatagrams(data, lengths)),
-    );
+    try {
+      this.raw = new (native().DatagramSocket)(
+        C.AF_NETLINK,
+        C.SOCK_RAW,
+        options.protocol ?? C.NETLINK_ROUTE,
+        options.fd ?? path,
+        (err, data, lengths) => onDatagrams(err, splitDatagrams(data, lengths)),
+      );
+    } catch (e) {
+      throw fromNative(e, "open netlink socket", path);
+    }
     try {
       const size = options.receiveBuffer ?? 32 << 20;
       try {
@@ -66,7 +87,7 @@ export class NetlinkSocket {
       this.raw.start();
     } catch (error) {
       this.raw.close();
-      throw error;
+      throw fromNative(error, "configure netlink socket");
     }
   }
 

@@ -3,8 +3,9 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { NetlinkInputError } from "./errors.js";
+import { fromNative, NetlinkInputError } from "./errors.js";
 import { native } from "./native.js";
+import { check, netnsRef } from "./validate.js";
 
 export const NETNS_RUN_DIR = "/run/netns";
 
@@ -17,8 +18,9 @@ const netnsName = z
   .max(255, "must be at most 255 bytes")
   .refine((s) => !s.includes("/") && s !== "." && s !== "..", "must not contain '/' or be '.'/'..'");
 
-/** The filesystem path that names a namespace (what setns() opens). */
-export function netnsPath(ref: NetnsRef): string {
+/** The filesystem path that names a namespace (what setns() opens). `field` names it in errors. */
+export function netnsPath(ref: NetnsRef, field = "netns"): string {
+  check(netnsRef, ref, field);
   if (typeof ref === "string") return ref.startsWith("/") ? ref : join(NETNS_RUN_DIR, checkName(ref));
   if ("path" in ref) return ref.path;
   if ("pid" in ref) {
@@ -29,21 +31,38 @@ export function netnsPath(ref: NetnsRef): string {
   return join(NETNS_RUN_DIR, checkName(ref.name));
 }
 
-function checkName(name: string): string {
+function checkName(name: string, field = "netns.name"): string {
+  if (typeof name !== "string") throw new NetlinkInputError(field, "expected string");
   const r = netnsName.safeParse(name);
-  if (!r.success) throw new NetlinkInputError("netns.name", r.error.issues[0]?.message ?? "invalid");
+  if (!r.success) throw new NetlinkInputError(field, r.error.issues[0]?.message ?? "invalid");
   return name;
 }
 
-/** Creates a named netns the way `ip netns add` does. Fails with EEXIST if it exists. */
+/**
+ * Creates a named netns the way `ip netns add` does (on libuv's pool). A refusal is a NetnsError
+ * with the errno code (EEXIST when it exists).
+ */
 export async function createNetns(name: string): Promise<{ name: string; path: string }> {
-  const path = await native().netnsCreate(NETNS_RUN_DIR, checkName(name));
+  const path = join(NETNS_RUN_DIR, checkName(name, "name"));
+  try {
+    await native().netnsCreate(NETNS_RUN_DIR, name);
+  } catch (e) {
+    throw fromNative(e, `create netns "${name}"`, path);
+  }
   return { name, path };
 }
 
-/** Removes a named netns (`ip netns del`). The namespace lives on while anything holds it. */
-export function deleteNetns(name: string): void {
-  native().netnsDelete(join(NETNS_RUN_DIR, checkName(name)));
+/**
+ * Removes a named netns (`ip netns del`), on libuv's pool. The namespace lives on while anything
+ * holds it. A refusal is a NetnsError (ENOENT when there is no such name).
+ */
+export async function deleteNetns(name: string): Promise<void> {
+  const path = join(NETNS_RUN_DIR, checkName(name, "name"));
+  try {
+    await native().netnsDelete(path);
+  } catch (e) {
+    throw fromNative(e, `delete netns "${name}"`, path);
+  }
 }
 
 /** Names under /run/netns (what `ip netns list` shows). */
@@ -57,8 +76,13 @@ export function listNetns(): string[] {
 
 /** Identity of a namespace: equal for two refs exactly when they name the same namespace. */
 export function netnsIdentity(ref: NetnsRef): string {
-  const { dev, ino } = native().netnsIdentity(netnsPath(ref));
-  return `${dev}:${ino}`;
+  const path = netnsPath(ref);
+  try {
+    const { dev, ino } = native().netnsIdentity(path);
+    return `${dev}:${ino}`;
+  } catch (e) {
+    throw fromNative(e, "netns identity", path);
+  }
 }
 
 export function sameNetns(a: NetnsRef, b: NetnsRef): boolean {

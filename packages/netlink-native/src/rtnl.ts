@@ -1,5 +1,6 @@
 // Rtnl: one handle per network namespace. Its socket lives in that netns for its whole life, so
 // every operation acts there, whatever thread or netns the caller is in.
+import { z } from "zod";
 import { NetlinkConnection } from "./connection.js";
 import type { NetnsRef } from "./netns.js";
 import { Addresses } from "./rtnl/addresses.js";
@@ -7,6 +8,9 @@ import { type EventKind, EventSubscription } from "./rtnl/events.js";
 import { Links } from "./rtnl/links.js";
 import { Neighbours } from "./rtnl/neighbours.js";
 import { Routes } from "./rtnl/routes.js";
+import { check, netnsRef, timeoutMs } from "./validate.js";
+
+const rtnlOptions = z.object({ netns: netnsRef.optional(), timeoutMs: timeoutMs.optional() }).strict();
 
 export interface RtnlOptions {
   /** The namespace to act in (name under /run/netns, path, or pid). Default: the caller's. */
@@ -31,11 +35,15 @@ export class Rtnl {
     this.neighbours = new Neighbours(conn, this.links);
   }
 
-  /** Opens a handle. Fails with ENOENT for a netns that does not exist. */
+  /**
+   * Opens a handle; its socket is made inside the netns on libuv's pool. Bad options are a
+   * NetlinkInputError naming the field; a netns that does not exist is a NetnsError (ENOENT).
+   */
   static async open(options: RtnlOptions = {}): Promise<Rtnl> {
-    const conn = new NetlinkConnection(options);
+    const o = check(rtnlOptions, options, "options") as RtnlOptions;
+    const conn = await NetlinkConnection.open(o);
     conn.netlinkSocket.enableStrictCheck();
-    return new Rtnl(conn, options);
+    return new Rtnl(conn, o);
   }
 
   /**

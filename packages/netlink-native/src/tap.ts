@@ -2,27 +2,21 @@
 // `-netdev tap,fd=N` with the fd in `stdio`), read/write them with node:fs, and close them with
 // close() when done. A non-persistent device disappears with its last fd.
 import { z } from "zod";
+import { fromNative } from "./errors.js";
 import { native } from "./native.js";
 import { type NetnsRef, netnsPath } from "./netns.js";
-import { check, ifName } from "./validate.js";
+import { check, ifName, netnsRef } from "./validate.js";
 
 const tapOptions = z
   .object({
     name: ifName.optional(),
-    netns: z
-      .union([
-        z.string(),
-        z.object({ name: z.string() }),
-        z.object({ path: z.string() }),
-        z.object({ pid: z.number() }),
-      ])
-      .optional(),
+    netns: netnsRef.optional(),
     mode: z.enum(["tap", "tun"]).default("tap"),
     vnetHdr: z.boolean().default(false),
     queues: z.number().int().min(1, "must be 1-256").max(256, "must be 1-256").default(1),
     persist: z.boolean().default(false),
-    owner: z.number().int().min(0).optional(),
-    group: z.number().int().min(0).optional(),
+    owner: z.number().int("must be an integer").min(0, "must be a uid >= 0").max(0x7fffffff).optional(),
+    group: z.number().int("must be an integer").min(0, "must be a gid >= 0").max(0x7fffffff).optional(),
   })
   .strict();
 export type TapOptions = z.input<typeof tapOptions>;
@@ -34,8 +28,11 @@ export interface Tap {
   index: number;
   /** One fd per queue. */
   fds: number[];
-  /** Closes every fd; a non-persistent device is then removed by the kernel. */
-  close(): void;
+  /**
+   * Closes every fd on libuv's pool (the kernel unregisters a non-persistent device inside the
+   * last close(), which waits for an RCU grace period); resolves when the device is gone.
+   */
+  close(): Promise<void>;
   /** Clears IFF_PERSIST so the device goes with its last fd. */
   unpersist(): void;
 }
@@ -46,29 +43,46 @@ export interface Tap {
  */
 export async function openTap(options: TapOptions = {}): Promise<Tap> {
   const o = check(tapOptions, options, "tap");
-  const opened = await native().openTap({
-    ...(o.name !== undefined && { name: o.name }),
-    ...(o.netns !== undefined && { netns: netnsPath(o.netns as NetnsRef) }),
-    tun: o.mode === "tun",
-    vnetHdr: o.vnetHdr,
-    queues: o.queues,
-    persist: o.persist,
-    ...(o.owner !== undefined && { owner: o.owner }),
-    ...(o.group !== undefined && { group: o.group }),
-  });
+  const path = o.netns === undefined ? undefined : netnsPath(o.netns as NetnsRef, "tap.netns");
+  let opened: { name: string; index: number; fds: number[] };
+  try {
+    opened = await native().openTap({
+      ...(o.name !== undefined && { name: o.name }),
+      ...(path !== undefined && { netns: path }),
+      tun: o.mode === "tun",
+      vnetHdr: o.vnetHdr,
+      queues: o.queues,
+      persist: o.persist,
+      ...(o.owner !== undefined && { owner: o.owner }),
+      ...(o.group !== undefined && { group: o.group }),
+    });
+  } catch (e) {
+    throw fromNative(e, `open tap${o.name ? ` "${o.name}"` : ""}`, path);
+  }
   let open = true;
+  let closing: Promise<void> | undefined;
   return {
     name: opened.name,
     index: opened.index,
     fds: opened.fds,
     close() {
-      if (!open) return;
+      if (closing) return closing;
       open = false;
-      for (const fd of opened.fds) native().closeFd(fd);
+      closing = native()
+        .closeFds(opened.fds)
+        .catch((e: unknown) => {
+          throw fromNative(e, `close tap "${opened.name}"`);
+        });
+      return closing;
     },
     unpersist() {
       const fd = opened.fds[0];
-      if (fd !== undefined && open) native().setTapPersist(fd, false);
+      if (fd === undefined || !open) return;
+      try {
+        native().setTapPersist(fd, false);
+      } catch (e) {
+        throw fromNative(e, `unpersist tap "${opened.name}"`);
+      }
     },
   };
 }

@@ -16,6 +16,23 @@ export const altName = z
   .refine((s) => Buffer.byteLength(s) >= 1 && Buffer.byteLength(s) <= 127, "must be 1-127 bytes")
   .refine((s) => !/[/\s:]/.test(s), "must not contain '/', ':' or whitespace");
 
+/**
+ * A network namespace: a name under /run/netns, an absolute path, `{ name }`, `{ path }` or
+ * `{ pid }` (that process's netns).
+ */
+export const netnsRef = z.union([
+  z.string().min(1, "must not be empty"),
+  z.object({ name: z.string().min(1, "must not be empty") }).strict(),
+  z.object({ path: z.string().min(1, "must not be empty") }).strict(),
+  z.object({ pid: z.number().int("must be an integer").positive("must be a positive pid") }).strict(),
+]);
+
+/** A per-request deadline: a positive number of milliseconds (NaN, 0 or negative are refused). */
+export const timeoutMs = z
+  .number()
+  .refine((n) => Number.isFinite(n) && n > 0, "must be a positive number of milliseconds")
+  .refine((n) => n <= 2 ** 31 - 1, "must be at most 2147483647 (about 24.8 days)");
+
 /** A link by name (or alternative name) or by ifindex. */
 export const linkRef = z.union([altName, z.number().int().positive("must be a positive ifindex")]);
 

@@ -102,7 +102,8 @@ export class LibpcapMissingError extends Error {
  */
 export function compilePcapFilter(expression: string, options: PcapCompileOptions = {}): BpfInstruction[] {
   const link = LINK_TYPES[options.linkType ?? "ethernet"];
-  if (link === undefined) throw new NetlinkInputError("linkType", `must be one of ${Object.keys(LINK_TYPES).join(", ")}`);
+  if (link === undefined)
+    throw new NetlinkInputError("linkType", `must be one of ${Object.keys(LINK_TYPES).join(", ")}`);
   const snaplen = options.snaplen ?? 1600;
   if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > MAX_SNAPLEN)
     throw new NetlinkInputError("snaplen", `must be an integer from 1 to ${MAX_SNAPLEN} (got ${snaplen})`);

@@ -12,8 +12,8 @@ import {
 import {
   type BpfInstruction,
   encodeBpf,
-  LibpcapMissingError,
   LINK_TYPES,
+  LibpcapMissingError,
   type LinkTypeName,
   MAX_SNAPLEN,
   PcapFilterError,
@@ -213,7 +213,10 @@ function checkSizes(o: PacketCaptureOptions): void {
   within("liveBatchBytes", o.liveBatchBytes, 1, 2 ** 30);
   within("liveMaxPendingBytes", o.liveMaxPendingBytes, 1, 2 ** 31 - 1);
   if (o.limits?.seconds !== undefined && !(o.limits.seconds > 0 && o.limits.seconds <= 2 ** 31 / 1000))
-    throw new NetlinkInputError("limits.seconds", `must be > 0 and at most ${2 ** 31 / 1000} (got ${o.limits.seconds})`);
+    throw new NetlinkInputError(
+      "limits.seconds",
+      `must be > 0 and at most ${2 ** 31 / 1000} (got ${o.limits.seconds})`,
+    );
 }
 
 function nativeOptions(o: PacketCaptureOptions): NativeCaptureOptions {

@@ -1,8 +1,10 @@
+import { NetlinkNativeError } from "./base-error.js";
+
 /**
  * The only error the decoders throw: bytes that do not form a valid netlink message or attribute.
  * Hostile or truncated input must end here, never as a RangeError from a Buffer read.
  */
-export class NetlinkDecodeError extends Error {
+export class NetlinkDecodeError extends NetlinkNativeError {
   override readonly name = "NetlinkDecodeError";
   constructor(
     message: string,

@@ -204,6 +204,7 @@ export class Links {
 
   async delete(ref: LinkRef): Promise<void> {
     await this.conn.admit();
+    check(linkRef, ref, "link");
     const index = await this.index(ref);
     await this.send(R.linkDelete(index), "link del", String(ref));
   }
@@ -234,7 +235,8 @@ export class Links {
    * Deletes many links fast: tags them with a group nobody uses (requests coalesced into few
    * system calls) and deletes the group in one request. Missing links are ignored.
    */
-  async deleteMany(refs: LinkRef[]): Promise<void> {
+  async deleteMany(refs: readonly LinkRef[]): Promise<void> {
+    check(linkRefList, refs, "links");
     if (refs.length === 0) return;
     const used = await this.groupsInUse();
     let group = 0x7e000000 + Math.floor(Math.random() * 0xffffff);
