@@ -317,7 +317,7 @@ describePrivileged("OVSDB client", () => {
   });
 
   test("lock ids are checked before sending", async () => {
-    await expect(client.lock("bad-id")).rejects.toThrow(/lock id "bad-id" is invalid/);
+    await expect(client.lock("bad-id")).rejects.toThrow(/lockId is invalid: "bad-id" must use letters/);
   });
 
   test("echo is answered", async () => {

@@ -103,6 +103,9 @@ export async function createHost(cidr: string, switchNs?: string): Promise<Host>
   await execa("ip", ["link", "add", port, "type", "veth", "peer", "name", temp]);
   await execa("ip", ["link", "set", temp, "netns", ns.name]);
   await ns.exec("ip", ["link", "set", temp, "name", ifname]);
+  // No IPv6 on the host's link: no router solicitations or MLD reports that a capture could count
+  // in place of the test's own frames.
+  await ns.exec("sysctl", ["-q", "-w", `net.ipv6.conf.${ifname}.disable_ipv6=1`]);
   await ns.exec("ip", ["addr", "add", cidr, "dev", ifname]);
   await ns.exec("ip", ["link", "set", ifname, "up"]);
   if (switchNs) {

@@ -290,7 +290,7 @@ describePrivileged("typed switch operations", () => {
     await sandbox.ofctl.delFlows(br, "arp");
     expect((await sandbox.ofctl.dumpFlows(br)).some((f) => f.match === "arp")).toBe(false);
     await expect(sandbox.ofctl.addFlow(br, "priority=1,nonsense=3,actions=NORMAL")).rejects.toThrow(
-      /ovs-ofctl add-flow/,
+      /ovs-ofctl -- add-flow/,
     );
   });
 

@@ -5,6 +5,7 @@
 import { OvsError, OvsTimeoutError } from "../errors.js";
 import { OvsdbConnectionError } from "../ovsdb/errors.js";
 import type { OvsdbClient } from "../ovsdb/client.js";
+import { CONFIG_COLUMNS, FOREIGN_REFERENCES } from "./change.js";
 import type { OvsdbMonitor } from "../ovsdb/monitor.js";
 import type { Condition, Operation, OperationResult, Row } from "../ovsdb/operations.js";
 
@@ -61,6 +62,17 @@ export class VswitchContext {
   async selectMany(queries: { table: string; where: Condition[]; columns?: string[] }[]): Promise<Row[][]> {
     const results = await this.client.transact(queries.map((q) => ({ op: "select" as const, ...q })));
     return results.map((r) => (r.rows ?? []) as Row[]);
+  }
+
+  /**
+   * The columns a change reads to rebuild a row of `table` in its inverse: `_uuid`, the
+   * configuration columns and the references it must refuse, as far as the server's schema has them.
+   */
+  async configColumns(table: string): Promise<string[]> {
+    const schema = await this.client.schema();
+    const known = new Set(schema.columns(table));
+    const wanted = [...(CONFIG_COLUMNS[table] ?? []), ...(FOREIGN_REFERENCES[table] ?? [])];
+    return ["_uuid", ...wanted.filter((column) => known.has(column))];
   }
 
   /** Commits operations atomically; with wait, resolves only once ovs-vswitchd has applied them. */

@@ -1,27 +1,18 @@
 // Mirrors: copies of a bridge's traffic (all of it, or what enters/leaves chosen ports) sent to an
 // output port or VLAN, e.g. a host tap that a capture reads (minimega's whole-bridge capture).
 import { OvsAlreadyExistsError, OvsNotFoundError, parseInput } from "../errors.js";
-import {
-  map,
-  namedUuid,
-  type Operation,
-  type Row,
-  set,
-  type Uuid,
-  uuidOf,
-  uuidsOf,
-} from "../ovsdb/operations.js";
-import type { DeleteOptions } from "./bridge.js";
-import type { VswitchContext, WriteOptions } from "./context.js";
+import { map, type Operation, type Row, set, type Uuid, uuidOf, uuidsOf } from "../ovsdb/operations.js";
+import { rowExists } from "./bridge.js";
+import { newRowUuid, type OvsChange, restoreInsert } from "./change.js";
+import type { VswitchContext } from "./context.js";
 import { interfaceName, type MirrorSpec, mirrorSpec } from "./inputs.js";
 
-/** Adds a mirror to a bridge; every port it names must be on that bridge. Returns its uuid. */
-export async function addMirror(
+/** Adds a mirror to a bridge; every port it names must be on that bridge. The result is its uuid. */
+export async function buildAddMirror(
   ctx: VswitchContext,
   bridge: string,
   input: MirrorSpec,
-  options: WriteOptions = {},
-): Promise<string> {
+): Promise<OvsChange<string>> {
   parseInput(interfaceName, bridge, "bridge");
   const spec = parseInput(mirrorSpec, input, "mirror");
   const [bridges, ports, mirrors] = await ctx.selectMany([
@@ -46,11 +37,14 @@ export async function addMirror(
   const src = resolve(spec.selectSrcPorts, "selectSrcPorts");
   const dst = resolve(spec.selectDstPorts, "selectDstPorts");
   const output = spec.outputPort ? resolve([spec.outputPort], "outputPort") : [];
+  const mirror = newRowUuid();
+  const where: [string, "==", Uuid][] = [["_uuid", "==", bridgeRow._uuid as Uuid]];
   const operations: Operation[] = [
+    rowExists("Bridge", bridgeRow._uuid as Uuid),
     {
       op: "insert",
       table: "Mirror",
-      "uuid-name": "mirror",
+      uuid: mirror[1],
       row: {
         name: spec.name,
         external_ids: map(ctx.externalIds(spec.externalIds)),
@@ -62,46 +56,46 @@ export async function addMirror(
         ...(spec.outputVlan !== undefined ? { output_vlan: spec.outputVlan } : {}),
       },
     },
-    {
-      op: "mutate",
-      table: "Bridge",
-      where: [["_uuid", "==", bridgeRow._uuid as Uuid]],
-      mutations: [["mirrors", "insert", namedUuid("mirror")]],
-    },
+    { op: "mutate", table: "Bridge", where, mutations: [["mirrors", "insert", mirror]] },
   ];
-  const results = await ctx.commit(operations, options);
-  return uuidOf(results[0]?.uuid) ?? "";
+  return {
+    description: `add mirror ${spec.name} to ${bridge}`,
+    operations,
+    inverse: [{ op: "mutate", table: "Bridge", where, mutations: [["mirrors", "delete", set([mirror])]] }],
+    result: mirror[1],
+  };
 }
 
-/** Removes a mirror from a bridge. */
-export async function deleteMirror(
+/** Removes a mirror from a bridge; the inverse re-inserts it under its old uuid. */
+export async function buildDeleteMirror(
   ctx: VswitchContext,
   bridge: string,
   name: string,
-  options: DeleteOptions = {},
-): Promise<void> {
+  options: { ifExists?: boolean } = {},
+): Promise<OvsChange> {
   parseInput(interfaceName, bridge, "bridge");
   const [bridges, mirrors] = await ctx.selectMany([
     { table: "Bridge", where: [["name", "==", bridge]], columns: ["_uuid", "mirrors"] },
-    { table: "Mirror", where: [["name", "==", name]], columns: ["_uuid"] },
+    { table: "Mirror", where: [["name", "==", name]], columns: await ctx.configColumns("Mirror") },
   ]);
   const bridgeRow = bridges?.[0];
   if (!bridgeRow) throw new OvsNotFoundError("bridge", bridge);
   const mine = new Set(uuidsOf(bridgeRow.mirrors));
-  const ids = (mirrors ?? []).map((row: Row) => row._uuid as Uuid).filter((id) => mine.has(id[1]));
-  if (ids.length === 0) {
-    if (options.ifExists) return;
+  const rows = (mirrors ?? []).filter((row: Row) => mine.has(uuidOf(row._uuid) ?? ""));
+  const description = `delete mirror ${name} from ${bridge}`;
+  if (rows.length === 0) {
+    if (options.ifExists) return { description, operations: [], inverse: [], result: undefined };
     throw new OvsNotFoundError(`mirror on bridge ${bridge}`, name);
   }
-  await ctx.commit(
-    [
-      {
-        op: "mutate",
-        table: "Bridge",
-        where: [["_uuid", "==", bridgeRow._uuid as Uuid]],
-        mutations: [["mirrors", "delete", set(ids)]],
-      },
+  const ids = rows.map((row) => row._uuid as Uuid);
+  const where: [string, "==", Uuid][] = [["_uuid", "==", bridgeRow._uuid as Uuid]];
+  return {
+    description,
+    operations: [{ op: "mutate", table: "Bridge", where, mutations: [["mirrors", "delete", set(ids)]] }],
+    inverse: [
+      ...rows.map((row) => restoreInsert("Mirror", row)),
+      { op: "mutate", table: "Bridge", where, mutations: [["mirrors", "insert", set(ids)]] },
     ],
-    options,
-  );
+    result: undefined,
+  };
 }

@@ -1,11 +1,12 @@
 // Port rows (each with one Interface): add, bulk add, delete, bulk delete, move, retag. Bulk forms
 // put every port in one transaction: OVSDB commits it once and ovs-vswitchd reconfigures once,
-// which is where the speed over one ovs-vsctl per port comes from.
+// which is where the speed over one ovs-vsctl per port comes from. Each builder also computes the
+// inverse from the rows it read: deleted ports come back under their old uuids, with their
+// interfaces, their place on the bridge and in its mirrors.
 import { OvsAlreadyExistsError, OvsInputError, OvsNotFoundError, parseInput } from "../errors.js";
 import {
   emptySet,
   map,
-  namedUuid,
   type Operation,
   type Row,
   set,
@@ -14,21 +15,22 @@ import {
   uuidOf,
   uuidsOf,
 } from "../ovsdb/operations.js";
-import type { DeleteOptions } from "./bridge.js";
-import type { VswitchContext, WriteOptions } from "./context.js";
+import { rowExists } from "./bridge.js";
+import { newRowUuid, type OvsChange, restoreInsert } from "./change.js";
+import type { VswitchContext } from "./context.js";
 import { interfaceName, type PortSpec, portSpec, vlanId } from "./inputs.js";
 
 type ParsedPort = ReturnType<typeof portSpec.parse>;
 
-function portRows(ctx: VswitchContext, spec: ParsedPort, index: number): { ops: Operation[]; ref: string } {
+function portRows(ctx: VswitchContext, spec: ParsedPort): { ops: Operation[]; port: Uuid } {
   const externalIds = map(ctx.externalIds(spec.externalIds));
-  const ifaceRef = `iface${index}`;
-  const portRef = `port${index}`;
+  const iface = newRowUuid();
+  const port = newRowUuid();
   const ops: Operation[] = [
     {
       op: "insert",
       table: "Interface",
-      "uuid-name": ifaceRef,
+      uuid: iface[1],
       row: {
         name: spec.name,
         external_ids: externalIds,
@@ -41,10 +43,10 @@ function portRows(ctx: VswitchContext, spec: ParsedPort, index: number): { ops: 
     {
       op: "insert",
       table: "Port",
-      "uuid-name": portRef,
+      uuid: port[1],
       row: {
         name: spec.name,
-        interfaces: namedUuid(ifaceRef),
+        interfaces: iface,
         external_ids: externalIds,
         ...(spec.tag !== undefined ? { tag: spec.tag } : {}),
         ...(spec.trunks ? { trunks: set(spec.trunks) } : {}),
@@ -54,34 +56,22 @@ function portRows(ctx: VswitchContext, spec: ParsedPort, index: number): { ops: 
       },
     },
   ];
-  return { ops, ref: portRef };
+  return { ops, port };
 }
 
-const bridgeExists = (id: Uuid, name: string): Operation => ({
-  op: "wait",
-  table: "Bridge",
-  where: [["_uuid", "==", id]],
-  columns: ["name"],
-  until: "==",
-  rows: [{ name }],
-  timeout: 0,
-});
-
-/** Adds ports to a bridge in one transaction; returns the new ports' names (existing mayExist ones excluded). */
-export async function addPorts(
+/** Adds ports to a bridge in one transaction; the result is the names added (existing mayExist ones excluded). */
+export async function buildAddPorts(
   ctx: VswitchContext,
   bridge: string,
   inputs: readonly PortSpec[],
-  options: WriteOptions = {},
-): Promise<string[]> {
+): Promise<OvsChange<string[]>> {
   parseInput(interfaceName, bridge, "bridge");
   const specs = inputs.map((input, i) =>
     parseInput(portSpec, input, inputs.length === 1 ? "port" : `ports.${i}`),
   );
   const seen = new Set<string>();
   for (const [i, spec] of specs.entries()) {
-    if (seen.has(spec.name))
-      throw new OvsInputError(`ports.${i}.name "${spec.name}" appears twice`, `ports.${i}.name`);
+    if (seen.has(spec.name)) throw new OvsInputError(`ports.${i}.name`, `"${spec.name}" appears twice`);
     seen.add(spec.name);
   }
   // A bulk add reads all port names once; a single add asks for its one name.
@@ -97,10 +87,11 @@ export async function addPorts(
   const onBridge = new Set(uuidsOf(bridgeRow.ports));
   const existing = new Map((ports ?? []).map((row: Row) => [String(row.name), uuidOf(row._uuid) ?? ""]));
 
-  const operations: Operation[] = [bridgeExists(bridgeId, bridge)];
-  const refs: string[] = [];
+  const description = `add ${specs.length === 1 ? `port ${specs[0]?.name}` : `${specs.length} ports`} to ${bridge}`;
+  const operations: Operation[] = [rowExists("Bridge", bridgeId)];
   const added: string[] = [];
-  for (const [i, spec] of specs.entries()) {
+  const newPorts: Uuid[] = [];
+  for (const spec of specs) {
     const id = existing.get(spec.name);
     if (id !== undefined) {
       if (spec.mayExist && onBridge.has(id)) continue;
@@ -110,50 +101,60 @@ export async function addPorts(
         onBridge.has(id) ? `on bridge ${bridge}` : "on another bridge",
       );
     }
-    const { ops, ref } = portRows(ctx, spec, i);
+    const { ops, port } = portRows(ctx, spec);
     operations.push(...ops);
-    refs.push(ref);
+    newPorts.push(port);
     added.push(spec.name);
   }
-  if (refs.length === 0) return [];
+  if (newPorts.length === 0) return { description, operations: [], inverse: [], result: [] };
   operations.push({
     op: "mutate",
     table: "Bridge",
     where: [["_uuid", "==", bridgeId]],
-    mutations: [["ports", "insert", set(refs.map(namedUuid))]],
+    mutations: [["ports", "insert", set(newPorts)]],
   });
-  await ctx.commit(operations, options);
-  return added;
+  const inverse: Operation[] = [
+    { op: "mutate", table: "Bridge", where: [["_uuid", "==", bridgeId]], mutations: [["ports", "delete", set(newPorts)]] },
+  ];
+  return { description, operations, inverse, result: added };
 }
 
-/** Removes ports (wherever they are, or only from `bridge` when given) in one transaction. */
-export async function deletePorts(
+const MIRROR_PORT_SETS = ["select_src_port", "select_dst_port"] as const;
+
+/** Removes ports (wherever they are, or only from `bridge` when given) in one transaction; the result is the names removed. */
+export async function buildDeletePorts(
   ctx: VswitchContext,
   names: readonly string[],
-  options: DeleteOptions & { bridge?: string } = {},
-): Promise<string[]> {
+  options: { ifExists?: boolean; bridge?: string } = {},
+): Promise<OvsChange<string[]>> {
   for (const [i, name] of names.entries())
     parseInput(interfaceName, name, names.length === 1 ? "port" : `ports.${i}`);
-  const portWhere = names.length === 1 ? [["name", "==", names[0] ?? ""] as ["name", "==", string]] : [];
-  const [bridges, ports] = await ctx.selectMany([
+  if (options.bridge !== undefined) parseInput(interfaceName, options.bridge, "bridge");
+  const [bridges, ports, interfaces, mirrors] = await ctx.selectMany([
+    { table: "Bridge", where: options.bridge ? [["name", "==", options.bridge]] : [], columns: ["_uuid", "name", "ports", "mirrors"] },
     {
-      table: "Bridge",
-      where: options.bridge ? [["name", "==", options.bridge]] : [],
-      columns: ["_uuid", "name", "ports"],
+      table: "Port",
+      where: names.length === 1 ? [["name", "==", names[0] ?? ""]] : [],
+      columns: await ctx.configColumns("Port"),
     },
-    { table: "Port", where: portWhere, columns: ["_uuid", "name"] },
+    { table: "Interface", where: [], columns: await ctx.configColumns("Interface") },
+    { table: "Mirror", where: [], columns: ["_uuid", "select_src_port", "select_dst_port", "output_port"] },
   ]);
   if (options.bridge && !bridges?.[0]) throw new OvsNotFoundError("bridge", options.bridge);
-  const portId = new Map((ports ?? []).map((row: Row) => [String(row.name), uuidOf(row._uuid) ?? ""]));
+  const portByName = new Map((ports ?? []).map((row: Row) => [String(row.name), row]));
+  const ifaceById = new Map((interfaces ?? []).map((row: Row) => [uuidOf(row._uuid) ?? "", row]));
   const bridgeOf = new Map<string, Row>();
   for (const row of bridges ?? []) for (const id of uuidsOf(row.ports)) bridgeOf.set(id, row);
 
   const removals = new Map<Row, Uuid[]>();
   const removed: string[] = [];
+  const restore: Operation[] = [];
+  const removedIds = new Set<string>();
   for (const name of names) {
-    const id = portId.get(name);
+    const port = portByName.get(name);
+    const id = port ? uuidOf(port._uuid) : undefined;
     const bridgeRow = id ? bridgeOf.get(id) : undefined;
-    if (!id || !bridgeRow) {
+    if (!port || !id || !bridgeRow) {
       if (options.ifExists) continue;
       throw new OvsNotFoundError(options.bridge ? `port on bridge ${options.bridge}` : "port", name);
     }
@@ -161,28 +162,36 @@ export async function deletePorts(
     list.push(uuid(id));
     removals.set(bridgeRow, list);
     removed.push(name);
+    removedIds.add(id);
+    for (const ifaceId of uuidsOf(port.interfaces)) {
+      const iface = ifaceById.get(ifaceId);
+      if (iface) restore.push(restoreInsert("Interface", iface));
+    }
+    restore.push(restoreInsert("Port", port));
   }
-  if (removed.length === 0) return [];
+  const description = `delete ${names.length === 1 ? `port ${names[0]}` : `${removed.length} ports`}`;
+  if (removed.length === 0) return { description, operations: [], inverse: [], result: [] };
   const operations: Operation[] = [];
   for (const [bridgeRow, ids] of removals) {
-    operations.push({
-      op: "mutate",
-      table: "Bridge",
-      where: [["_uuid", "==", bridgeRow._uuid as Uuid]],
-      mutations: [["ports", "delete", set(ids)]],
-    });
+    const where: [string, "==", Uuid][] = [["_uuid", "==", bridgeRow._uuid as Uuid]];
+    operations.push({ op: "mutate", table: "Bridge", where, mutations: [["ports", "delete", set(ids)]] });
+    restore.push({ op: "mutate", table: "Bridge", where, mutations: [["ports", "insert", set(ids)]] });
   }
-  await ctx.commit(operations, options);
-  return removed;
+  // Mirrors hold weak references to ports: OVSDB drops them with the port, the inverse puts them back.
+  for (const mirror of mirrors ?? []) {
+    const where: [string, "==", Uuid][] = [["_uuid", "==", mirror._uuid as Uuid]];
+    for (const column of MIRROR_PORT_SETS) {
+      const back = uuidsOf(mirror[column]).filter((id) => removedIds.has(id));
+      if (back.length > 0) restore.push({ op: "mutate", table: "Mirror", where, mutations: [[column, "insert", set(back.map(uuid))]] });
+    }
+    const output = uuidsOf(mirror.output_port)[0];
+    if (output && removedIds.has(output)) restore.push({ op: "update", table: "Mirror", where, row: { output_port: uuid(output) } });
+  }
+  return { description, operations, inverse: restore, result: removed };
 }
 
 /** Moves a port (with its settings) to another bridge in one transaction. */
-export async function movePort(
-  ctx: VswitchContext,
-  name: string,
-  toBridge: string,
-  options: WriteOptions = {},
-): Promise<void> {
+export async function buildMovePort(ctx: VswitchContext, name: string, toBridge: string): Promise<OvsChange> {
   parseInput(interfaceName, name, "port");
   parseInput(interfaceName, toBridge, "bridge");
   const [ports, targets] = await ctx.selectMany([
@@ -194,14 +203,14 @@ export async function movePort(
   const target = targets?.[0]?._uuid as Uuid | undefined;
   if (!target) throw new OvsNotFoundError("bridge", toBridge);
   const sources = await ctx.select("Bridge", [["ports", "includes", portId]], ["_uuid", "name"]);
-  const operations: Operation[] = [bridgeExists(target, toBridge)];
+  const operations: Operation[] = [rowExists("Bridge", target)];
+  const inverse: Operation[] = [
+    { op: "mutate", table: "Bridge", where: [["_uuid", "==", target]], mutations: [["ports", "delete", set([portId])]] },
+  ];
   for (const source of sources) {
-    operations.push({
-      op: "mutate",
-      table: "Bridge",
-      where: [["_uuid", "==", source._uuid as Uuid]],
-      mutations: [["ports", "delete", set([portId])]],
-    });
+    const where: [string, "==", Uuid][] = [["_uuid", "==", source._uuid as Uuid]];
+    operations.push({ op: "mutate", table: "Bridge", where, mutations: [["ports", "delete", set([portId])]] });
+    inverse.push({ op: "mutate", table: "Bridge", where, mutations: [["ports", "insert", set([portId])]] });
   }
   operations.push({
     op: "mutate",
@@ -209,31 +218,27 @@ export async function movePort(
     where: [["_uuid", "==", target]],
     mutations: [["ports", "insert", set([portId])]],
   });
-  await ctx.commit(operations, options);
+  return { description: `move port ${name} to ${toBridge}`, operations, inverse, result: undefined };
 }
 
 /** Sets a port's access VLAN, or removes it (tag undefined). */
-export async function setPortTag(
+export async function buildSetPortTag(
   ctx: VswitchContext,
   name: string,
   tag: number | undefined,
-  options: WriteOptions = {},
-): Promise<void> {
+): Promise<OvsChange> {
   parseInput(interfaceName, name, "port");
   if (tag !== undefined) parseInput(vlanId, tag, "tag");
-  await updatePort(ctx, name, { tag: tag === undefined ? emptySet() : tag }, options);
-}
-
-/** Updates columns of a Port row named `name`; throws OvsNotFoundError when there is none. */
-export async function updatePort(
-  ctx: VswitchContext,
-  name: string,
-  row: Row,
-  options: WriteOptions = {},
-): Promise<void> {
-  const [result] = await ctx.commit(
-    [{ op: "update", table: "Port", where: [["name", "==", name]], row }],
-    options,
-  );
-  if (result?.count !== 1) throw new OvsNotFoundError("port", name);
+  const [row] = await ctx.select("Port", [["name", "==", name]], ["_uuid", "tag"]);
+  if (!row) throw new OvsNotFoundError("port", name);
+  const where: [string, "==", Uuid][] = [["_uuid", "==", row._uuid as Uuid]];
+  return {
+    description: `set tag of port ${name} to ${tag ?? "none"}`,
+    operations: [
+      rowExists("Port", row._uuid as Uuid),
+      { op: "update", table: "Port", where, row: { tag: tag === undefined ? emptySet() : tag } },
+    ],
+    inverse: [{ op: "update", table: "Port", where, row: { tag: row.tag ?? emptySet() } }],
+    result: undefined,
+  };
 }

@@ -1,17 +1,16 @@
 // The typed face of an Open vSwitch database: what ovs-vsctl users and minimega's bridge code do,
 // as methods that validate their input, mark what they create (external_ids:vmnet-owner) and
-// commit each call as one transaction.
-import { parseInput } from "../errors.js";
+// commit each call as one transaction. Each method is a thin wrapper over an operation builder
+// (`vswitch.changes`), which a caller can also use directly to put several changes in one
+// transaction and keep the inverse that undoes them.
 import type { OvsdbClient } from "../ovsdb/client.js";
-import { map, set } from "../ovsdb/operations.js";
-import { addBridge, type DeleteOptions, deleteBridge, setBridgeConfig } from "./bridge.js";
+import type { Operation, OperationResult } from "../ovsdb/operations.js";
+import type { DeleteOptions } from "./bridge.js";
+import { combineChanges, type OvsChange } from "./change.js";
+import { VswitchChanges } from "./changes.js";
 import { OWNER_KEY, VswitchContext, type VswitchOptions, type WriteOptions } from "./context.js";
 import type { BridgeSpec, MirrorSpec, NetflowSpec, PortSpec } from "./inputs.js";
-import { otherConfigInput } from "./inputs.js";
 import { InterfaceWatcher } from "./interfaces.js";
-import { addMirror, deleteMirror } from "./mirror.js";
-import { deleteNetflow, setNetflow, setNetflowTimeout } from "./netflow.js";
-import { addPorts, deletePorts, movePort, setPortTag } from "./port.js";
 import {
   type BridgeInfo,
   type MirrorInfo,
@@ -22,12 +21,15 @@ import {
 
 export class Vswitch {
   private readonly ctx: VswitchContext;
+  /** The operation builders: each returns { operations, inverse, result } and commits nothing. */
+  readonly changes: VswitchChanges;
 
   constructor(
     readonly client: OvsdbClient,
     options: VswitchOptions = {},
   ) {
     this.ctx = new VswitchContext(client, options);
+    this.changes = new VswitchChanges(this.ctx);
   }
 
   /** The value of external_ids:vmnet-owner on what this instance creates. */
@@ -35,16 +37,40 @@ export class Vswitch {
     return this.ctx.owner;
   }
 
+  /**
+   * Commits operations (e.g. several changes' operations, or their inverse) as one transaction;
+   * with `wait` (the default) resolves once ovs-vswitchd has applied them.
+   */
+  transact(operations: readonly Operation[], options?: WriteOptions): Promise<OperationResult[]> {
+    return this.ctx.commit([...operations], options);
+  }
+
+  /**
+   * Commits several changes as one transaction and returns them combined: `inverse` undoes all
+   * of them (in reverse order) as one transaction.
+   */
+  async apply(changes: readonly OvsChange<unknown>[], options?: WriteOptions): Promise<OvsChange<unknown[]>> {
+    const combined = combineChanges(changes);
+    if (combined.operations.length > 0) await this.transact(combined.operations, options);
+    return combined;
+  }
+
+  private async commit<T>(change: Promise<OvsChange<T>>, options?: WriteOptions): Promise<T> {
+    const built = await change;
+    if (built.operations.length > 0) await this.ctx.commit([...built.operations], options);
+    return built.result;
+  }
+
   // ---- bridges ----
 
   /** ovs-vsctl add-br; returns the bridge's uuid. */
   addBridge(spec: BridgeSpec, options?: WriteOptions): Promise<string> {
-    return addBridge(this.ctx, spec, options);
+    return this.commit(this.changes.addBridge(spec), options);
   }
 
   /** ovs-vsctl del-br: the bridge with its ports, mirrors and NetFlow. */
-  deleteBridge(name: string, options?: DeleteOptions): Promise<void> {
-    return deleteBridge(this.ctx, name, options);
+  deleteBridge(name: string, options: DeleteOptions = {}): Promise<void> {
+    return this.commit(this.changes.deleteBridge(name, options), options);
   }
 
   async listBridges(): Promise<BridgeInfo[]> {
@@ -61,38 +87,38 @@ export class Vswitch {
     values: Record<string, string | undefined>,
     options?: WriteOptions,
   ): Promise<void> {
-    return setBridgeConfig(this.ctx, bridge, "other_config", values, options);
+    return this.commit(this.changes.setBridgeOtherConfig(bridge, values), options);
   }
 
   // ---- ports ----
 
   /** ovs-vsctl add-port (with tag, trunks, vlan_mode, type, options...). */
   async addPort(bridge: string, spec: PortSpec, options?: WriteOptions): Promise<void> {
-    await addPorts(this.ctx, bridge, [spec], options);
+    await this.commit(this.changes.addPorts(bridge, [spec]), options);
   }
 
   /** Adds many ports in one transaction; returns the names actually added. */
   addPorts(bridge: string, specs: readonly PortSpec[], options?: WriteOptions): Promise<string[]> {
-    return addPorts(this.ctx, bridge, specs, options);
+    return this.commit(this.changes.addPorts(bridge, specs), options);
   }
 
   /** ovs-vsctl del-port; with `bridge`, only from that bridge. */
-  async deletePort(name: string, options?: DeleteOptions & { bridge?: string }): Promise<void> {
-    await deletePorts(this.ctx, [name], options);
+  async deletePort(name: string, options: DeleteOptions & { bridge?: string } = {}): Promise<void> {
+    await this.commit(this.changes.deletePorts([name], options), options);
   }
 
   /** Deletes many ports in one transaction; returns the names actually removed. */
-  deletePorts(names: readonly string[], options?: DeleteOptions & { bridge?: string }): Promise<string[]> {
-    return deletePorts(this.ctx, names, options);
+  deletePorts(names: readonly string[], options: DeleteOptions & { bridge?: string } = {}): Promise<string[]> {
+    return this.commit(this.changes.deletePorts(names, options), options);
   }
 
   movePort(name: string, toBridge: string, options?: WriteOptions): Promise<void> {
-    return movePort(this.ctx, name, toBridge, options);
+    return this.commit(this.changes.movePort(name, toBridge), options);
   }
 
   /** Sets the access VLAN, or removes it with undefined. */
   setPortTag(name: string, tag: number | undefined, options?: WriteOptions): Promise<void> {
-    return setPortTag(this.ctx, name, tag, options);
+    return this.commit(this.changes.setPortTag(name, tag), options);
   }
 
   /** Ports (with their interfaces), of one bridge or all. */
@@ -108,11 +134,11 @@ export class Vswitch {
   // ---- mirrors ----
 
   addMirror(bridge: string, spec: MirrorSpec, options?: WriteOptions): Promise<string> {
-    return addMirror(this.ctx, bridge, spec, options);
+    return this.commit(this.changes.addMirror(bridge, spec), options);
   }
 
-  deleteMirror(bridge: string, name: string, options?: DeleteOptions): Promise<void> {
-    return deleteMirror(this.ctx, bridge, name, options);
+  deleteMirror(bridge: string, name: string, options: DeleteOptions = {}): Promise<void> {
+    return this.commit(this.changes.deleteMirror(bridge, name, options), options);
   }
 
   async listMirrors(bridge?: string): Promise<MirrorInfo[]> {
@@ -123,39 +149,22 @@ export class Vswitch {
   // ---- NetFlow ----
 
   setNetflow(bridge: string, spec: NetflowSpec, options?: WriteOptions): Promise<void> {
-    return setNetflow(this.ctx, bridge, spec, options);
+    return this.commit(this.changes.setNetflow(bridge, spec), options);
   }
 
   setNetflowTimeout(bridge: string, activeTimeout: number, options?: WriteOptions): Promise<void> {
-    return setNetflowTimeout(this.ctx, bridge, activeTimeout, options);
+    return this.commit(this.changes.setNetflowTimeout(bridge, activeTimeout), options);
   }
 
-  deleteNetflow(bridge: string, options?: DeleteOptions): Promise<void> {
-    return deleteNetflow(this.ctx, bridge, options);
+  deleteNetflow(bridge: string, options: DeleteOptions = {}): Promise<void> {
+    return this.commit(this.changes.deleteNetflow(bridge, options), options);
   }
 
   // ---- Open_vSwitch ----
 
   /** Sets (or with undefined, removes) keys of Open_vSwitch.other_config, e.g. { "vlan-limit": "2" }. */
-  async setOtherConfig(values: Record<string, string | undefined>, options?: WriteOptions): Promise<void> {
-    const present = Object.fromEntries(
-      Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined),
-    );
-    parseInput(otherConfigInput, present, "otherConfig");
-    await this.ctx.commit(
-      [
-        {
-          op: "mutate",
-          table: "Open_vSwitch",
-          where: [],
-          mutations: [
-            ["other_config", "delete", set(Object.keys(values))],
-            ["other_config", "insert", map(present)],
-          ],
-        },
-      ],
-      options,
-    );
+  setOtherConfig(values: Record<string, string | undefined>, options?: WriteOptions): Promise<void> {
+    return this.commit(this.changes.setOtherConfig(values), options);
   }
 
   async getOtherConfig(): Promise<Record<string, string>> {
