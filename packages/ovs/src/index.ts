@@ -22,3 +22,5 @@ export * from "./vswitch/inputs.js";
 export * from "./vswitch/interfaces.js";
 export * from "./vswitch/records.js";
 export * from "./vswitch/vswitch.js";
+export { combineChanges, type OvsChange } from "./vswitch/change.js";
+export { VswitchChanges } from "./vswitch/changes.js";
