@@ -1,2 +1,36 @@
-export { main } from "./cli.js";
-export { runDemo } from "./demo.js";
+export { main } from "./cli/main.js";
+export { runDemo } from "./cli/demo.js";
+export {
+  type BandwidthTotals,
+  BandwidthSampler,
+  Bridge,
+  type BridgeCapture,
+  type BridgeInfo,
+  Bridges,
+  type BridgesOptions,
+  type CaptureSpec,
+  type ContainerTapSpec,
+  checkOvs,
+  destroyBridge,
+  destroyTap,
+  type HostTapSpec,
+  type MirrorSpec,
+  type Netflow,
+  type NetflowRecord,
+  type OvsCheck,
+  type PlanHooks,
+  type QinqTapSpec,
+  type QosSpec,
+  type QosState,
+  type ReapReport,
+  type Sighting,
+  SNOOP_FILTER,
+  Snooper,
+  sightingsOf,
+  type Tap,
+  type TapBandwidth,
+  TapExistsError,
+  type TapSpec,
+  type TrunkSpec,
+  type TunnelSpec,
+} from "./bridges/index.js";

@@ -1,7 +1,7 @@
 import { describePrivileged } from "@vmnet/harness/vitest";
 import { execa } from "execa";
 import { expect, test } from "vitest";
-import { main } from "../src/cli.js";
+import { main } from "../src/cli/main.js";
 
 test("usage errors exit 2 and name the problem; help and version exit 0", async () => {
   const lines: string[] = [];

@@ -18,7 +18,7 @@ options:
 export async function main(argv: string[], out: (line: string) => void = console.log): Promise<number> {
   const args = [...argv];
   if (args.includes("-V") || args.includes("--version")) {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
       version: string;
     };
     out(pkg.version);

@@ -1,0 +1,20 @@
+// The external_ids keys vmnet writes on OVS rows (Port, Interface, Mirror, Bridge). Together with
+// the kernel's ifalias marks they are the whole state: a second process reads the same rows.
+import { OVS_OWNER_KEY } from "../plan/owner.js";
+
+export const OWNER_KEY = OVS_OWNER_KEY;
+/** What a port is for: see PortKind. */
+export const KIND_KEY = "vmnet-kind";
+/** The MAC the VM (or container) uses behind a tap, for IP snooping. */
+export const MAC_KEY = "vmnet-mac";
+/** "true" once destroyTap marked the tap for reaping. */
+export const DEFUNCT_KEY = "vmnet-defunct";
+/** The netns a container tap's inner end lives in. */
+export const CONTAINER_KEY = "vmnet-container";
+/** Addresses learned by snooping, comma separated. */
+export const IPV4_KEY = "vmnet-ipv4";
+export const IPV6_KEY = "vmnet-ipv6";
+/** The creating process, as the kernel mark's text (so OVS-only rows, e.g. tunnels, can be reaped). */
+export const MARK_KEY = "vmnet-mark";
+
+export type PortKind = "tap" | "host-tap" | "container-tap" | "qinq" | "trunk" | "tunnel" | "capture";

@@ -1,0 +1,282 @@
+// Tap lifecycle in bulk. Creating N taps is one plan of two steps: the kernel taps (opened in
+// parallel on libuv's pool, then marked and brought up by coalesced netlink requests), and ONE
+// OVSDB transaction adding every port. Destroying is one OVSDB transaction removing the ports,
+// then one group delete in the kernel (the unregister wait is paid once, not once per tap).
+// Only kernel links that carry this owner's mark are ever deleted.
+import { type Link, NetlinkError, openTap, parseOwnerMark, runPlan, type Step } from "@vmnet/netlink-native";
+import type { PortInfo, PortSpec } from "@vmnet/ovs";
+import { z } from "zod";
+import { VmnetError } from "../errors.js";
+import { step } from "../plan/step.js";
+import type { BridgesContext } from "./context.js";
+import { ifName, macAddress, parseInput, vlanId } from "./input.js";
+import { DEFUNCT_KEY, MAC_KEY, OWNER_KEY, type PortKind } from "./keys.js";
+import { allocateTapNames } from "./tap-names.js";
+
+export const tapSpec = z
+  .object({
+    /** Name of the tap; default: the next free name from the tap format. */
+    name: ifName.optional(),
+    /** The VM's MAC behind this tap (kept for IP snooping). */
+    mac: macAddress.optional(),
+    /** Access VLAN; leave out for a trunk port. */
+    vlan: vlanId.optional(),
+  })
+  .strict();
+export type TapSpec = z.input<typeof tapSpec>;
+
+export interface PlanHooks {
+  /** Called before each step (tests inject faults here). */
+  beforeStep?: (s: Step, index: number) => void | Promise<void>;
+  /** Called as bulk work progresses (done of total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Names for specs without one, checked against the kernel, OVSDB and in-flight creations. */
+export async function assignNames(
+  ctx: BridgesContext,
+  wanted: readonly (string | undefined)[],
+): Promise<string[]> {
+  const [links, snap] = await Promise.all([ctx.rtnl.links.identities(), ctx.vswitch.snapshot()]);
+  const taken = new Set<string>(ctx.reservedNames);
+  for (const l of links) taken.add(l.name);
+  for (const p of snap.ports) taken.add(p.name);
+  for (const i of snap.interfaces ?? []) taken.add(i.name);
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const [i, name] of wanted.entries()) {
+    if (name === undefined) continue;
+    if (taken.has(name) || seen.has(name))
+      throw new TapExistsError(name, `taps.${wanted.length === 1 ? "" : `${i}.`}name`);
+    seen.add(name);
+  }
+  for (const n of seen) taken.add(n);
+  const fresh = allocateTapNames(ctx.tapFormat, wanted.filter((n) => n === undefined).length, taken);
+  let f = 0;
+  for (const name of wanted) out.push(name ?? (fresh[f++] as string));
+  for (const n of out) ctx.reservedNames.add(n);
+  return out;
+}
+
+export class TapExistsError extends VmnetError {
+  override readonly name = "TapExistsError";
+  constructor(
+    readonly tap: string,
+    readonly field: string,
+  ) {
+    super(`${field}: an interface or port named ${tap} already exists`);
+  }
+}
+
+/** Kernel step: persistent taps, marked and up. On a partial failure the ones made are removed. */
+export function kernelTapsStep(ctx: BridgesContext, names: readonly string[], hooks: PlanHooks = {}): Step {
+  return step(
+    `create ${names.length} kernel tap(s)`,
+    async () => {
+      const made: string[] = [];
+      try {
+        const mark = ctx.mark("tap");
+        let done = 0;
+        await Promise.all(
+          names.map(async (name) => {
+            const tap = await openTap({ name, persist: true, ...ctx.netnsOption });
+            tap.close();
+            made.push(name);
+            await ctx.rtnl.links.set(tap.index, { alias: mark, up: true });
+            hooks.onProgress?.(++done, names.length * 2);
+          }),
+        );
+      } catch (e) {
+        await deleteMarkedLinks(ctx, made).catch(() => {});
+        throw e;
+      }
+    },
+    async () => {
+      await deleteMarkedLinks(ctx, names);
+    },
+  );
+}
+
+/** OVSDB step: every port in one transaction; undo removes them in one transaction. */
+export function addPortsStep(
+  ctx: BridgesContext,
+  bridge: string,
+  specs: PortSpec[],
+  hooks: PlanHooks = {},
+): Step {
+  const names = specs.map((s) => s.name);
+  return step(
+    `add ${specs.length} port(s) to ${bridge} (one OVSDB transaction)`,
+    async () => {
+      await ctx.vswitch.addPorts(bridge, specs);
+      hooks.onProgress?.(specs.length * 2, specs.length * 2);
+    },
+    async () => {
+      await ctx.vswitch.deletePorts(names, { ifExists: true });
+    },
+  );
+}
+
+export function portSpecFor(
+  ctx: BridgesContext,
+  name: string,
+  kind: PortKind,
+  extra: { vlan?: number | undefined; mac?: string | undefined },
+): PortSpec {
+  return {
+    name,
+    ...(extra.vlan !== undefined ? { tag: extra.vlan } : {}),
+    externalIds: ctx.portIds(kind, { [MAC_KEY]: extra.mac }),
+  };
+}
+
+/** Creates taps in bulk; returns their names in the order of `inputs`. */
+export async function createTaps(
+  ctx: BridgesContext,
+  bridge: string,
+  inputs: readonly TapSpec[],
+  hooks: PlanHooks = {},
+): Promise<string[]> {
+  const specs = inputs.map((s, i) => parseInput(tapSpec, s, inputs.length === 1 ? "tap" : `taps.${i}`));
+  if (specs.length === 0) return [];
+  const names = await assignNames(
+    ctx,
+    specs.map((s) => s.name),
+  );
+  try {
+    const ports = specs.map((s, i) => portSpecFor(ctx, names[i] as string, "tap", s));
+    await runPlan([kernelTapsStep(ctx, names, hooks), addPortsStep(ctx, bridge, ports, hooks)], {
+      subject: `create ${names.length} tap(s) on ${bridge}`,
+      ...(hooks.beforeStep ? { beforeStep: hooks.beforeStep } : {}),
+    });
+    return names;
+  } finally {
+    for (const n of names) ctx.reservedNames.delete(n);
+  }
+}
+
+/** Deletes the kernel links among `names` whose ifalias is this owner's mark; missing ones are fine. */
+export async function deleteMarkedLinks(ctx: BridgesContext, names: readonly string[]): Promise<string[]> {
+  if (names.length === 0) return [];
+  const wanted = new Set(names);
+  const mine: number[] = [];
+  const deleted: string[] = [];
+  for (const l of await ctx.rtnl.links.identities()) {
+    if (!wanted.has(l.name)) continue;
+    if (parseOwnerMark(l.alias)?.owner !== ctx.owner) continue;
+    mine.push(l.index);
+    deleted.push(l.name);
+  }
+  if (mine.length === 1) {
+    try {
+      await ctx.rtnl.links.delete(mine[0] as number);
+    } catch (e) {
+      if (!(e instanceof NetlinkError && e.code === "ENODEV")) throw e;
+    }
+  } else if (mine.length > 1) await ctx.rtnl.links.deleteMany(mine);
+  return deleted;
+}
+
+/** Port rows as a spec that re-creates them (the inverse of deleting them). */
+export function respec(port: PortInfo): PortSpec {
+  const iface = port.interfaces[0];
+  return {
+    name: port.name,
+    ...(port.tag !== undefined ? { tag: port.tag } : {}),
+    ...(port.trunks.length ? { trunks: port.trunks } : {}),
+    ...(port.vlanMode ? { vlanMode: port.vlanMode as PortSpec["vlanMode"] } : {}),
+    ...(port.cvlans.length ? { cvlans: port.cvlans } : {}),
+    ...(iface?.type && iface.type !== "system" ? { type: iface.type as PortSpec["type"] } : {}),
+    ...(iface && Object.keys(iface.options).length ? { options: iface.options } : {}),
+    externalIds: Object.fromEntries(Object.entries(port.externalIds).filter(([k]) => k !== OWNER_KEY)),
+  };
+}
+
+/**
+ * Destroys ports this owner made: one OVSDB transaction removes them all (undone by re-adding
+ * them), then one kernel group delete removes the links that carry our mark.
+ */
+export async function destroyPorts(
+  ctx: BridgesContext,
+  names: readonly string[],
+  hooks: PlanHooks = {},
+  options: { bridge?: string; field?: string } = {},
+): Promise<string[]> {
+  if (names.length === 0) return [];
+  const field = options.field ?? "taps";
+  for (const [i, n] of names.entries()) parseInput(ifName, n, names.length === 1 ? field : `${field}.${i}`);
+  const snap = await ctx.vswitch.snapshot();
+  const byName = new Map(snap.ports.map((p) => [p.name, p]));
+  const ports: PortInfo[] = [];
+  for (const name of names) {
+    const port = byName.get(name);
+    if (!port) throw new VmnetError(`${name}: no such port`);
+    if (port.externalIds[OWNER_KEY] !== ctx.owner)
+      throw new VmnetError(`${name}: not created by vmnet owner "${ctx.owner}"; left alone`);
+    if (options.bridge && port.bridge !== options.bridge)
+      throw new VmnetError(`${name}: is on bridge ${port.bridge}, not ${options.bridge}`);
+    ports.push(port);
+  }
+  const byBridge = new Map<string, PortInfo[]>();
+  for (const p of ports) byBridge.set(p.bridge ?? "", [...(byBridge.get(p.bridge ?? "") ?? []), p]);
+  const steps: Step[] = [
+    step(
+      `remove ${ports.length} port(s) (one OVSDB transaction)`,
+      async () => {
+        await ctx.vswitch.deletePorts(
+          ports.map((p) => p.name),
+          { ifExists: true },
+        );
+        hooks.onProgress?.(ports.length, ports.length * 2);
+      },
+      async () => {
+        for (const [bridge, list] of byBridge) await ctx.vswitch.addPorts(bridge, list.map(respec));
+      },
+    ),
+    step(`delete the kernel links (one group delete)`, async () => {
+      await deleteMarkedLinks(
+        ctx,
+        ports.map((p) => p.name),
+      );
+      hooks.onProgress?.(ports.length * 2, ports.length * 2);
+    }),
+  ];
+  await runPlan(steps, {
+    subject: `destroy ${ports.length} port(s)`,
+    ...(hooks.beforeStep ? { beforeStep: hooks.beforeStep } : {}),
+  });
+  return ports.map((p) => p.name);
+}
+
+/** Marks taps defunct (one transaction): they stay until reapTaps removes them all at once. */
+export async function markDefunct(ctx: BridgesContext, names: readonly string[]): Promise<void> {
+  const snap = await ctx.vswitch.snapshot();
+  const ports = new Map(snap.ports.map((p) => [p.name, p]));
+  const ops = names.map((name) => {
+    const port = ports.get(name);
+    if (!port) throw new VmnetError(`${name}: no such tap`);
+    if (port.externalIds[OWNER_KEY] !== ctx.owner)
+      throw new VmnetError(`${name}: not created by vmnet owner "${ctx.owner}"; left alone`);
+    return {
+      op: "mutate" as const,
+      table: "Port",
+      where: [["name", "==", name] as ["name", "==", string]],
+      mutations: [
+        ["external_ids", "insert", ["map", [[DEFUNCT_KEY, "true"]]]] as [string, "insert", unknown],
+      ],
+    };
+  });
+  if (ops.length) await ctx.client.transact(ops as Parameters<typeof ctx.client.transact>[0]);
+  // The link goes down at once so the VM loses its network now, as minimega's destroy does.
+  await Promise.all(
+    names.map((n) =>
+      ctx.rtnl.links.set(n, { up: false }).catch((e) => {
+        if (!(e instanceof NetlinkError && e.code === "ENODEV")) throw e;
+      }),
+    ),
+  );
+}
+
+export function linksByName(links: Link[]): Map<string, Link> {
+  return new Map(links.map((l) => [l.name, l]));
+}
