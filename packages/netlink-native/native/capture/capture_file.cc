@@ -49,6 +49,8 @@ SysError CaptureFile::Create(const std::string& path, FileFormat format, bool ov
     // Replace: open what is there without truncating it yet, so that a failure below leaves
     // the user's file as it was (it is truncated only once it is known to be ours to write).
     fd_.reset(::open(path.c_str(), base | O_NONBLOCK));
+    // ENXIO: a FIFO without a reader, a socket, a device without its driver: not regular files.
+    if (!fd_.valid() && errno == ENXIO) return SysError{EINVAL, "open", path};
   }
   if (!fd_.valid()) return SysError::from("open", path);
   path_ = path;
