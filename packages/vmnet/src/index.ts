@@ -1,8 +1,6 @@
-export { main } from "./cli/main.js";
-export { runDemo } from "./cli/demo.js";
 export {
-  type BandwidthTotals,
   BandwidthSampler,
+  type BandwidthTotals,
   Bridge,
   type BridgeCapture,
   type BridgeInfo,
@@ -34,3 +32,46 @@ export {
   type TrunkSpec,
   type TunnelSpec,
 } from "./bridges/index.js";
+export { runDemo } from "./cli/demo.js";
+export { main } from "./cli/main.js";
+export {
+  type BridgeOptions,
+  type ContainerInterface,
+  type ContainerSideNetwork,
+  type ContainerSideNetworkOptions,
+  type CsnJournal,
+  configureLink,
+  createEscapeVethPair,
+  extractLinkInfo,
+  findVeth,
+  type LinkAddress,
+  type LinkInfo,
+  type LinkRoute,
+  type OpenTapOptions,
+  openTap,
+  type RecoverOptions,
+  randomVethName,
+  recoverContainerSideNetwork,
+  setupBridge,
+  setupContainerSideNetwork,
+  setupVeth,
+  stripLink,
+  TeardownError,
+  teardownBridge,
+  type VethOptions,
+  type WiringMode,
+} from "./container/index.js";
+export {
+  type DhcpBinding,
+  type DhcpCounters,
+  type DhcpDropReason,
+  type DhcpEvent,
+  type DhcpLease,
+  DhcpServer,
+  type DhcpServerOptions,
+  type DhcpStats,
+  type LeasesFromResultOptions,
+  leasesFromResult,
+  type RequestState,
+} from "./dhcp/index.js";
+export { DEFAULT_STATE_DIR, Journal } from "./plan/journal.js";
