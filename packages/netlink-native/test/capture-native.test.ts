@@ -10,6 +10,7 @@ import {
   encodeBpf,
   formatBpfDecimal,
   LibpcapMissingError,
+  NetlinkInputError,
   native,
   openTap,
   type PacketBatch,
@@ -62,6 +63,38 @@ describe("capture: filter compilation through a run-time loaded libpcap", () => 
     expect((error as Error).message).toContain("libpcap-missing.so.9");
     // The default library is still there afterwards.
     expect(compilePcapFilter("arp")).toHaveLength(4);
+  });
+});
+
+describe("capture: sizes that would wrap in 32 bits are refused, naming the field", () => {
+  plainTest("compilePcapFilter: snaplen -1, 0, 2^40, 1.5 (once wrapped silently)", () => {
+    for (const snaplen of [-1, 0, 2 ** 40, 2 ** 31 - 256, 1.5]) {
+      expect(() => compilePcapFilter("arp", { snaplen }), String(snaplen)).toThrow(NetlinkInputError);
+      try {
+        compilePcapFilter("arp", { snaplen });
+      } catch (e) {
+        expect(e).toMatchObject({ field: "snaplen" });
+      }
+    }
+    // The addon checks too (it is reachable without the TS layer).
+    const addon = native() as unknown as { compileFilter: (...a: unknown[]) => Buffer };
+    expect(() => addon.compileFilter("arp", 1, 2 ** 40, true, 0)).toThrow(/snaplen/);
+    expect(() => addon.compileFilter("arp", 1, -1, true, 0)).toThrow(/snaplen/);
+  });
+
+  plainTest("PacketCapture.open: snaplen 2^31-256 is refused at once (it once spun a pool thread forever)", async () => {
+    const opened = PacketCapture.open({ iface: "lo", snaplen: 2 ** 31 - 256 }).then(
+      () => "opened",
+      (e: unknown) => e,
+    );
+    const result = await Promise.race([opened, new Promise((r) => setTimeout(() => r("hung"), 3000))]);
+    expect(result).toBeInstanceOf(NetlinkInputError);
+    expect(result).toMatchObject({ field: "snaplen" });
+    // And the addon itself, given the same without the TS check:
+    const Session = (native() as unknown as { CaptureSession: new (o: object, cb: () => void) => unknown })
+      .CaptureSession;
+    expect(() => new Session({ iface: "lo", snaplen: 2 ** 31 - 256 }, () => {})).toThrow(/snaplen/);
+    expect(() => new Session({ iface: "lo", blockSize: 2 ** 40 }, () => {})).toThrow(/blockSize/);
   });
 });
 
@@ -131,7 +164,15 @@ describePrivileged("capture: native ring", () => {
       await r.addresses.add("tun9", "10.77.0.1/24");
       r.close();
       const file = join(dir, "tun.pcap");
-      const cap = await PacketCapture.open({ netns: netns.name, iface: "tun9", file, format: "pcap" });
+      // Only our pings are counted (a tun device may send IPv6 router solicitations of its own):
+      // the expression is compiled for raw IP, the tun's real framing.
+      const cap = await PacketCapture.open({
+        netns: netns.name,
+        iface: "tun9",
+        file,
+        format: "pcap",
+        filterExpression: "icmp and dst host 10.77.0.2",
+      });
       expect(cap.linkType).toBe("raw");
       await netns.exec("ping", ["-c", "2", "-i", "0.2", "-W", "1", "10.77.0.2"], { reject: false });
       const stats = await cap.stop();
@@ -174,6 +215,41 @@ describePrivileged("capture: native ring", () => {
     expect(stats.packets).toBe(2000);
     expect(stats.liveDrops).toBeGreaterThan(0);
     expect(delivered + stats.liveDrops).toBe(2000);
+  });
+
+  test("start() reports the ring's link type and ifindex even when the capture ends at once", async ({
+    netns,
+  }) => {
+    // The ring thread resets the ring when the capture ends; start() used to read it after the
+    // thread was running (a data race). With a 1 ms limit the thread ends right away.
+    const tap = await openTap({ name: "tun8", netns: netns.name, mode: "tun" });
+    try {
+      const r = await Rtnl.open({ netns: netns.name });
+      const index = await r.links.index("tun8");
+      r.close();
+      for (let i = 0; i < 200; i++) {
+        const cap = await PacketCapture.open({
+          netns: netns.name,
+          iface: "tun8",
+          limits: { seconds: 0.001 },
+          ring: { blockSize: 4096, blocks: 2 },
+        });
+        expect(cap.linkType).toBe("raw");
+        expect(cap.ifindex).toBe(index);
+        expect((await cap.done).reason).toBe("seconds");
+      }
+    } finally {
+      tap.close();
+    }
+  });
+
+  test("a filter expression that does not compile rejects start() with PcapFilterError", async ({ netns }) => {
+    const e = await PacketCapture.open({ netns: netns.name, iface: "lo", filterExpression: "udp and port" }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(e).toBeInstanceOf(PcapFilterError);
+    expect(e).toMatchObject({ expression: "udp and port", reason: "can't parse filter expression: syntax error" });
   });
 
   test("start() twice is refused", async ({ netns }) => {
