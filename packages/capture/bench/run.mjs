@@ -31,8 +31,12 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const RATES = (process.env.BENCH_RATES ?? "100000,200000,300000,400000,500000,600000").split(",").map(Number);
 const CPU_RATE = Number(process.env.BENCH_CPU_RATE ?? 200000);
 const MAX_COUNT = Number(process.env.BENCH_MAX_COUNT ?? 3000000);
-// CPU time is read in clock ticks (10 ms): the CPU workloads run long enough for that to be fine.
+// CPU time is read in clock ticks (10 ms each here). One run of a fast tool uses only a few ticks,
+// so CPU figures aggregate runs (CPU and packets summed) until the tool has used at least
+// MIN_TICKS ticks: the figure is then far above the tick's resolution (1% at 100 ticks).
 const CPU_SECONDS = Number(process.env.BENCH_CPU_SECONDS ?? 5);
+const MIN_TICKS = Number(process.env.BENCH_MIN_TICKS ?? 100);
+const MAX_CPU_RUNS = Number(process.env.BENCH_MAX_CPU_RUNS ?? 200);
 const TOOLS = ["vmnet", "tcpdump", "netsniff-ng"];
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 const NS = `capbench${process.pid}`;
@@ -75,11 +79,11 @@ function trafgenConf(size) {
   return f;
 }
 
-/** utime + stime of a process (all its threads), in seconds. */
-function cpuSeconds(pid) {
+/** utime + stime of a process (all its threads), in clock ticks. */
+function cpuTicks(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  return Number(fields[11]) + Number(fields[12]);
 }
 
 /** Records in a pcap file, by walking the record headers (no packet is copied). */
@@ -208,7 +212,7 @@ async function measure(tool, { size, rate, count }) {
   const file = join(work, `${tool}.pcap`);
   rmSync(file, { force: true });
   const t = await startTool(tool, file);
-  const cpu0 = cpuSeconds(t.child.pid);
+  const ticks0 = cpuTicks(t.child.pid);
   const t0 = now();
   const args = [
     "-c",
@@ -233,20 +237,34 @@ async function measure(tool, { size, rate, count }) {
   execFileSync("taskset", args, { stdio: "ignore" });
   const sendSeconds = now() - t0;
   await sleep(300); // let the tool drain its ring
-  const cpu = cpuSeconds(t.child.pid) - cpu0;
+  const ticks = cpuTicks(t.child.pid) - ticks0;
   await stopTool(t);
   const captured = countPcap(file);
   rmSync(file, { force: true });
-  return { captured, sent: count, cpu, sendSeconds, pps: captured / sendSeconds };
+  return { captured, sent: count, ticks, cpu: ticks / CLK_TCK, sendSeconds, pps: captured / sendSeconds };
 }
 
+/**
+ * At least RUNS runs, and more until the tool's CPU over all of them reaches MIN_TICKS: rates
+ * and loss are medians of the runs, CPU per million packets is total ticks over total packets.
+ */
 async function medianOf(tool, spec) {
   const runs = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await measure(tool, spec));
+  let ticks = 0;
+  while (runs.length < RUNS || (ticks < MIN_TICKS && runs.length < MAX_CPU_RUNS)) {
+    const r = await measure(tool, spec);
+    runs.push(r);
+    ticks += r.ticks;
+  }
+  const captured = runs.reduce((n, r) => n + r.captured, 0);
+  if (ticks < MIN_TICKS)
+    console.warn(`${tool}: only ${ticks} CPU ticks in ${runs.length} runs (wanted ${MIN_TICKS}); raise BENCH_MAX_CPU_RUNS`);
   return {
     captured: median(runs.map((r) => r.captured)),
     lost: median(runs.map((r) => r.sent - r.captured)),
-    cpuPerM: median(runs.map((r) => (r.cpu / Math.max(1, r.captured)) * 1e6)),
+    cpuPerM: (ticks / CLK_TCK / Math.max(1, captured)) * 1e6,
+    cpuTicks: ticks,
+    cpuRuns: runs.length,
     pps: median(runs.map((r) => r.pps)),
     sentPps: median(runs.map((r) => r.sent / r.sendSeconds)),
     runs,
@@ -261,7 +279,7 @@ async function main() {
   );
   setup();
   const rows = [];
-  const rates = { loadAverage: load, runs: RUNS, seconds: SECONDS, tools: {} };
+  const rates = { loadAverage: load, runs: RUNS, seconds: SECONDS, minCpuTicks: MIN_TICKS, clockTicksPerSecond: CLK_TCK, tools: {} };
   try {
     // CPU per packet at a rate every tool keeps up with, and at trafgen's highest rate.
     const workloads = [
@@ -286,7 +304,7 @@ async function main() {
         const r = await medianOf(tool, w);
         results[w.name][tool] = r;
         console.log(
-          `${w.name} | ${tool}: captured ${r.captured}/${w.count} (lost ${r.lost}), ${Math.round(r.pps)} pps captured, sender ${Math.round(r.sentPps)} pps, ${r.cpuPerM.toFixed(3)} CPU s per M packets`,
+          `${w.name} | ${tool}: captured ${r.captured}/${w.count} (lost ${r.lost}), ${Math.round(r.pps)} pps captured, sender ${Math.round(r.sentPps)} pps, ${r.cpuPerM.toFixed(4)} CPU s per M packets (${r.cpuTicks} ticks over ${r.cpuRuns} runs)`,
         );
       }
       for (const peer of ["tcpdump", "netsniff-ng"]) {
@@ -296,6 +314,8 @@ async function main() {
           peer,
           subject_s: results[w.name].vmnet.cpuPerM,
           peer_s: results[w.name][peer].cpuPerM,
+          subject_ticks: results[w.name].vmnet.cpuTicks,
+          peer_ticks: results[w.name][peer].cpuTicks,
         });
       }
     }
