@@ -15,6 +15,8 @@ export interface LinkQdiscs {
   root?: Qdisc;
   child?: Qdisc;
   ingress?: Qdisc;
+  /** Every qdisc of the link, when a dump read them all (batches); absent for reads one by one. */
+  all?: Qdisc[];
 }
 
 /** Calls that start together below this many read one by one (a dump lists every link). */
@@ -103,7 +105,7 @@ export class LinkReader {
           // Names asked for together are resolved together too (one link dump: see names.ts).
           const [ifindex, byLink] = await Promise.all([this.tc.ifindex(w.link), grouped]);
           const qdiscs = (byLink.get(ifindex) ?? []).map((m) => decodeQdisc(m, this.tc.codec, false));
-          w.resolve(pick(ifindex, qdiscs));
+          w.resolve({ ...pick(ifindex, qdiscs), all: qdiscs });
         } catch (e) {
           w.reject(e);
         }

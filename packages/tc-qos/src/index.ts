@@ -1,8 +1,10 @@
 // @vmnet/tc-qos: Linux traffic control over netlink. Never spawns tc.
+
+export { StepError } from "@vmnet/netlink-native/plan";
 export type { ActionInfo, ActionSpec, ResolvedAction } from "./actions/action.js";
 export type { ActionControl, MirredAction, MirredInfo } from "./actions/mirred.js";
 export * as constants from "./constants.js";
-export { QosApplyError, TcInputError } from "./errors.js";
+export { TcError, TcInputError } from "./errors.js";
 export {
   type FieldMatch,
   formatU32Handle,
@@ -22,20 +24,20 @@ export type { TbfInfo, TbfOptions } from "./kinds/tbf.js";
 export type { TcMsg, TcRequest, TcStats } from "./messages.js";
 export { type Distribution, parseDistribution } from "./netem-dist.js";
 export { DEFAULT_PSCHED, type Psched, pschedFromText, systemPsched } from "./psched.js";
+export { applyQos, type QosOptions, removeQos } from "./qos/apply.js";
+export { QOS_INGRESS_PRIO, REDIRECT_PRIO } from "./qos/common.js";
+export { getQos } from "./qos/get.js";
+export { DEFAULT_OWNER, QOS_IFB_ROLE } from "./qos/ifb.js";
+export { planQos, planRemoveQos, type QosPlanOptions } from "./qos/plan.js";
+export { type ReapOptions, type ReapReport, reapQosLeftovers } from "./qos/reap.js";
 export {
-  applyQos,
-  DEFAULT_LATENCY,
-  defaultBurst,
-  getQos,
-  QOS_IFB_ALIAS,
-  QOS_INGRESS_PRIO,
-  type QosOptions,
-  type QosSpec,
-  type QosState,
-  REDIRECT_PRIO,
-  removeQos,
-} from "./qos.js";
-export { type RedirectOptions, redirect, removeRedirect } from "./redirect.js";
+  planRedirect,
+  planRemoveRedirect,
+  type RedirectOptions,
+  redirect,
+  removeRedirect,
+} from "./qos/redirect.js";
+export { DEFAULT_LATENCY, defaultBurst, type QosSpec, type QosState } from "./qos/schema.js";
 export type { FilterSelector, Protocol, QdiscPlace, QdiscSelector } from "./requests.js";
 export * as requests from "./requests.js";
 export {

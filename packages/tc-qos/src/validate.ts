@@ -66,12 +66,25 @@ export const u16 = int(0, 0xffff);
 export const u32 = int(0, 0xffffffff);
 export const s32 = int(-0x80000000, 0x7fffffff);
 
-/** An interface given by name (1-15 bytes) or ifindex. */
+/** An interface name as the kernel takes it at creation: 1-15 bytes, no '/', ':' or whitespace. */
+export const interfaceName = z
+  .string()
+  .refine((s) => Buffer.byteLength(s) >= 1 && Buffer.byteLength(s) <= 15, "must be 1-15 bytes")
+  .refine((s) => !/[/\s:]/.test(s), "must not contain '/', ':' or whitespace")
+  .refine((s) => s !== "." && s !== "..", "must not be '.' or '..'");
+
+/**
+ * A link by name, alternative name (up to 127 bytes, as Rtnl accepts them) or ifindex.
+ */
 export const linkRef = z.union(
   [
     z
       .string()
-      .refine((s) => Buffer.byteLength(s) >= 1 && Buffer.byteLength(s) <= 15, "must be a name of 1-15 bytes"),
+      .refine(
+        (s) => Buffer.byteLength(s) >= 1 && Buffer.byteLength(s) <= 127,
+        "must be a name of 1-127 bytes",
+      )
+      .refine((s) => !/[/\s:]/.test(s), "must not contain '/', ':' or whitespace"),
     z.number().int().positive("must be a positive ifindex"),
   ],
   { error: "expected an interface name or ifindex" },

@@ -3,7 +3,7 @@
 // place (faults injected both by the kernel and by failing a chosen request).
 import { skipBecause } from "@vmnet/harness";
 import { describePrivileged, netnsTest as test } from "@vmnet/harness/vitest";
-import { NetlinkError, type RequestContext, Rtnl } from "@vmnet/netlink-native";
+import { NetlinkError, parseOwnerMark, type RequestContext, Rtnl } from "@vmnet/netlink-native";
 import {
   type Message,
   RTM_DELQDISC,
@@ -12,11 +12,10 @@ import {
   RTM_NEWQDISC,
   RTM_NEWTFILTER,
 } from "@vmnet/netlink-native/codec";
+import { StepError } from "@vmnet/netlink-native/plan";
 import { expect } from "vitest";
-import { QosApplyError } from "../src/errors.js";
+import { applyQos, getQos, redirect, removeQos, removeRedirect, TcInputError } from "../src/index.js";
 import type { TcRequest } from "../src/messages.js";
-import { applyQos, getQos, QOS_IFB_ALIAS, removeQos } from "../src/qos.js";
-import { redirect, removeRedirect } from "../src/redirect.js";
 import { Tc } from "../src/tc.js";
 import { kindMissing, sh, strip, tcJson } from "./helpers.js";
 
@@ -113,14 +112,15 @@ describePrivileged("QoS on real links", () => {
       await applyQos("v0", { loss: "1%", delay: "50ms", jitter: "5ms", rate: "20mbit" }, opts);
     } catch (e) {
       // This kernel: the first step (netem at the root) is refused, and the tbf stays as it was.
-      expect(e).toBeInstanceOf(QosApplyError);
-      const err = e as QosApplyError;
+      expect(e).toBeInstanceOf(StepError);
+      const err = e as StepError;
       expect(err.step).toBe("replace root netem");
-      expect(err.message).toMatch(/nothing had been changed/);
+      expect(err.undone).toBe(0);
+      expect(err.message).toMatch(/0 earlier step\(s\) undone/);
       expect(strip(await getQos("v0", opts))).toEqual(strip(before));
       if (
         kindMissing(err.cause) &&
-        skipBecause("netem QoS trees", `this kernel has no netem (${err.cause.message})`)
+        skipBecause("netem QoS trees", `this kernel has no netem (${(err.cause as Error).message})`)
       )
         return skip();
       throw e;
@@ -145,7 +145,8 @@ describePrivileged("QoS on real links", () => {
     const ifindex = (await netns.ipJson(["link", "show", "v0"]))[0].ifindex as number;
     expect(q.ingress).toEqual({ rate: 625_000, burst: 16_383, latency: 50_000, ifb: `qosin${ifindex}` });
     const [ifb] = await netns.ipJson(["-d", "link", "show", `qosin${ifindex}`]);
-    expect(ifb).toMatchObject({ ifalias: QOS_IFB_ALIAS, linkinfo: { info_kind: "ifb" } });
+    expect(ifb).toMatchObject({ linkinfo: { info_kind: "ifb" } });
+    expect(parseOwnerMark(ifb.ifalias)).toMatchObject({ owner: "vmnet", pid: process.pid, role: "ifb" });
     expect(ifb.flags).toContain("UP");
     const filters = await tcJson<{
       pref: number;
@@ -215,7 +216,7 @@ describePrivileged("QoS on real links", () => {
     expect((await getQos("x0", opts)).qdiscs.map((x) => `${x.kind} ${x.handle}`)).toEqual(["tbf 1:"]);
   });
 
-  test("a failed change keeps the previous QoS: ifb name taken (a kernel-side fault)", async ({ netns }) => {
+  test("a change is refused when the ifb name is taken by a link that is not ours", async ({ netns }) => {
     await veths(netns.name, ["v0", "v1"]);
     const opts = { netns: netns.name };
     const ifindex = (await netns.ipJson(["link", "show", "v0"]))[0].ifindex as number;
@@ -228,10 +229,11 @@ describePrivileged("QoS on real links", () => {
       const e = await applyQos("v0", { rate: "20mbit", ingress: { rate: "5mbit" } }, { tc }).catch(
         (x: unknown) => x,
       );
-      expect(e).toBeInstanceOf(QosApplyError);
-      expect((e as QosApplyError).step).toBe(`create ifb "qosin${ifindex}"`);
+      // Found while planning: refused before anything changes.
+      expect(e).toBeInstanceOf(TcInputError);
+      expect((e as TcInputError).field).toBe("qos.ingress.ifb");
       expect((e as Error).message).toMatch(
-        /exists that vmnet-tc-qos did not create; the 1 step\(s\) before it were undone$/,
+        /a link named "qosin\d+" exists that vmnet-tc-qos did not create$/,
       );
       expect(await snapshot("v0", tc)).toEqual(before);
       expect(before).toMatchObject({ rate: 1_250_000 });
@@ -242,7 +244,9 @@ describePrivileged("QoS on real links", () => {
     }
   });
 
-  test("a failed change keeps the previous QoS: each step failed in turn (injected)", async ({ netns }) => {
+  test("a failed change keeps the previous QoS: each request failed in turn by the kernel side", async ({
+    netns,
+  }) => {
     await veths(netns.name, ["v0", "v1"]);
     const tc = (await FailingTc.open({ netns: netns.name })) as FailingTc;
     try {
@@ -270,8 +274,8 @@ describePrivileged("QoS on real links", () => {
           const e = await run.catch((x: unknown) => x);
           tc.failAt = 0;
           if (e === undefined) break; // every mutation of this change has been failed once
-          expect(e).toBeInstanceOf(QosApplyError);
-          expect((e as QosApplyError).rollbackErrors).toEqual([]);
+          expect(e).toBeInstanceOf(StepError);
+          expect((e as StepError).undoErrors).toEqual([]);
           expect(await snapshot("v0", tc), `${JSON.stringify(c)} failing mutation ${failAt}`).toEqual(before);
           failures++;
         }

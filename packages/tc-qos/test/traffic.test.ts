@@ -6,8 +6,7 @@ import { describePrivileged, netnsTest as test } from "@vmnet/harness/vitest";
 import { Rtnl } from "@vmnet/netlink-native";
 import { execa } from "execa";
 import { expect } from "vitest";
-import { applyQos } from "../src/qos.js";
-import { redirect, removeRedirect } from "../src/redirect.js";
+import { applyQos, redirect, removeRedirect } from "../src/index.js";
 import { Tc } from "../src/tc.js";
 import { parseRate } from "../src/units.js";
 

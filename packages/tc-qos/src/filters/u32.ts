@@ -439,3 +439,22 @@ export function formatU32Handle(h: number): string {
   }
   return s;
 }
+
+/**
+ * The kernel's dump of a u32 filter's TCA_OPTIONS made fit to create it again: the flags it
+ * reports (in_hw / not_in_hw) are state, refused on input; only skip_hw / skip_sw are kept.
+ */
+export function restoreU32(dumped: Buffer): Buffer {
+  const out = Buffer.from(dumped);
+  for (let off = 0; off + 4 <= out.length; ) {
+    const len = out.readUInt16LE(off);
+    if (len < 4) break;
+    if ((out.readUInt16LE(off + 2) & 0x3fff) === C.TCA_U32_FLAGS && len >= 8)
+      out.writeUInt32LE(
+        out.readUInt32LE(off + 4) & (C.TCA_CLS_FLAGS_SKIP_HW | C.TCA_CLS_FLAGS_SKIP_SW),
+        off + 4,
+      );
+    off += (len + 3) & ~3;
+  }
+  return out;
+}

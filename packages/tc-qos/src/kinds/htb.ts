@@ -179,6 +179,19 @@ export function decodeHtb(options: Buffer | undefined): HtbInfo | undefined {
   return info;
 }
 
+/** The kernel dumps tc_htb_glob.version as 0x30011 (HTB_VER) but creates only with its major (3). */
+export function restoreHtb(dumped: Buffer): Buffer {
+  const out = Buffer.from(dumped);
+  for (let off = 0; off + 4 <= out.length; ) {
+    const len = out.readUInt16LE(off);
+    const type = out.readUInt16LE(off + 2) & 0x3fff;
+    if (len < 4) break;
+    if (type === C.TCA_HTB_INIT && len >= 4 + 4) out.writeUInt32LE(out.readUInt32LE(off + 4) >>> 16, off + 4);
+    off += (len + 3) & ~3;
+  }
+  return out;
+}
+
 export function decodeHtbClass(options: Buffer | undefined, p: Psched): HtbClassInfo | undefined {
   if (!options) return undefined;
   let opt: Buffer | undefined;
@@ -213,6 +226,7 @@ export const htb = defineQdiscKind({
   schema: htbSchema,
   encode: (w, o) => encodeHtb(w, o),
   decode: (opts) => decodeHtb(opts),
+  restore: restoreHtb,
   classes: {
     schema: htbClassSchema as z.ZodType<unknown, unknown>,
     encode: (w, o, ctx) => encodeHtbClass(w, o as z.output<typeof htbClassSchema>, ctx.psched),

@@ -23,6 +23,11 @@ export interface QdiscKind<In = unknown, Parsed = unknown, Info = unknown>
   readonly kind: string;
   /** Where the qdisc must sit, for kinds with a fixed place (ingress, clsact). */
   readonly fixedPlace?: { handle: number; parent: number };
+  /**
+   * Turns the kernel's dump of TCA_OPTIONS into what a create request takes, for kinds whose dump
+   * differs (htb reports its full version where creation wants the major). Absent: sent as dumped.
+   */
+  readonly restore?: (dumped: Buffer) => Buffer;
   /** Classful kinds: how their classes are written and read. */
   readonly classes?: OptionsCodec<unknown, unknown, unknown>;
 }

@@ -1,0 +1,44 @@
+// applyQos / removeQos: thin wrappers that plan a link's change and run the plan. A failure
+// rolls back every completed step and throws StepError (from @vmnet/netlink-native/plan).
+import type { LinkRef, NetnsRef } from "@vmnet/netlink-native";
+import { type PlanOptions, runPlan } from "@vmnet/netlink-native/plan";
+import type { Tc } from "../tc.js";
+import { check } from "../validate.js";
+import { withTc } from "./common.js";
+import { planParsedQos, planRemoveQos, type QosPlanOptions } from "./plan.js";
+import { type QosSpec, qosSchema } from "./schema.js";
+
+export interface QosOptions extends QosPlanOptions {
+  /** The namespace the link is in. */
+  netns?: NetnsRef;
+  /** An open handle to use (its namespace wins); saves opening a socket per call. */
+  tc?: Tc;
+  /** Called before each step (tests throw here to inject a fault at any step). */
+  beforeStep?: PlanOptions["beforeStep"];
+}
+
+function planOptions(subject: string, o: QosOptions): PlanOptions {
+  return o.beforeStep ? { subject, beforeStep: o.beforeStep } : { subject };
+}
+
+/**
+ * Sets a link's QoS: netem for loss/delay/duplicate/reorder/corrupt/slot, tbf for rate (under
+ * the netem when both are asked for), an ifb + tbf for `ingress`. Whatever the link had before is
+ * replaced; fields left out are removed. On failure the link keeps its previous QoS (its whole
+ * tree, classes and filters included) and StepError says which step failed.
+ */
+export async function applyQos(link: LinkRef, spec: QosSpec, options: QosOptions = {}): Promise<void> {
+  const parsed = check(qosSchema, spec, "qos");
+  await withTc(options, async (tc) => {
+    const steps = await planParsedQos(tc, link, parsed, options);
+    await runPlan(steps, planOptions(`qos on ${String(link)}`, options));
+  });
+}
+
+/** Removes a link's QoS: its root qdisc, and the ingress redirect and ifb applyQos made. */
+export async function removeQos(link: LinkRef, options: QosOptions = {}): Promise<void> {
+  await withTc(options, async (tc) => {
+    const steps = await planRemoveQos(tc, link, options);
+    await runPlan(steps, planOptions(`qos removal on ${String(link)}`, options));
+  });
+}
