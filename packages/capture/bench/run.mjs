@@ -258,7 +258,9 @@ async function medianOf(tool, spec) {
   }
   const captured = runs.reduce((n, r) => n + r.captured, 0);
   if (ticks < MIN_TICKS)
-    console.warn(`${tool}: only ${ticks} CPU ticks in ${runs.length} runs (wanted ${MIN_TICKS}); raise BENCH_MAX_CPU_RUNS`);
+    console.warn(
+      `${tool}: only ${ticks} CPU ticks in ${runs.length} runs (wanted ${MIN_TICKS}); raise BENCH_MAX_CPU_RUNS`,
+    );
   return {
     captured: median(runs.map((r) => r.captured)),
     lost: median(runs.map((r) => r.sent - r.captured)),
@@ -279,7 +281,14 @@ async function main() {
   );
   setup();
   const rows = [];
-  const rates = { loadAverage: load, runs: RUNS, seconds: SECONDS, minCpuTicks: MIN_TICKS, clockTicksPerSecond: CLK_TCK, tools: {} };
+  const rates = {
+    loadAverage: load,
+    runs: RUNS,
+    seconds: SECONDS,
+    minCpuTicks: MIN_TICKS,
+    clockTicksPerSecond: CLK_TCK,
+    tools: {},
+  };
   try {
     // CPU per packet at a rate every tool keeps up with, and at trafgen's highest rate.
     const workloads = [

@@ -45,7 +45,6 @@ const explanations: Record<string, string> = {
   ENETDOWN: "the interface is down",
   ENXIO: "the interface went away (deleted while capturing)",
   ELOOP: "the path is a symbolic link (never followed)",
-  EINVAL: "invalid argument",
 };
 
 /** Turns an error from the addon into a typed one, saying what the capture was doing. */
@@ -60,17 +59,12 @@ export function captureErrorFrom(error: unknown, what: { iface: string; file?: s
   const e = error as NodeJS.ErrnoException;
   if (typeof e?.code !== "string") return error as Error;
   const code = e.code;
-  const why = explanations[code] ?? e.message;
+  const why =
+    e.syscall === "open" && code === "EINVAL"
+      ? "not a regular file (only regular files are overwritten)"
+      : (explanations[code] ?? e.message);
   let subject: string;
   if (e.syscall === "open" && what.file && e.path === what.file) subject = `capture file ${what.file}`;
-  else if (e.syscall === "open" && code === "EINVAL" && what.file && e.path === what.file)
-    return new CaptureError(
-      `capture file ${what.file}: not a regular file (only regular files are overwritten) (EINVAL)`,
-      code,
-      e.errno,
-      e.syscall,
-      e.path,
-    );
   else if (["write", "close", "fchmod", "fstat", "ftruncate"].includes(e.syscall ?? ""))
     subject = `capture file ${what.file ?? e.path ?? ""}`.trim();
   else if (e.syscall === "open" || e.syscall === "setns") subject = `netns ${e.path ?? ""}`.trim();

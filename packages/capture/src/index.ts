@@ -1,8 +1,8 @@
 export { type Capture, type CaptureOptions, type CaptureStats, startCapture } from "./capture.js";
 export {
   type Arp,
-  DecodeError,
   type DecodedFrame,
+  DecodeError,
   DHCP_MAGIC_COOKIE,
   DHCP_MESSAGE_TYPES,
   type DhcpMessageType,
@@ -57,8 +57,8 @@ export {
   packets,
 } from "./packets.js";
 export {
-  CaptureFileError,
   type CaptureFileContents,
+  CaptureFileError,
   type FileInterface,
   type FilePacket,
   type FileStatistics,

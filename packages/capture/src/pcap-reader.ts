@@ -146,7 +146,8 @@ function parsePcapng(buf: Buffer): CaptureFileContents {
     }
     const blockType = u32(off);
     const total = u32(off + 4);
-    if (total < 12 || total % 4 !== 0 || total > buf.length - off) throw fail(`bad block length ${total} at ${off}`);
+    if (total < 12 || total % 4 !== 0 || total > buf.length - off)
+      throw fail(`bad block length ${total} at ${off}`);
     if (u32(off + total - 4) !== total) throw fail(`trailing length differs at ${off}`);
     const body = off + 8;
     const end = off + total - 4;

@@ -1,7 +1,16 @@
 // A capture's whole life: its interface may be deleted under it (it must end, with the typed
 // error), its file may be a path someone else prepared (never followed through a link, never
 // removed on a failed start), and sizes that would wrap in 32 bits are refused by name.
-import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -108,7 +117,9 @@ describePrivileged("the interface is deleted while capturing", () => {
 });
 
 describePrivileged("overwrite: what is at the path", () => {
-  test("a symbolic link is never followed: its target is neither truncated nor chmodded", async ({ netns }) => {
+  test("a symbolic link is never followed: its target is neither truncated nor chmodded", async ({
+    netns,
+  }) => {
     await vethPair(netns);
     const target = join(dir, `target-${netns.name}.txt`);
     writeFileSync(target, "precious\n", { mode: 0o644 });
@@ -154,6 +165,9 @@ describePrivileged("overwrite: what is at the path", () => {
     await execa("mkfifo", [fifo]);
     const e = await failure(startCapture({ iface: "a1", netns: netns.name, file: fifo, overwrite: true }));
     expect(e).toMatchObject({ code: "EINVAL" });
+    expect(e.message).toBe(
+      `capture file ${fifo}: not a regular file (only regular files are overwritten) (EINVAL)`,
+    );
     expect(lstatSync(fifo).isFIFO()).toBe(true);
   });
 

@@ -24,10 +24,14 @@ afterAll(async () => {
 /** tcpdump -w on `iface` with `filter` while `traffic` runs; the packets it wrote. */
 async function tcpdumpCapture(netns: TestNetns, iface: string, filter: string, traffic: () => Promise<void>) {
   const file = join(dir, `tcpdump-${netns.name}-${filter.replace(/\W+/g, "_")}.pcap`);
-  const td = netns.exec("tcpdump", ["-i", iface, "-n", "--immediate-mode", "-U", "-w", file, ...filter.split(" ")], {
-    reject: false,
-    buffer: false,
-  });
+  const td = netns.exec(
+    "tcpdump",
+    ["-i", iface, "-n", "--immediate-mode", "-U", "-w", file, ...filter.split(" ")],
+    {
+      reject: false,
+      buffer: false,
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     let seen = "";
     td.stderr?.on("data", (d: Buffer) => {
@@ -92,7 +96,11 @@ describePrivileged("filters for the link the ring really captures", () => {
   });
 
   test("a tun device: filters are compiled for raw IP, so they match its packets", async ({ netns }) => {
-    await netns.exec("sysctl", ["-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]);
+    await netns.exec("sysctl", [
+      "-qw",
+      "net.ipv6.conf.all.disable_ipv6=1",
+      "net.ipv6.conf.default.disable_ipv6=1",
+    ]);
     const tap = await openTap({ name: "tn0", netns: netns.name, mode: "tun" });
     try {
       const r = await Rtnl.open({ netns: netns.name });

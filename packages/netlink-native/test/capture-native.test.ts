@@ -82,20 +82,23 @@ describe("capture: sizes that would wrap in 32 bits are refused, naming the fiel
     expect(() => addon.compileFilter("arp", 1, -1, true, 0)).toThrow(/snaplen/);
   });
 
-  plainTest("PacketCapture.open: snaplen 2^31-256 is refused at once (it once spun a pool thread forever)", async () => {
-    const opened = PacketCapture.open({ iface: "lo", snaplen: 2 ** 31 - 256 }).then(
-      () => "opened",
-      (e: unknown) => e,
-    );
-    const result = await Promise.race([opened, new Promise((r) => setTimeout(() => r("hung"), 3000))]);
-    expect(result).toBeInstanceOf(NetlinkInputError);
-    expect(result).toMatchObject({ field: "snaplen" });
-    // And the addon itself, given the same without the TS check:
-    const Session = (native() as unknown as { CaptureSession: new (o: object, cb: () => void) => unknown })
-      .CaptureSession;
-    expect(() => new Session({ iface: "lo", snaplen: 2 ** 31 - 256 }, () => {})).toThrow(/snaplen/);
-    expect(() => new Session({ iface: "lo", blockSize: 2 ** 40 }, () => {})).toThrow(/blockSize/);
-  });
+  plainTest(
+    "PacketCapture.open: snaplen 2^31-256 is refused at once (it once spun a pool thread forever)",
+    async () => {
+      const opened = PacketCapture.open({ iface: "lo", snaplen: 2 ** 31 - 256 }).then(
+        () => "opened",
+        (e: unknown) => e,
+      );
+      const result = await Promise.race([opened, new Promise((r) => setTimeout(() => r("hung"), 3000))]);
+      expect(result).toBeInstanceOf(NetlinkInputError);
+      expect(result).toMatchObject({ field: "snaplen" });
+      // And the addon itself, given the same without the TS check:
+      const Session = (native() as unknown as { CaptureSession: new (o: object, cb: () => void) => unknown })
+        .CaptureSession;
+      expect(() => new Session({ iface: "lo", snaplen: 2 ** 31 - 256 }, () => {})).toThrow(/snaplen/);
+      expect(() => new Session({ iface: "lo", blockSize: 2 ** 40 }, () => {})).toThrow(/blockSize/);
+    },
+  );
 });
 
 const AF_PACKET = 17;
@@ -243,13 +246,22 @@ describePrivileged("capture: native ring", () => {
     }
   });
 
-  test("a filter expression that does not compile rejects start() with PcapFilterError", async ({ netns }) => {
-    const e = await PacketCapture.open({ netns: netns.name, iface: "lo", filterExpression: "udp and port" }).then(
+  test("a filter expression that does not compile rejects start() with PcapFilterError", async ({
+    netns,
+  }) => {
+    const e = await PacketCapture.open({
+      netns: netns.name,
+      iface: "lo",
+      filterExpression: "udp and port",
+    }).then(
       () => undefined,
       (error: unknown) => error,
     );
     expect(e).toBeInstanceOf(PcapFilterError);
-    expect(e).toMatchObject({ expression: "udp and port", reason: "can't parse filter expression: syntax error" });
+    expect(e).toMatchObject({
+      expression: "udp and port",
+      reason: "can't parse filter expression: syntax error",
+    });
   });
 
   test("start() twice is refused", async ({ netns }) => {

@@ -60,7 +60,8 @@ const ipList = (b: Buffer) => {
 export function decodeDhcpv4(buf: Buffer): Dhcpv4 {
   need("dhcpv4", buf, 240);
   const v = view(buf);
-  if (v.getUint32(236) !== DHCP_MAGIC_COOKIE) throw new DecodeError("dhcpv4", "no magic cookie (plain BOOTP?)");
+  if (v.getUint32(236) !== DHCP_MAGIC_COOKIE)
+    throw new DecodeError("dhcpv4", "no magic cookie (plain BOOTP?)");
   const hlen = buf[2] as number;
   const options = new Map<number, Buffer>();
   let off = 240;
