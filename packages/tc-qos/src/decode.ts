@@ -1,0 +1,143 @@
+// The pure decoders of tc objects: RTM_NEWQDISC / RTM_NEWTCLASS / RTM_NEWTFILTER bodies into
+// typed objects (kind-specific options decoded by the kind plugins), and the spec types the
+// handle takes. No I/O here.
+import type { Message } from "@vmnet/netlink-native/codec";
+import { decodeU32, formatU32Handle, type U32Filter, type U32Info } from "./filters/u32.js";
+import { formatFilterParent, formatHandle, formatQdiscHandle, type Handle } from "./handle.js";
+import type { BfifoOptions, FifoInfo, PfifoOptions } from "./kinds/fifo.js";
+import type { HtbClassInfo, HtbClassOptions, HtbInfo, HtbOptions } from "./kinds/htb.js";
+import { qdiscKind } from "./kinds/index.js";
+import type { CodecContext } from "./kinds/kind.js";
+import type { NetemInfo, NetemOptions } from "./kinds/netem.js";
+import type { TbfInfo, TbfOptions } from "./kinds/tbf.js";
+import { decodeTcObject, type TcStats } from "./messages.js";
+import { type Protocol, protocolName, type QdiscPlace } from "./requests.js";
+
+/** A qdisc to add: its kind, place (parent, handle) and the kind's options. */
+/** A qdisc to add: its kind, place (parent, handle) and the kind's options. */
+export type QdiscSpec =
+  | ({ kind: "netem" } & QdiscPlace & NetemOptions)
+  | ({ kind: "tbf" } & QdiscPlace & TbfOptions)
+  | ({ kind: "htb" } & QdiscPlace & HtbOptions)
+  | ({ kind: "pfifo" } & QdiscPlace & PfifoOptions)
+  | ({ kind: "bfifo" } & QdiscPlace & BfifoOptions)
+  | { kind: "ingress" | "clsact"; parent?: Handle; handle?: Handle };
+
+/** A class to add: `{ kind: "htb", parent: "1:", classid: "1:10", rate: "5mbit" }`. */
+export type ClassSpec = { kind: "htb"; parent?: Handle; classid: Handle } & HtbClassOptions;
+
+/** A filter to add: `{ kind: "u32", parent: "ffff:", matchAll: true, actions: [...] }`. */
+export type FilterSpec = {
+  /** "ffff:" (ingress qdisc), "1:" (a classful qdisc), or clsact's "ingress"/"egress". */
+  parent: Handle;
+  /** Default "all" when adding or replacing. */
+  protocol?: Protocol;
+  /** Priority (pref); the kernel assigns one when absent. */
+  prio?: number;
+  /** u32 handle, "800::800" or "::800" (node in the filter's own table). */
+  handle?: Handle;
+  chain?: number;
+} & U32Filter;
+
+interface TcObjectBase {
+  ifindex: number;
+  stats?: TcStats;
+}
+
+/** A qdisc as the kernel reports it. `options` is decoded for the kinds this package knows. */
+export type Qdisc = TcObjectBase & {
+  /** "1:", "ffff:", or "0:" (a qdisc the kernel attached by default). */
+  handle: string;
+  /** "root", "ingress", or the class it hangs under ("1:1"). */
+  parent: string;
+  refcnt: number;
+  /** TCA_OPTIONS as sent by the kernel (also for kinds decoded below). */
+  rawOptions?: Buffer;
+} & (
+    | { kind: "netem"; options?: NetemInfo }
+    | { kind: "tbf"; options?: TbfInfo }
+    | { kind: "htb"; options?: HtbInfo }
+    | { kind: "pfifo" | "bfifo"; options?: FifoInfo }
+    | { kind: string; options?: undefined }
+  );
+
+export type TcClass = TcObjectBase & {
+  classid: string;
+  parent: string;
+  /** Handle of the qdisc attached under this class, when there is one. */
+  leaf?: string;
+  rawOptions?: Buffer;
+} & ({ kind: "htb"; options?: HtbClassInfo } | { kind: string; options?: undefined });
+
+export type Filter = TcObjectBase & {
+  parent: string;
+  prio: number;
+  protocol: Protocol;
+  /** Raw 32-bit filter handle (for u32: hash table, bucket and node). */
+  handle: number;
+  /** The handle as tc prints it ("800::800"). */
+  id: string;
+  chain?: number;
+  rawOptions?: Buffer;
+} & ({ kind: "u32"; options: U32Info } | { kind: string; options?: undefined });
+
+/**
+ * A qdisc from RTM_NEWQDISC. `full` false leaves out counters and decoded options (rawOptions
+ * stay): what planning a change needs, at a fraction of the cost.
+ */
+export function decodeQdisc(m: Message, ctx: CodecContext, full = true): Qdisc {
+  const o = decodeTcObject(m.body, full);
+  const q = {
+    kind: o.kind,
+    ifindex: o.header.ifindex,
+    handle: formatQdiscHandle(o.header.handle),
+    parent: formatHandle(o.header.parent),
+    refcnt: o.header.info,
+  } as Qdisc;
+  if (o.options) q.rawOptions = o.options;
+  if (o.stats) q.stats = o.stats;
+  const k = full ? qdiscKind(o.kind) : undefined;
+  if (k && o.options) {
+    const info = k.decode(o.options, ctx);
+    if (info !== undefined) (q as { options?: unknown }).options = info;
+  }
+  return q;
+}
+
+export function decodeClass(m: Message, ctx: CodecContext): TcClass {
+  const o = decodeTcObject(m.body);
+  const c = {
+    kind: o.kind,
+    ifindex: o.header.ifindex,
+    classid: formatHandle(o.header.handle),
+    parent: formatHandle(o.header.parent),
+  } as TcClass;
+  if (o.header.info) c.leaf = formatHandle(o.header.info);
+  if (o.options) c.rawOptions = o.options;
+  if (o.stats) c.stats = o.stats;
+  const codec = qdiscKind(o.kind)?.classes;
+  if (codec && o.options) {
+    const info = codec.decode(o.options, ctx);
+    if (info !== undefined) (c as { options?: unknown }).options = info;
+  }
+  return c;
+}
+
+export function decodeFilter(m: Message): Filter {
+  const o = decodeTcObject(m.body);
+  const proto = o.header.info & 0xffff;
+  const f = {
+    kind: o.kind,
+    ifindex: o.header.ifindex,
+    parent: formatFilterParent(o.header.parent),
+    prio: o.header.info >>> 16,
+    protocol: protocolName(((proto & 0xff) << 8) | (proto >>> 8)),
+    handle: o.header.handle,
+    id: o.kind === "u32" ? formatU32Handle(o.header.handle) : `0x${o.header.handle.toString(16)}`,
+  } as Filter;
+  if (o.chain !== undefined) f.chain = o.chain;
+  if (o.options) f.rawOptions = o.options;
+  if (o.stats) f.stats = o.stats;
+  if (o.kind === "u32") (f as { options?: U32Info }).options = decodeU32(o.options);
+  return f;
+}
