@@ -20,6 +20,7 @@ import {
 } from "./special-taps.js";
 import type { BandwidthSampler } from "./stats.js";
 import { TAP_KINDS, type Tap, tapView } from "./tap.js";
+import { TapBatcher } from "./tap-batcher.js";
 import { allocateTapNames } from "./tap-names.js";
 import { createTaps, destroyPorts, markDefunct, type PlanHooks, portSpecFor, type TapSpec } from "./taps.js";
 import { addTrunk, removeTrunk, type TrunkSpec } from "./trunk.js";
@@ -136,8 +137,20 @@ export class Bridge {
 
   /** Creates a tap (persistent kernel TAP, marked, up) on this bridge; returns its name. */
   async createTap(spec: TapSpec = {}, hooks?: PlanHooks): Promise<string> {
-    const [name] = await this.run(() => createTaps(this.ctx, this.name, [spec], hooks));
-    return name as string;
+    if (hooks) {
+      const [name] = await this.run(() => createTaps(this.ctx, this.name, [spec], hooks));
+      return name as string;
+    }
+    // Concurrent calls are coalesced into one batch while the bridge's queue is busy.
+    const batcher = this.ctx.batcher(
+      this.name,
+      () =>
+        new TapBatcher(
+          (job) => this.ctx.queue(this.name).run(job),
+          (specs) => createTaps(this.ctx, this.name, specs),
+        ),
+    );
+    return batcher.create(spec);
   }
 
   /** Many taps in one netlink batch and one OVSDB transaction. */

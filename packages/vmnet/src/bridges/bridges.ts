@@ -97,6 +97,14 @@ export class Bridges {
     parseInput(ifName, name, "bridge");
     await this.ctx.queue(name).run(async () => {
       if (await this.ctx.vswitch.getBridge(name)) return;
+      if (this.ctx.datapathType === "netdev") {
+        // The userspace datapath forwards veth frames whose TCP/UDP checksums the sender left to
+        // "hardware" (CHECKSUM_PARTIAL); without OVS's offload support they arrive corrupt and
+        // only ICMP gets through. Turned on unless the administrator chose otherwise.
+        const config = await this.ctx.vswitch.getOtherConfig();
+        if (config["userspace-tso-enable"] === undefined)
+          await this.ctx.vswitch.setOtherConfig({ "userspace-tso-enable": "true" });
+      }
       await this.ctx.vswitch.addBridge({
         name,
         mayExist: true,

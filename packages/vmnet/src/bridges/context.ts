@@ -7,6 +7,7 @@ import { formatOwnerMark, type NetnsRef, ownerMarkForThisProcess, type Rtnl } fr
 import { Ofctl, type OvsdbClient, type Vswitch } from "@vmnet/ovs";
 import { KIND_KEY, MARK_KEY, type PortKind } from "./keys.js";
 import { SerialQueue } from "./serial-queue.js";
+import type { TapBatcher } from "./tap-batcher.js";
 
 export interface BridgesContextInit {
   client: OvsdbClient;
@@ -32,6 +33,7 @@ export class BridgesContext {
   /** Names being created right now by this process (not yet visible in the kernel or OVSDB). */
   readonly reservedNames = new Set<string>();
   private readonly queues = new Map<string, SerialQueue>();
+  private readonly batchers = new Map<string, TapBatcher>();
 
   constructor(init: BridgesContextInit) {
     this.client = init.client;
@@ -61,6 +63,16 @@ export class BridgesContext {
   /** Options for @vmnet/tc-qos and @vmnet/capture: act in the taps' netns. */
   get netnsOption(): { netns?: NetnsRef } {
     return this.netns === undefined ? {} : { netns: this.netns };
+  }
+
+  /** The createTap coalescer of a bridge (one per bridge, like the queue). */
+  batcher(bridge: string, make: () => TapBatcher): TapBatcher {
+    let b = this.batchers.get(bridge);
+    if (!b) {
+      b = make();
+      this.batchers.set(bridge, b);
+    }
+    return b;
   }
 
   queue(bridge: string): SerialQueue {

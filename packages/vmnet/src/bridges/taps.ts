@@ -11,6 +11,7 @@ import { step } from "../plan/step.js";
 import type { BridgesContext } from "./context.js";
 import { ifName, macAddress, parseInput, vlanId } from "./input.js";
 import { DEFUNCT_KEY, MAC_KEY, OWNER_KEY, type PortKind } from "./keys.js";
+import { ovsStep } from "./ovs-step.js";
 import { allocateTapNames } from "./tap-names.js";
 
 export const tapSpec = z
@@ -104,16 +105,11 @@ export function addPortsStep(
   specs: PortSpec[],
   hooks: PlanHooks = {},
 ): Step {
-  const names = specs.map((s) => s.name);
-  return step(
+  return ovsStep(
+    ctx,
     `add ${specs.length} port(s) to ${bridge} (one OVSDB transaction)`,
-    async () => {
-      await ctx.vswitch.addPorts(bridge, specs);
-      hooks.onProgress?.(specs.length * 2, specs.length * 2);
-    },
-    async () => {
-      await ctx.vswitch.deletePorts(names, { ifExists: true });
-    },
+    () => ctx.vswitch.changes.addPorts(bridge, specs),
+    () => hooks.onProgress?.(specs.length * 2, specs.length * 2),
   );
 }
 
@@ -177,21 +173,6 @@ export async function deleteMarkedLinks(ctx: BridgesContext, names: readonly str
   return deleted;
 }
 
-/** Port rows as a spec that re-creates them (the inverse of deleting them). */
-export function respec(port: PortInfo): PortSpec {
-  const iface = port.interfaces[0];
-  return {
-    name: port.name,
-    ...(port.tag !== undefined ? { tag: port.tag } : {}),
-    ...(port.trunks.length ? { trunks: port.trunks } : {}),
-    ...(port.vlanMode ? { vlanMode: port.vlanMode as PortSpec["vlanMode"] } : {}),
-    ...(port.cvlans.length ? { cvlans: port.cvlans } : {}),
-    ...(iface?.type && iface.type !== "system" ? { type: iface.type as PortSpec["type"] } : {}),
-    ...(iface && Object.keys(iface.options).length ? { options: iface.options } : {}),
-    externalIds: Object.fromEntries(Object.entries(port.externalIds).filter(([k]) => k !== OWNER_KEY)),
-  };
-}
-
 /**
  * Destroys ports this owner made: one OVSDB transaction removes them all (undone by re-adding
  * them), then one kernel group delete removes the links that carry our mark.
@@ -217,21 +198,16 @@ export async function destroyPorts(
       throw new VmnetError(`${name}: is on bridge ${port.bridge}, not ${options.bridge}`);
     ports.push(port);
   }
-  const byBridge = new Map<string, PortInfo[]>();
-  for (const p of ports) byBridge.set(p.bridge ?? "", [...(byBridge.get(p.bridge ?? "") ?? []), p]);
   const steps: Step[] = [
-    step(
+    ovsStep(
+      ctx,
       `remove ${ports.length} port(s) (one OVSDB transaction)`,
-      async () => {
-        await ctx.vswitch.deletePorts(
+      () =>
+        ctx.vswitch.changes.deletePorts(
           ports.map((p) => p.name),
           { ifExists: true },
-        );
-        hooks.onProgress?.(ports.length, ports.length * 2);
-      },
-      async () => {
-        for (const [bridge, list] of byBridge) await ctx.vswitch.addPorts(bridge, list.map(respec));
-      },
+        ),
+      () => hooks.onProgress?.(ports.length, ports.length * 2),
     ),
     step(`delete the kernel links (one group delete)`, async () => {
       await deleteMarkedLinks(
