@@ -75,6 +75,8 @@ export interface TableSpec {
   family: NftFamily;
   name: string;
   comment?: string;
+  /** Fail with EEXIST when the table exists (nft's `create table`), instead of updating it. */
+  exclusive?: boolean;
 }
 
 export function tableAdd(t: TableSpec): NftRequest {
@@ -85,8 +87,8 @@ export function tableAdd(t: TableSpec): NftRequest {
   if (t.comment !== undefined) w.attr(NFTA_TABLE.USERDATA, encodeComment(t.comment));
   return {
     type: nftType(NFT_MSG.NEWTABLE),
-    // nft sends no NLM_F_CREATE for tables: the kernel creates one or updates the existing one.
-    flags: C.NLM_F_REQUEST,
+    // nft's `add` sends no NLM_F_CREATE: the kernel creates the table or updates the existing one.
+    flags: t.exclusive ? C.NLM_F_REQUEST | C.NLM_F_CREATE | C.NLM_F_EXCL : C.NLM_F_REQUEST,
     body: w.finish(),
     op: "table add",
     object: `${t.family} ${t.name}`,

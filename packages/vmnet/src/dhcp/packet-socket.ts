@@ -6,6 +6,7 @@ import { type NativeAddon, type NativeDatagramSocket, native } from "@vmnet/netl
 const AF_PACKET = 17;
 const SOCK_RAW = 3;
 const ETH_P_IP = 0x0800;
+const ETH_P_ALL = 0x0003;
 const SOL_PACKET = 263;
 const PACKET_IGNORE_OUTGOING = 23;
 
@@ -30,7 +31,11 @@ export type FramesHandler = (error: Error | null, data: Buffer, lengths: Uint32A
 
 /**
  * Opens the socket with protocol 0 (it receives nothing until bound), then binds it to the
- * device for ETH_P_IP, so no frame of another device is ever queued on it.
+ * device, so no frame of another device is ever queued on it. Bound for ETH_P_ALL, not ETH_P_IP:
+ * the kernel hands a received frame to ETH_P_ALL sockets before a bridge port's rx handler and
+ * before tc ingress, but to protocol-bound sockets only after them, so on a TAP enslaved to a
+ * bridge, or redirected by tc mirred, an ETH_P_IP socket never sees the guest's DISCOVER.
+ * Frames of other ethertypes are ignored by parseFrame.
  */
 export async function openPacketSocket(
   netnsPath: string,
@@ -49,7 +54,7 @@ export async function openPacketSocket(
     throw error;
   }
   try {
-    socket.bind(sockaddrLl(ifindex, ETH_P_IP));
+    socket.bind(sockaddrLl(ifindex, ETH_P_ALL));
     try {
       // Linux >= 4.20; without it our own replies come back and are ignored as not-for-us.
       socket.setOption(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);

@@ -1,0 +1,441 @@
+// setupContainerSideNetwork: Virtlet's nettools as one plan. Every change is a step with its undo;
+// a failure at any step rolls back the completed ones (StepError), leaving the pod's netns as it
+// was. Before the first change, the journal records what setup found and what it will create, so
+// teardown, in this process or in another after a crash, restores exactly that.
+import { randomBytes } from "node:crypto";
+import type { ResultV1 } from "@vmnet/cni-result";
+import {
+  formatOwnerMark,
+  type Link,
+  Nft,
+  openTap,
+  ownerMarkForThisProcess,
+  Rtnl,
+  runPlan,
+  type Step,
+  step,
+  type Tap,
+} from "@vmnet/netlink-native";
+import { Tc } from "@vmnet/tc-qos";
+import { DhcpServer, leasesFromResult } from "../dhcp/index.js";
+import { VmnetError, VmnetInputError } from "../errors.js";
+import { DEFAULT_STATE_DIR, Journal } from "../plan/journal.js";
+import { CSN_REDIRECT_PRIO, dhcpBlockBatch, dhcpPassFilters, NFT_TABLE, redirectTo } from "./dhcp-guard.js";
+import { configureLinkWith, type LinkInfo, linkInfoFrom, stripLinkWith } from "./link-info.js";
+import { checkNetns } from "./netns.js";
+import { checkIfName, checkOptions, setupOptionsSchema } from "./options.js";
+import { resolveResult } from "./result.js";
+import { restoreFromJournal } from "./teardown.js";
+import type {
+  ContainerInterface,
+  ContainerSideNetwork,
+  CsnJournal,
+  JournalInterface,
+  SetupOptions,
+} from "./types.js";
+
+export const CSN_ROLE = "csn";
+
+/** A random locally administered unicast MAC. */
+export function randomMac(): string {
+  const b = randomBytes(6);
+  b[0] = ((b[0] as number) & 0xfc) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
+}
+
+/** The first `${prefix}N` not taken, from N = start. */
+function freeName(prefix: string, start: number, taken: Set<string>): string {
+  for (let n = start; ; n++) {
+    const name = `${prefix}${n}`;
+    if (!taken.has(name)) {
+      taken.add(name);
+      return name;
+    }
+  }
+}
+
+function freeGroup(links: readonly Link[]): number {
+  const used = new Set(links.map((l) => l.group));
+  let group = 0x7e000000 + (randomBytes(3).readUIntBE(0, 3) & 0xffffff);
+  while (used.has(group)) group++;
+  return group;
+}
+
+export function journalFor(stateDir: string | undefined, netnsId: string): Journal<CsnJournal> {
+  return new Journal<CsnJournal>(`${stateDir ?? DEFAULT_STATE_DIR}/container-side`, netnsId);
+}
+
+/** Opens the TAP queues of a journalled interface (creating the persistent TAP when missing). */
+export async function openJournalTap(path: string, record: CsnJournal, name: string): Promise<Tap> {
+  return openTap({ name, netns: { path }, vnetHdr: record.vnetHdr, queues: record.queues, persist: true });
+}
+
+/** Starts the DHCP server for a journalled network: each TAP serves its CNI identity. */
+export async function startDhcp(path: string, record: CsnJournal): Promise<DhcpServer> {
+  const mtu = Object.fromEntries(record.interfaces.map((i) => [i.cni.name, i.mtu]));
+  const leases = leasesFromResult(record.result, { mtu });
+  const bindings = record.interfaces.flatMap((i) => {
+    const lease = leases.get(i.cni.name);
+    if (!lease) return [];
+    return [
+      {
+        listenOn: i.tap,
+        lease,
+        ...(i.bridgeAddress !== undefined && { serverId: i.bridgeAddress.split("/")[0] as string }),
+      },
+    ];
+  });
+  return DhcpServer.start({ netns: { path }, bindings });
+}
+
+export function handOut(
+  path: string,
+  record: CsnJournal,
+  journal: Journal<CsnJournal>,
+  taps: Map<string, Tap>,
+  dhcp: DhcpServer | undefined,
+): ContainerSideNetwork {
+  const interfaces: ContainerInterface[] = record.interfaces.map((i) => ({
+    name: i.cni.name,
+    tap: { name: i.tap, fds: [...(taps.get(i.tap)?.fds ?? [])] },
+    hardwareAddr: i.cni.mac,
+    mtu: i.mtu,
+    link: i.cni,
+    ...(i.bridge !== undefined && { bridge: i.bridge }),
+  }));
+  let done: Promise<void> | undefined;
+  return {
+    netns: path,
+    mode: record.mode,
+    result: record.result,
+    interfaces,
+    dhcp,
+    journalPath: journal.path,
+    teardown() {
+      done ??= (async () => {
+        await dhcp?.stop();
+        for (const tap of taps.values()) tap.close();
+        await restoreFromJournal(path, record, journal);
+      })();
+      // A failed teardown may be retried: forget the failed attempt.
+      done.catch(() => {
+        done = undefined;
+      });
+      return done;
+    },
+  };
+}
+
+interface Context {
+  path: string;
+  rtnl: Rtnl;
+  nft?: Nft;
+  tc?: Tc;
+  record: CsnJournal;
+  journal: Journal<CsnJournal>;
+  taps: Map<string, Tap>;
+  dhcp?: DhcpServer;
+}
+
+function tapStep(ctx: Context, ji: JournalInterface, tcMode: boolean): Step {
+  const { rtnl, record } = ctx;
+  return step(
+    `create ${ji.tap}`,
+    async () => {
+      const tap = await openJournalTap(ctx.path, record, ji.tap);
+      ctx.taps.set(ji.tap, tap);
+      try {
+        await rtnl.links.set(tap.index, {
+          mtu: ji.mtu,
+          alias: record.mark,
+          group: record.group,
+          ...(tcMode && { mac: ji.cni.mac, up: true }),
+        });
+      } catch (e) {
+        tap.close();
+        ctx.taps.delete(ji.tap);
+        await rtnl.links.deleteIfExists(tap.index);
+        throw e;
+      }
+    },
+    async () => {
+      ctx.taps.get(ji.tap)?.close();
+      ctx.taps.delete(ji.tap);
+      await rtnl.links.deleteIfExists(ji.tap);
+    },
+  );
+}
+
+function bridgeSteps(ctx: Context, ji: JournalInterface): Step[] {
+  const { rtnl, record } = ctx;
+  const cni = ji.cni;
+  const br = ji.bridge as string;
+  const address = ji.bridgeAddress as string;
+  return [
+    step(
+      `give ${cni.name} a new MAC`,
+      () => rtnl.links.set(cni.index, { mac: ji.wiredMac }),
+      () => rtnl.links.set(cni.index, { mac: cni.mac }),
+    ),
+    tapStep(ctx, ji, false),
+    step(
+      `create ${br}`,
+      async () => {
+        await rtnl.links.add({
+          kind: "bridge",
+          name: br,
+          mtu: ji.mtu,
+          txqlen: 1000,
+          ageingTime: 0,
+          alias: record.mark,
+          group: record.group,
+        });
+      },
+      async () => {
+        await rtnl.links.deleteIfExists(br);
+      },
+    ),
+    step(
+      `enslave ${ji.tap} to ${br}`,
+      () => rtnl.links.set(ji.tap, { master: br, up: true }),
+      () => rtnl.links.set(ji.tap, { master: null, up: false }),
+    ),
+    step(
+      `enslave ${cni.name} to ${br}`,
+      () => rtnl.links.set(cni.index, { master: br, up: true }),
+      () => rtnl.links.set(cni.index, { master: null, up: cni.up }),
+    ),
+    step(
+      `bring ${br} up with ${address}`,
+      async () => {
+        await Promise.all([rtnl.links.up(br), rtnl.addresses.add(br, address)]);
+      },
+      async () => {
+        await rtnl.addresses.deleteIfPresent(br, address);
+        await rtnl.links.down(br);
+      },
+    ),
+  ];
+}
+
+function tcFilterSteps(ctx: Context, ji: JournalInterface): Step[] {
+  const tc = ctx.tc as Tc;
+  const cni = ji.cni;
+  const steps: Step[] = [tapStep(ctx, ji, true)];
+  if (!ji.hadIngress)
+    steps.push(
+      step(
+        `add ingress qdisc on ${cni.name}`,
+        () => tc.qdiscs.add(cni.index, { kind: "ingress" }),
+        () => tc.qdiscs.delete(cni.index, { kind: "ingress" }),
+      ),
+    );
+  steps.push(
+    step(
+      `add ingress qdisc on ${ji.tap}`,
+      () => tc.qdiscs.add(ji.tap, { kind: "ingress" }),
+      () => tc.qdiscs.delete(ji.tap, { kind: "ingress" }),
+    ),
+  );
+  for (const link of [cni.index, ji.tap]) {
+    const name = link === cni.index ? cni.name : ji.tap;
+    steps.push(
+      step(
+        `keep DHCP on ${name}`,
+        async () => {
+          for (const f of dhcpPassFilters("ffff:")) await tc.filters.add(link, f);
+        },
+        async () => {
+          await deleteFilters(tc, link, [1, 2]);
+        },
+      ),
+    );
+  }
+  steps.push(
+    step(
+      `redirect ${ji.tap} to ${cni.name}`,
+      async () => tc.filters.add(ji.tap, redirectTo("ffff:", cni.index)),
+      () => deleteFilters(tc, ji.tap, [CSN_REDIRECT_PRIO]),
+    ),
+    step(
+      `redirect ${cni.name} to ${ji.tap}`,
+      async () => tc.filters.add(cni.index, redirectTo("ffff:", await tc.ifindex(ji.tap))),
+      () => deleteFilters(tc, cni.index, [CSN_REDIRECT_PRIO]),
+    ),
+  );
+  return steps;
+}
+
+/** Deletes the filters at `prios` under ingress; those already gone are not an error. */
+export async function deleteFilters(tc: Tc, link: string | number, prios: number[]): Promise<void> {
+  for (const prio of prios) {
+    try {
+      await tc.filters.delete(link, { parent: "ffff:", prio });
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code !== "ENOENT" && code !== "EINVAL" && code !== "ENODEV") throw e;
+    }
+  }
+}
+
+/**
+ * Moves each CNI interface's identity to a TAP and serves it by DHCP (see the README section
+ * "ContainerSideNetwork"). Bad input: VmnetInputError naming the field, nothing changed. A failed
+ * step: StepError, every completed step undone.
+ */
+export async function setupContainerSideNetwork(options: SetupOptions): Promise<ContainerSideNetwork> {
+  const o = checkOptions(setupOptionsSchema, options, "");
+  const { path, id } = checkNetns(o.netns);
+  const owner = o.owner ?? "vmnet";
+  const rtnl = await Rtnl.open({ netns: { path } });
+  const ctx: Partial<Context> & { rtnl: Rtnl; taps: Map<string, Tap> } = { rtnl, taps: new Map() };
+  try {
+    const [links, addresses, routes] = await Promise.all([
+      rtnl.links.list(),
+      rtnl.addresses.list(),
+      rtnl.routes.list({ table: 0 }),
+    ]);
+    const lo = links.find((l) => l.name === "lo");
+    const infos: LinkInfo[] = links
+      .filter((l) => l.name !== "lo")
+      .map((l) => linkInfoFrom(l, addresses, routes));
+    const resolved = resolveResult(o.result, infos, path, o.cniVersion ?? "1.0.0");
+    const taken = new Set(links.map((l) => l.name));
+    if (o.mtu !== undefined) {
+      for (const link of resolved.wired)
+        if (o.mtu > link.mtu)
+          throw new VmnetInputError("mtu", `${o.mtu} is above ${link.name}'s MTU ${link.mtu}`);
+    }
+    const bridgeMode = o.mode === "bridge";
+    let tc: Tc | undefined;
+    const hadIngress = new Map<number, boolean>();
+    if (!bridgeMode) {
+      tc = await Tc.open({ netns: { path } });
+      ctx.tc = tc;
+      for (const link of resolved.wired)
+        hadIngress.set(link.index, (await tc.qdiscs.get(link.index, "ingress")) !== undefined);
+    }
+    const interfaces: JournalInterface[] = resolved.wired.map((cni, i) => {
+      const tap = freeName("tap", i, taken);
+      checkIfName(tap, `interfaces[${i}].tap`);
+      const ji: JournalInterface = {
+        cni,
+        tap,
+        wiredMac: bridgeMode ? randomMac() : cni.mac,
+        mtu: o.mtu ?? cni.mtu,
+      };
+      if (bridgeMode) {
+        ji.bridge = freeName("br", i, taken);
+        ji.bridgeAddress = `169.254.${254 - i}.2/24`;
+      } else {
+        ji.hadIngress = hadIngress.get(cni.index) ?? false;
+      }
+      return ji;
+    });
+    const record: CsnJournal = {
+      version: 1,
+      kind: "container-side-network",
+      netns: path,
+      netnsId: id,
+      owner,
+      mark: formatOwnerMark(ownerMarkForThisProcess(owner, CSN_ROLE)),
+      mode: o.mode,
+      group: freeGroup(links),
+      loWasUp: lo?.up ?? false,
+      ...(bridgeMode && { nftTable: NFT_TABLE }),
+      vnetHdr: o.vnetHdr ?? false,
+      queues: o.queues ?? 1,
+      result: resolved.result as ResultV1,
+      interfaces,
+      complete: false,
+    };
+    const journal = journalFor(o.stateDir, id);
+    const existing = await journal.read();
+    if (existing) {
+      throw new VmnetError(
+        `${path} already has a container-side network (journal ${journal.path}); tear it down or recover it first`,
+      );
+    }
+    if (bridgeMode) ctx.nft = await Nft.open({ netns: { path } });
+    const full: Context = { ...ctx, path, record, journal } as Context;
+
+    const steps: Step[] = [
+      step(
+        "write the journal",
+        () => journal.write(record),
+        () => journal.remove(),
+      ),
+    ];
+    for (const ji of interfaces) {
+      steps.push(
+        step(
+          `strip ${ji.cni.name}`,
+          () => stripLinkWith(rtnl, ji.cni),
+          () => configureLinkWith(rtnl, ji.cni),
+        ),
+      );
+      steps.push(...(bridgeMode ? bridgeSteps(full, ji) : tcFilterSteps(full, ji)));
+    }
+    if (bridgeMode) {
+      const nft = full.nft as Nft;
+      steps.push(
+        step(
+          `block DHCP on ${interfaces.map((i) => i.cni.name).join(", ")}`,
+          () =>
+            nft.commit(
+              dhcpBlockBatch(
+                NFT_TABLE,
+                record.mark,
+                interfaces.map((i) => i.cni.name),
+              ),
+            ),
+          async () => {
+            await nft.deleteTable("bridge", NFT_TABLE);
+          },
+        ),
+      );
+    }
+    if (lo && !lo.up)
+      steps.push(
+        step(
+          "bring lo up",
+          () => rtnl.links.up(lo.index),
+          () => rtnl.links.down(lo.index),
+        ),
+      );
+    if (o.dhcp !== false) {
+      steps.push(
+        step(
+          "start the DHCP server",
+          async () => {
+            full.dhcp = await startDhcp(path, record);
+          },
+          async () => {
+            await full.dhcp?.stop();
+            full.dhcp = undefined;
+          },
+        ),
+      );
+    }
+    steps.push(
+      step(
+        "mark the journal complete",
+        () => journal.write({ ...record, complete: true }),
+        () => journal.write(record),
+      ),
+    );
+    await runPlan(steps, {
+      subject: `container-side network in ${path}`,
+      ...(o.beforeStep && { beforeStep: o.beforeStep as SetupOptions["beforeStep"] }),
+    });
+    record.complete = true;
+    return handOut(path, record, journal, ctx.taps, full.dhcp);
+  } catch (e) {
+    for (const tap of ctx.taps.values()) tap.close();
+    throw e;
+  } finally {
+    rtnl.close();
+    ctx.nft?.close();
+    ctx.tc?.close();
+  }
+}

@@ -1,0 +1,93 @@
+// The shapes ContainerSideNetwork hands out and journals.
+import type { ResultV1 } from "@vmnet/cni-result";
+import type { NetnsRef, Step } from "@vmnet/netlink-native";
+import type { DhcpServer } from "../dhcp/index.js";
+import type { LinkInfo } from "./link-info.js";
+
+export type WiringMode = "bridge" | "tcfilter";
+
+export interface SetupOptions {
+  /** The pod's network namespace: a name under /run/netns, a path, or { pid }. */
+  netns: NetnsRef;
+  /** The CNI result (any version). Without it, the result is read from the pod's links. */
+  result?: unknown;
+  /** Version of the returned `result` (default "1.0.0"). */
+  cniVersion?: "1.0.0" | "1.1.0";
+  mode: WiringMode;
+  /** Open the TAPs with IFF_VNET_HDR (qemu's vnet_hdr=on). */
+  vnetHdr?: boolean;
+  /** TAP queues (multi-queue when > 1). */
+  queues?: number;
+  /** MTU of the TAPs and bridges, announced by DHCP; default the CNI interface's, never above it. */
+  mtu?: number;
+  /** Serve the CNI identity by DHCP on each TAP (default true). */
+  dhcp?: boolean;
+  /** Where the journal is kept (default /run/vmnet). */
+  stateDir?: string;
+  /** Owner name in the marks on everything created (default "vmnet"). */
+  owner?: string;
+  /** Called before each setup step; throwing fails that step (tests inject faults here). */
+  beforeStep?: (step: Step, index: number) => void | Promise<void>;
+}
+
+/** One CNI interface handed to the VM. */
+export interface ContainerInterface {
+  /** The CNI interface's name in the pod (e.g. eth0). */
+  name: string;
+  tap: { name: string; fds: number[] };
+  /** The MAC the VM must use: the CNI interface's original one. */
+  hardwareAddr: string;
+  mtu: number;
+  /** The CNI interface as setup found it. */
+  link: LinkInfo;
+  /** The bridge joining the TAP and the CNI interface (bridge mode). */
+  bridge?: string;
+}
+
+export interface ContainerSideNetwork {
+  readonly netns: string;
+  readonly mode: WiringMode;
+  /** The CNI result (as given, completed from the kernel), in the version asked for. */
+  readonly result: ResultV1;
+  readonly interfaces: readonly ContainerInterface[];
+  readonly dhcp: DhcpServer | undefined;
+  /** The journal file that lets another process recover or tear this down. */
+  readonly journalPath: string;
+  /** Restores exactly what setup found; idempotent; throws (never swallows) what it could not do. */
+  teardown(): Promise<void>;
+}
+
+/** What the journal keeps for one interface. */
+export interface JournalInterface {
+  cni: LinkInfo;
+  tap: string;
+  bridge?: string;
+  /** Address given to the bridge for the DHCP server (bridge mode). */
+  bridgeAddress?: string;
+  /** The CNI interface's MAC while wired (bridge mode gives it a new one). */
+  wiredMac: string;
+  mtu: number;
+  /** tc-filter mode: whether the CNI interface had an ingress qdisc before. */
+  hadIngress?: boolean;
+}
+
+export interface CsnJournal {
+  version: 1;
+  kind: "container-side-network";
+  netns: string;
+  netnsId: string;
+  owner: string;
+  /** The mark written on every link and nftables table setup creates. */
+  mark: string;
+  mode: WiringMode;
+  /** Link group of every link setup creates: deleting the group is one request. */
+  group: number;
+  loWasUp: boolean;
+  nftTable?: string;
+  vnetHdr: boolean;
+  queues: number;
+  result: ResultV1;
+  interfaces: JournalInterface[];
+  /** False until every setup step ran: recovery of an incomplete setup tears it down. */
+  complete: boolean;
+}

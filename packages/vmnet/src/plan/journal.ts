@@ -1,0 +1,72 @@
+// The journal: what a multi-step setup found and what it is about to create, written to disk
+// BEFORE the first change, so that teardown (and crash recovery in another process) restores
+// exactly the state setup found, from this record rather than from anything rebuilt later.
+//
+// One JSON file per subject under a state directory (default /run/vmnet: tmpfs on most systems,
+// so a reboot, which also wipes the network namespaces, wipes the journals with them). Writes are
+// atomic: a temporary file in the same directory renamed over the old name. A reader sees the old
+// journal or the new one, never half of one; a crash between write and rename leaves only a
+// `.tmp-*` file, which readers ignore. No fsync: the crash this guards against is the process's
+// (the page cache outlives it); a machine crash takes the namespaces the journal describes with it.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readdirSync } from "node:fs";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+export const DEFAULT_STATE_DIR = "/run/vmnet";
+
+/** Characters a journal key may hold (it becomes a file name). */
+const KEY = /^[A-Za-z0-9._:-]{1,200}$/;
+
+export class Journal<T> {
+  readonly path: string;
+  constructor(
+    readonly dir: string,
+    readonly key: string,
+  ) {
+    if (!KEY.test(key)) throw new RangeError(`journal key ${JSON.stringify(key)}: use [A-Za-z0-9._:-]`);
+    this.path = join(dir, `${key.replaceAll(":", "-")}.json`);
+  }
+
+  /** Writes the record atomically (temp file renamed over the journal). */
+  async write(record: T): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = join(this.dir, `.tmp-${randomBytes(6).toString("hex")}`);
+    try {
+      await writeFile(tmp, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+      await rename(tmp, this.path);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  /** The record, or undefined when there is none. A file that is not JSON is an error. */
+  async read(): Promise<T | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.path, "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw e;
+    }
+    return JSON.parse(text) as T;
+  }
+
+  /** Removes the record; idempotent. */
+  async remove(): Promise<void> {
+    await rm(this.path, { force: true });
+  }
+}
+
+/** Keys of every journal in `dir` (for listing leftovers). */
+export function listJournals(dir: string): string[] {
+  try {
+    mkdirSync(dir, { recursive: true });
+    return readdirSync(dir)
+      .filter((f) => f.endsWith(".json") && !f.startsWith(".tmp-"))
+      .map((f) => f.slice(0, -5));
+  } catch {
+    return [];
+  }
+}

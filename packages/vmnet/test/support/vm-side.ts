@@ -1,0 +1,92 @@
+// The VM side of a container-side network, without a VM: a "VM" netns holding a veth pair (the
+// guest's eth0 and the relay's end), and a relay process moving frames between the TAP fd and the
+// relay's end (vm-side-relay.py). Real DHCP clients then run on the guest's eth0.
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { createNetns, requireProgram, type TestNetns } from "@vmnet/harness";
+import { execa } from "execa";
+
+const RELAY = fileURLToPath(new URL("./vm-side-relay.py", import.meta.url));
+
+export interface VmSide {
+  vm: TestNetns;
+  /** The guest's NIC in the VM netns. */
+  iface: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a relay for `tapFd` into a fresh VM netns whose eth0 has `mac` (IPv6 off: no noise). */
+export async function startVmSide(tapFd: number, mac: string): Promise<VmSide> {
+  requireProgram("python3", "python3");
+  const vm = await createNetns("csnvm");
+  const iface = "eth0";
+  let relay: ChildProcess | undefined;
+  try {
+    const ip = (args: string[]) => execa("ip", ["-n", vm.name, ...args]);
+    await ip(["link", "add", iface, "mtu", "9000", "type", "veth", "peer", "name", "relay0", "mtu", "9000"]);
+    await ip(["link", "set", iface, "address", mac]);
+    for (const dev of [iface, "relay0"]) {
+      await execa("ip", ["netns", "exec", vm.name, "sysctl", "-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`]);
+      await ip(["link", "set", dev, "up"]);
+    }
+    await ip(["link", "set", "lo", "up"]);
+    relay = spawn("ip", ["netns", "exec", vm.name, "python3", RELAY, "relay0"], {
+      stdio: ["ignore", "pipe", "inherit", tapFd],
+    });
+    const started = relay;
+    await new Promise<void>((resolve, reject) => {
+      started.stdout?.once("data", () => resolve());
+      started.once("exit", (code) => reject(new Error(`relay exited with ${code}`)));
+    });
+  } catch (e) {
+    relay?.kill("SIGKILL");
+    await vm.remove();
+    throw e;
+  }
+  const running = relay;
+  let stopped = false;
+  return {
+    vm,
+    iface,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (running.exitCode === null && running.signalCode === null) {
+        const gone = new Promise((r) => running.once("exit", r));
+        running.kill("SIGKILL");
+        await gone;
+      }
+      await vm.remove();
+    },
+  };
+}
+
+/** dhcpcd in the VM netns, IPv4 only, one lease then exit; returns what it printed. */
+export async function runDhcpcd(
+  vm: TestNetns,
+  iface: string,
+): Promise<{ exitCode: number | undefined; output: string }> {
+  const dhcpcd = requireProgram("dhcpcd", "dhcpcd5");
+  const r = await execa(
+    "ip",
+    [
+      "netns",
+      "exec",
+      vm.name,
+      dhcpcd,
+      "-4",
+      "-1",
+      "-B",
+      "-t",
+      "20",
+      "--noarp",
+      "-o",
+      "interface_mtu",
+      "-o",
+      "classless_static_routes",
+      iface,
+    ],
+    { reject: false, timeout: 60_000, all: true },
+  );
+  return { exitCode: r.exitCode, output: String(r.all) };
+}
