@@ -51,7 +51,7 @@ describePrivileged("Bridge features with real traffic", () => {
     await sleep(500);
     const r = await b.exec("iperf3", ["-c", "10.8.0.1", "-t", "3", "-J"], { reject: false, timeout: 20_000 });
     await server;
-    const bps = JSON.parse(r.stdout).end.sum_received.bits_per_second as number;
+    const bps = JSON.parse(String(r.stdout)).end.sum_received.bits_per_second as number;
     expect(bps).toBeGreaterThan(20e6 * 0.8);
     expect(bps).toBeLessThan(20e6 * 1.1);
     // This kernel has no netem: the change fails, the tap keeps its rate.

@@ -33,7 +33,7 @@ export class TapBatcher {
     this.scheduled = false;
     try {
       const names = await this.createMany(batch.map((w) => w.spec));
-      batch.forEach((w, i) => w.resolve(names[i] as string));
+      for (const [i, w] of batch.entries()) w.resolve(names[i] as string);
     } catch (e) {
       if (batch.length === 1) {
         batch[0]?.reject(e);
