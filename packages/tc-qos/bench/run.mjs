@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createNetns, deleteNetns, Rtnl } from "@vmnet/netlink-native";
-import { applyQos, removeQos, Tc } from "../dist/index.js";
+import { applyQos, applyQosMany, removeQos, Tc } from "../dist/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const N = Number(process.env.BENCH_N ?? 1000);
@@ -110,6 +110,38 @@ async function vmnet(ns, names) {
   return t;
 }
 
+/** The batch form: applyQosMany reads every link in one dump and sends all changes together. */
+async function vmnetMany(ns, names) {
+  const t = {};
+  let t0 = now();
+  const tc = await Tc.open({ netns: ns });
+  try {
+    await applyQosMany(
+      names.map((link) => ({ link, qos: APPLY })),
+      { tc },
+    );
+    t.apply = now() - t0;
+    await check(ns, "apply", 1_250_000);
+    t0 = now();
+    await applyQosMany(
+      names.map((link) => ({ link, qos: CHANGE })),
+      { tc },
+    );
+    t.change = now() - t0;
+    await check(ns, "change", 2_500_000);
+    t0 = now();
+    await applyQosMany(
+      names.map((link) => ({ link, qos: null })),
+      { tc },
+    );
+    t.remove = now() - t0;
+    await check(ns, "remove", 0);
+  } finally {
+    tc.close();
+  }
+  return t;
+}
+
 function batchFile(lines) {
   const f = join(mkdtempSync(join(tmpdir(), "qos-batch-")), "batch");
   writeFileSync(f, `${lines.join("\n")}\n`);
@@ -178,15 +210,20 @@ console.log(`load before the benchmark: ${load}`);
 console.log(`N=${N} links, ${RUNS} runs (tc per process: ${PER_PROCESS ? "1 run" : "skipped"})`);
 
 // Interleave the subjects and tc -batch, so that all see the same machine.
-const runs = { qos: [], tc: [], batch: [] };
+const runs = { qos: [], many: [], tc: [], batch: [] };
 for (let r = 0; r < RUNS; r++) {
   runs.qos.push(await measure("vmnet applyQos", vmnet, 1));
+  runs.many.push(await measure("vmnet applyQosMany", vmnetMany, 1));
   runs.tc.push(await measure("vmnet Tc", vmnetTc, 1));
   runs.batch.push(await measure("tc -batch", tcBatch, 1));
 }
 const pick = (xs) =>
   Object.fromEntries(["apply", "change", "remove", "total"].map((k) => [k, median(xs.map((x) => x[k]))]));
-const subjects = { "applyQos/removeQos": pick(runs.qos), "Tc qdiscs.add/change/delete": pick(runs.tc) };
+const subjects = {
+  "applyQos/removeQos": pick(runs.qos),
+  applyQosMany: pick(runs.many),
+  "Tc qdiscs.add/change/delete": pick(runs.tc),
+};
 const peers = { "tc -batch": pick(runs.batch) };
 if (PER_PROCESS) peers["tc per process"] = await measure("tc per process", tcPerProcess, 1);
 

@@ -28,6 +28,7 @@ export { applyQos, type QosOptions, removeQos } from "./qos/apply.js";
 export { QOS_INGRESS_PRIO, REDIRECT_PRIO } from "./qos/common.js";
 export { getQos } from "./qos/get.js";
 export { DEFAULT_OWNER, QOS_IFB_ROLE } from "./qos/ifb.js";
+export { applyQosMany, type QosChange } from "./qos/many.js";
 export { planQos, planRemoveQos, type QosPlanOptions } from "./qos/plan.js";
 export { type ReapOptions, type ReapReport, reapQosLeftovers } from "./qos/reap.js";
 export {

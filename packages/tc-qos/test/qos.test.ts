@@ -14,7 +14,15 @@ import {
 } from "@vmnet/netlink-native/codec";
 import { StepError } from "@vmnet/netlink-native/plan";
 import { expect } from "vitest";
-import { applyQos, getQos, redirect, removeQos, removeRedirect, TcInputError } from "../src/index.js";
+import {
+  applyQos,
+  applyQosMany,
+  getQos,
+  redirect,
+  removeQos,
+  removeRedirect,
+  TcInputError,
+} from "../src/index.js";
 import type { TcRequest } from "../src/messages.js";
 import { Tc } from "../src/tc.js";
 import { kindMissing, sh, strip, tcJson } from "./helpers.js";
@@ -357,5 +365,74 @@ describePrivileged("QoS on real links", () => {
     const left = await tcJson<{ pref: number }>(netns, ["filter", "show", "dev", "eth0", "parent", "ffff:"]);
     expect([...new Set(left.map((f) => f.pref))]).toEqual([7]);
     await expect(redirect("tap0", "tap0", opts)).rejects.toThrow(/to: must be another link than from/);
+  });
+});
+
+describePrivileged("applyQosMany", () => {
+  test("many links in one call; one failing link leaves every link as it was", async ({ netns }) => {
+    const n = 30;
+    await veths(netns.name, ...Array.from({ length: n }, (_, i): [string, string] => [`m${i}`, `n${i}`]));
+    const tc = (await CountingTc.open({ netns: netns.name })) as CountingTc;
+    try {
+      const links = Array.from({ length: n }, (_, i) => `m${i}`);
+      const spec = { rate: "4mbit" };
+      await applyQosMany(
+        links.map((link) => ({ link, qos: spec })),
+        { tc },
+      );
+      expect({ dumps: tc.dumps, gets: tc.gets }).toEqual({ dumps: 1, gets: 0 });
+      const states = await Promise.all(links.map((l) => getQos(l, { tc })));
+      expect(states.every((s) => s.rate === 500_000)).toBe(true);
+      const before = await Promise.all(links.map((l) => snapshot(l, tc)));
+      // The ifb name m7's ingress would take is someone else's link: refused while planning.
+      const m7 = (await netns.ipJson(["link", "show", "m7"]))[0].ifindex as number;
+      await veths(netns.name, [`qosin${m7}`, "other7"]);
+      const e = await applyQosMany(
+        links.map((link) => ({
+          link,
+          qos: link === "m7" ? { rate: "1mbit", ingress: { rate: "1mbit" } } : { rate: "9mbit" },
+        })),
+        { tc },
+      ).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(TcInputError);
+      expect(await Promise.all(links.map((l) => snapshot(l, tc)))).toEqual(before);
+      // A step failing on one link (injected on m3's): the others that went through are undone.
+      const e2 = await applyQosMany(
+        links.map((link) => ({ link, qos: { rate: "7mbit" } })),
+        {
+          tc,
+          beforeStep: async () => {
+            await new Promise((r) => setImmediate(r));
+          },
+        },
+      ).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(e2).toBeUndefined();
+      let calls = 0;
+      const e3 = await applyQosMany(
+        links.map((link) => ({ link, qos: { rate: "3mbit" } })),
+        {
+          tc,
+          beforeStep: () => {
+            if (++calls === 12) throw new Error("injected");
+          },
+        },
+      ).catch((x: unknown) => x);
+      expect(e3).toBeInstanceOf(StepError);
+      expect((e3 as StepError).undoErrors).toEqual([]);
+      const after = await Promise.all(links.map((l) => getQos(l, { tc })));
+      expect(after.every((s) => s.rate === 875_000)).toBe(true);
+      await applyQosMany(
+        links.map((link) => ({ link, qos: null })),
+        { tc },
+      );
+      expect((await tcJson<TcQdiscJson>(netns, ["qdisc", "show"])).filter((q) => q.kind === "tbf")).toEqual(
+        [],
+      );
+    } finally {
+      tc.close();
+    }
   });
 });
