@@ -227,7 +227,11 @@ function tcFilterSteps(ctx: Context, ji: JournalInterface): Step[] {
       step(
         `add ingress qdisc on ${cni.name}`,
         () => tc.qdiscs.add(cni.index, { kind: "ingress" }),
-        () => tc.qdiscs.delete(cni.index, { kind: "ingress" }),
+        async () => {
+          await tc.qdiscs.delete(cni.index, { kind: "ingress" });
+          // The kernel gives a queue-less link a queue length when a qdisc comes and goes.
+          if (cni.txqlen !== undefined) await ctx.rtnl.links.set(cni.index, { txqlen: cni.txqlen });
+        },
       ),
     );
   steps.push(
