@@ -3,7 +3,9 @@
 // installed ALONE from its tarball into a fresh project with plain npm (no workspace), and its
 // README example is run from there, so docs cannot rot and a layer cannot quietly depend on a
 // layer it should not (a pure package that loads the addon fails). The addon's prebuilt binaries
-// are checked for both architectures, the build-from-source fallback is exercised, and a
+// are checked for both architectures and for the glibc/libstdc++ versions they need (no newer than
+// Debian 11 / Ubuntu 20.04 have, read from the ELF files by elf-versions.mjs), the
+// build-from-source fallback is exercised (no prebuild; a prebuild that cannot load), and a
 // dry-run release (changeset version + publish --dry-run) and API docs (typedoc) are made.
 // Needs the npm registry (installs run outside the test namespaces; the examples run inside
 // vmnet-isolate).
@@ -22,6 +24,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { neededVersions, newerThan, newestNeeded, withNeededVersion } from "./elf-versions.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const isolate = join(root, "tools", "harness", "bin", "vmnet-isolate.mjs");
@@ -76,9 +79,18 @@ function freshProject(name) {
   return dir;
 }
 
-function npmInstall(dir, tgzs) {
-  ok("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...tgzs], { cwd: dir });
+function npmInstall(dir, tgzs, flags = []) {
+  ok("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...flags, ...tgzs], { cwd: dir });
 }
+
+/**
+ * The oldest systems Node 20 supports whose prebuilds must load: Debian 11 (bullseye) and
+ * Ubuntu 20.04 ship glibc 2.31 and GCC 10's libstdc++ (GLIBCXX_3.4.28, CXXABI_1.3.12). A
+ * prebuild that needs anything newer fails to load there ("version `GLIBC_2.34' not found").
+ */
+const DEBIAN_11 = { GLIBC: "2.31", GLIBCXX: "3.4.28", CXXABI: "1.3.12" };
+/** RHEL 8: glibc 2.28, GCC 8's libstdc++. Reported, not required: it relies on the source build. */
+const RHEL_8 = { GLIBC: "2.28", GLIBCXX: "3.4.25", CXXABI: "1.3.11" };
 
 function runExample(dir, code, extraNodeArgs = []) {
   writeFileSync(join(dir, "example.mjs"), code);
@@ -187,6 +199,71 @@ describe("@vmnet/netlink-native prebuilt binaries", {
       const out = runner.length ? ok(runner[0], [...runner.slice(1), exe, bin]) : ok(exe, [bin]);
       assert.deepEqual(JSON.parse(out), { napiVersion: 8, registers: true });
     }
+  });
+
+  test("prebuilt binaries need no newer glibc/libstdc++ than Debian 11 and Ubuntu 20.04 have", () => {
+    const pkgDir = unpack();
+    const problems = [];
+    for (const arch of ["x64", "arm64"]) {
+      const bin = join(pkgDir, "prebuilds", `linux-${arch}`, "@vmnet+netlink-native.node");
+      const needed = neededVersions(readFileSync(bin));
+      // The reader found what every addon needs: libc, and node's C++ runtime.
+      assert.ok(newestNeeded(needed, "GLIBC"), `linux-${arch}: no GLIBC version found`);
+      const rhel8 = newerThan(needed, RHEL_8).length === 0 ? "loads" : "needs the source build";
+      console.log(
+        `linux-${arch}: needs GLIBC ${newestNeeded(needed, "GLIBC")}, GLIBCXX ${newestNeeded(needed, "GLIBCXX") ?? "-"}, CXXABI ${newestNeeded(needed, "CXXABI") ?? "-"}; on RHEL 8 it ${rhel8}`,
+      );
+      for (const problem of newerThan(needed, DEBIAN_11)) problems.push(`linux-${arch}: ${problem}`);
+    }
+    assert.deepEqual(
+      problems,
+      [],
+      `prebuilds need more than Debian 11 / Ubuntu 20.04 have (${JSON.stringify(DEBIAN_11)}):\n${problems.join("\n")}`,
+    );
+  });
+
+  test("a prebuild that cannot load (built against a newer glibc) falls back to a source build", () => {
+    // Make the linux-x64 prebuild need a glibc from the future, exactly as a prebuild built on a
+    // newer system looks to an older one, and check the dynamic linker refuses it.
+    const pkgDir = unpack();
+    const bin = join(pkgDir, "prebuilds", "linux-x64", "@vmnet+netlink-native.node");
+    const elf = readFileSync(bin);
+    const base = neededVersions(elf).find((n) => n.file === "libc.so.6" && n.version.startsWith("GLIBC_"));
+    assert.ok(base, "the prebuild needs nothing from libc");
+    const future = base.version.replace(/\d/g, "9");
+    const notFound = new RegExp(`version .${future.replaceAll(".", "\\.")}' not found`);
+    writeFileSync(bin, withNeededVersion(elf, base.version, future));
+    const refused = run(process.execPath, ["-e", `process.dlopen({ exports: {} }, ${JSON.stringify(bin)})`]);
+    assert.match(refused.stderr, notFound);
+    const tgz = join(work, "netlink-native-unloadable.tgz");
+    ok("tar", ["-czf", tgz, "-C", dirname(pkgDir), "package"]);
+
+    // Installed without install scripts (pnpm 10's default for dependencies, npm --ignore-scripts)
+    // nothing was built: loading must either build from source itself or fail saying why (the
+    // loader's error) and how to build from source, never with the bare dlopen error alone.
+    const project = freshProject("unloadable");
+    npmInstall(project, [tgz], ["--ignore-scripts"]);
+    const installed = join(project, "node_modules", "@vmnet", "netlink-native");
+    const sourceBuild = join(installed, "build", "Release", "vmnet_netlink.node");
+    const example = readmeExample(byName.get("@vmnet/netlink-native").dir);
+    const first = runExample(project, example);
+    if (first.status === 0) {
+      assert.ok(existsSync(sourceBuild), "the example ran on a prebuild that cannot load");
+    } else {
+      assert.match(first.stderr, notFound, "the error does not say why the prebuild cannot load");
+      assert.match(
+        first.stderr,
+        /npm rebuild|build-from-source|node-gyp rebuild/i,
+        `the error does not say how to build from source:\n${first.stderr}`,
+      );
+    }
+
+    // The install script (what `npm install` runs, and `npm rebuild` runs again) tries the
+    // prebuild, sees it cannot load, builds from source; the package then works.
+    ok("npm", ["rebuild", "@vmnet/netlink-native", "--loglevel=error"], { cwd: project });
+    assert.ok(existsSync(sourceBuild), "no source build after the prebuild failed to load");
+    const r = runExample(project, example);
+    assert.equal(r.status, 0, `example failed after the source build:\n${r.stderr}`);
   });
 
   test("installing uses the prebuilt binary: nothing is compiled", () => {
