@@ -5,7 +5,7 @@ import type { CaptureStats } from "@vmnet/capture";
 import { VmnetError } from "../errors.js";
 import { type BridgeCapture, type CaptureSpec, captureBridge, captureTap } from "./capture.js";
 import type { BridgesContext } from "./context.js";
-import { ifName, parseInput, vlanId } from "./input.js";
+import { cidr, ifName, parseInput, vlanId } from "./input.js";
 import { DEFUNCT_KEY, KIND_KEY, OWNER_KEY } from "./keys.js";
 import { createMirror, destroyMirror, type MirrorSpec } from "./mirror.js";
 import { type Netflow, newNetflow } from "./netflow.js";
@@ -335,6 +335,18 @@ export class Bridge {
 
   removeQos(tap: string): Promise<void> {
     return this.run(() => clearQos(this.ctx, this.name, tap));
+  }
+
+  /**
+   * Puts an address on the bridge's own device (and brings it up). A bridge holding the underlay
+   * address is where userspace VXLAN/GRE tunnels leave from (see "Multi-host" in the README).
+   */
+  addBridgeAddress(address: string): Promise<void> {
+    parseInput(cidr, address, "address");
+    return this.run(async () => {
+      await this.ctx.rtnl.links.set(this.name, { up: true });
+      await this.ctx.rtnl.addresses.add(this.name, address);
+    });
   }
 
   // ---- config ----

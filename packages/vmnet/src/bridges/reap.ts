@@ -22,8 +22,10 @@ const dead = (text: string | undefined, owner: string): boolean => {
 export async function reapLeftovers(ctx: BridgesContext): Promise<ReapReport> {
   const [snap, links] = await Promise.all([ctx.vswitch.snapshot(), ctx.rtnl.links.identities()]);
   const aliasOf = new Map(links.map((l) => [l.name, l.alias]));
+  const bridgeNames = new Set(snap.bridges.map((b) => b.name));
   const ports = snap.ports.filter(
     (p) =>
+      !bridgeNames.has(p.name) &&
       p.externalIds[OWNER_KEY] === ctx.owner &&
       (dead(p.externalIds[MARK_KEY], ctx.owner) || dead(aliasOf.get(p.name), ctx.owner)),
   );
