@@ -132,7 +132,13 @@ export class Ofctl {
     parseInput(interfaceName, bridge, "bridge");
     // "--" ends the options: nothing after it (bridge, flow, match) can be read as one, whatever
     // it starts with. Names starting with "-" are refused by interfaceName as well.
-    return [...(this.options.protocols ? ["-O", this.options.protocols] : []), "--", command, bridge, ...rest];
+    return [
+      ...(this.options.protocols ? ["-O", this.options.protocols] : []),
+      "--",
+      command,
+      bridge,
+      ...rest,
+    ];
   }
 
   /** ovs-ofctl add-flow BRIDGE FLOW, e.g. "priority=100,arp,actions=NORMAL". */

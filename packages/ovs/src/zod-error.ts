@@ -13,17 +13,22 @@ export interface ZodProblem {
 function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+  if (typeof value === "string")
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
   if (typeof value === "object") return "an object";
   return `${typeof value} ${String(value)}`;
 }
 
 function reasonOf(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
-    case "invalid_type":
-      return issue.input === undefined
-        ? "is required"
-        : `must be ${/^[aeiou]/.test(issue.expected) ? "an" : "a"} ${issue.expected}, not ${describeValue(issue.input)}`;
+    case "invalid_type": {
+      // zod does not keep the input unless asked; its message names what it received.
+      const received =
+        issue.input !== undefined ? describeValue(issue.input) : /received (\w+)/.exec(issue.message)?.[1];
+      if (received === "undefined") return "is required";
+      const article = /^[aeiou]/.test(issue.expected) ? "an" : "a";
+      return `must be ${article} ${issue.expected}${received ? `, not ${received}` : ""}`;
+    }
     case "invalid_value":
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
     case "unrecognized_keys":

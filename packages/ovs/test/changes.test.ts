@@ -85,8 +85,9 @@ describePrivileged("operation builders and their inverses", () => {
 
     // One transaction (so one next_cfg bump, one reconfiguration): count them.
     const cfg = async () =>
-      (await v.client.transact([{ op: "select", table: "Open_vSwitch", where: [], columns: ["next_cfg"] }]))[0]
-        ?.rows?.[0]?.next_cfg;
+      (
+        await v.client.transact([{ op: "select", table: "Open_vSwitch", where: [], columns: ["next_cfg"] }])
+      )[0]?.rows?.[0]?.next_cfg;
     const cfgBefore = await cfg();
     const applied = await v.apply(changes);
     expect(await cfg()).toBe((cfgBefore as number) + 1);
@@ -99,7 +100,9 @@ describePrivileged("operation builders and their inverses", () => {
     expect(await vsctl("get", "Port", p3, "tag")).toBe("30");
     expect(await vsctl("--columns=name", "find", "Port", `name=${p2}`)).toBe("");
     expect(await vsctl("get", "NetFlow", br, "targets")).toBe('["127.0.0.1:9996"]');
-    expect(await vsctl("get", "Bridge", br, "other_config")).toBe('{mac-aging-time="60", mac-table-size="4096"}');
+    expect(await vsctl("get", "Bridge", br, "other_config")).toBe(
+      '{mac-aging-time="60", mac-table-size="4096"}',
+    );
     expect(await vsctl("get", "Open_vSwitch", ".", "other_config:vlan-limit")).toBe('"2"');
     expect((await v.listMirrors(br)).map((m) => m.name)).toEqual(["m-new"]);
     // ovs-vswitchd applied it: the new internal port's device exists in the switch's namespace.
@@ -153,13 +156,17 @@ describePrivileged("operation builders and their inverses", () => {
     const error = await v.changes.deletePorts([p1]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OvsError);
     expect((error as Error).message).toMatch(/references qos/);
-    await v.client.transact([{ op: "update", table: "Port", where: [["name", "==", p1]], row: { qos: ["set", []] } }]);
+    await v.client.transact([
+      { op: "update", table: "Port", where: [["name", "==", p1]], row: { qos: ["set", []] } },
+    ]);
   });
 
   test("builders check their input like the methods do (one sentence naming the field)", async () => {
     await expect(sandbox.vswitch.changes.setPortTag(p1, 5000)).rejects.toThrow(
       "tag is invalid: must be a VLAN id from 1 to 4094",
     );
-    await expect(sandbox.vswitch.changes.addPorts("-bad", [])).rejects.toThrow(/bridge is invalid: must not start with "-"/);
+    await expect(sandbox.vswitch.changes.addPorts("-bad", [])).rejects.toThrow(
+      /bridge is invalid: must not start with "-"/,
+    );
   });
 });

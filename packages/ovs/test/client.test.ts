@@ -6,8 +6,8 @@ import { describePrivileged } from "@vmnet/harness/vitest";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import {
   atomsOf,
-  map,
-  namedUuid,
+  ovsdbMap as map,
+  ovsdbNamedUuid as namedUuid,
   type Operation,
   OvsdbClient,
   OvsdbConnectionError,
@@ -15,8 +15,8 @@ import {
   OvsdbRpcError,
   OvsdbSchemaError,
   recordOf,
-  set,
-  uuid,
+  ovsdbSet as set,
+  ovsdbUuid as uuid,
   uuidOf,
   uuidsOf,
 } from "../src/index.js";

@@ -3,6 +3,7 @@
 // bounded loop that close() stops, malformed input becomes a typed error instead of a crash, and
 // every request has a deadline.
 import { setTimeout as sleep } from "node:timers/promises";
+import { describePrivileged } from "@vmnet/harness/vitest";
 import { afterEach, describe, expect, test } from "vitest";
 import {
   OvsdbClient,
@@ -10,8 +11,10 @@ import {
   OvsdbProtocolError,
   OvsdbTimeoutError,
   OvsError,
+  Vswitch,
 } from "../src/index.js";
 import { FakeOvsdb, liveHandles, openFds, politeAnswer, type RpcRequest } from "./fake-ovsdb.js";
+import { BareServer } from "./helpers.js";
 
 let fake: FakeOvsdb | undefined;
 afterEach(async () => {
@@ -39,11 +42,15 @@ async function settled(fdsBefore: number, handlesBefore: Record<string, number>,
 describe("a failed connect() leaves nothing running", () => {
   test("malformed get_schema reply: one-line OvsdbProtocolError naming the field, one connection, no fds", async () => {
     fake = await FakeOvsdb.start((request) =>
-      request.method === "get_schema" ? { id: request.id, result: { tables: 7 }, error: null } : politeAnswer(request),
+      request.method === "get_schema"
+        ? { id: request.id, result: { tables: 7 }, error: null }
+        : politeAnswer(request),
     );
     const fdsBefore = openFds();
     const handlesBefore = liveHandles();
-    const error = await OvsdbClient.connect(fake.remote, { reconnect: { minDelayMs: 10 } }).catch((e: unknown) => e);
+    const error = await OvsdbClient.connect(fake.remote, { reconnect: { minDelayMs: 10 } }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(OvsdbProtocolError);
     expect(error).toBeInstanceOf(OvsError);
     const message = (error as Error).message;
@@ -63,7 +70,9 @@ describe("a failed connect() leaves nothing running", () => {
     fake = await FakeOvsdb.start(() => "close");
     const fdsBefore = openFds();
     const handlesBefore = liveHandles();
-    const error = await OvsdbClient.connect(fake.remote, { reconnect: { minDelayMs: 10 } }).catch((e: unknown) => e);
+    const error = await OvsdbClient.connect(fake.remote, { reconnect: { minDelayMs: 10 } }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(OvsdbConnectionError);
     await sleep(1000);
     expect(fake.accepted).toBe(1);
@@ -81,7 +90,9 @@ describe("reconnecting is one bounded loop per client, stopped by close()", () =
       connection === 1 ? politeAnswer(request) : "close",
     );
     const fdsBefore = openFds();
-    const client = await OvsdbClient.connect(fake.remote, { reconnect: { minDelayMs: 50, maxDelayMs: 1000 } });
+    const client = await OvsdbClient.connect(fake.remote, {
+      reconnect: { minDelayMs: 50, maxDelayMs: 1000 },
+    });
     const disconnects: Error[] = [];
     client.on("disconnect", (e) => disconnects.push(e));
     const started = Date.now();
@@ -89,7 +100,9 @@ describe("reconnecting is one bounded loop per client, stopped by close()", () =
     await sleep(3000);
     const seconds = (Date.now() - started) / 1000;
     const attempts = fake.accepted - 1;
-    console.log(`refused-reconnect storm: ${attempts} connections in ${seconds.toFixed(1)} s (${(attempts / seconds).toFixed(1)}/s)`);
+    console.log(
+      `refused-reconnect storm: ${attempts} connections in ${seconds.toFixed(1)} s (${(attempts / seconds).toFixed(1)}/s)`,
+    );
     // Backoff 50, 100, 200, 400, 800, 1000 ms...: at most 7 attempts in 3 s.
     expect(attempts).toBeGreaterThanOrEqual(3);
     expect(attempts).toBeLessThanOrEqual(7);
@@ -152,7 +165,9 @@ describe("malformed notifications become typed errors, not crashes", () => {
         if (request.method === "monitor") monitorId = request.params[1];
         return politeAnswer(request);
       });
-      const client = await OvsdbClient.connect(fake.remote, { reconnect: { minDelayMs: 20, maxDelayMs: 100 } });
+      const client = await OvsdbClient.connect(fake.remote, {
+        reconnect: { minDelayMs: 20, maxDelayMs: 100 },
+      });
       try {
         const monitor = await client.monitor({ Bridge: { columns: ["name"] } });
         const disconnected = new Promise<Error>((resolve) => client.once("disconnect", resolve));
@@ -174,7 +189,9 @@ describe("malformed notifications become typed errors, not crashes", () => {
 
 describe("every request has a deadline", () => {
   test("a reply that never comes", async () => {
-    fake = await FakeOvsdb.start((request) => (request.method === "echo" ? undefined : politeAnswer(request)));
+    fake = await FakeOvsdb.start((request) =>
+      request.method === "echo" ? undefined : politeAnswer(request),
+    );
     const client = await OvsdbClient.connect(fake.remote, { requestTimeoutMs: 300, probeIntervalMs: 0 });
     try {
       const started = Date.now();
@@ -221,6 +238,30 @@ describe("every request has a deadline", () => {
     } finally {
       client.close();
       for (const timer of timers) clearInterval(timer);
+    }
+  });
+});
+
+describePrivileged("waiting for ovs-vswitchd notices a lost connection", () => {
+  test("wait: true fails at once with the connection error, not after its 60 s timeout", async () => {
+    // A bare ovsdb-server (no ovs-vswitchd): cur_cfg never catches up, so only the lost
+    // connection can end the wait early.
+    const server = await BareServer.create();
+    const client = await OvsdbClient.connect(server.unix, { reconnect: { minDelayMs: 50 } });
+    try {
+      await client.transact([{ op: "insert", table: "Open_vSwitch", row: {} }]);
+      const vswitch = new Vswitch(client);
+      const started = Date.now();
+      const pending = vswitch.addBridge({ name: "lost0" }).catch((e: unknown) => e);
+      await sleep(300);
+      await server.kill("SIGKILL");
+      const error = await Promise.race([pending, sleep(5000, "still waiting")]);
+      expect(error).toBeInstanceOf(OvsdbConnectionError);
+      expect((error as Error).message).not.toMatch(/ovs-vswitchd did not apply/);
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      client.close();
+      await server.destroy();
     }
   });
 });

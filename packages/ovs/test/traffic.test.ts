@@ -109,9 +109,11 @@ describePrivileged("traffic through the userspace datapath", () => {
   test("QinQ: a dot1q-tunnel port pushes its outer tag over the customer's tag", async () => {
     // Two tags need vlan-limit 2 (the default, 1, treats the customer tag as payload).
     await sandbox.vswitch.setOtherConfig({ "vlan-limit": "2" });
-    // Only our own frames: from the QinQ host, with the 802.1ad outer tag (not an IPv6 MLD report
-    // or router solicitation that the host might send when its link comes up).
-    const capture = tcpdump(trunk.ns, trunk.ifname, ["ether", "src", qinq.mac, "and", "ether", "proto", "0x88a8"], 1);
+    // Only our own frames: from the QinQ host with outer tag 100 and inner tag 20 (libpcap's
+    // "vlan" keyword also sees tags the kernel took off into metadata), never an IPv6 MLD report or
+    // router solicitation that the host might send when its link comes up (tagged 100 only).
+    const filter = ["ether", "src", qinq.mac, "and", "vlan", "100", "and", "vlan", "20"];
+    const capture = tcpdump(trunk.ns, trunk.ifname, filter, 1);
     await capture.ready;
     await sendTagged(qinq, 20, 10);
     const text = (await capture.lines).join("\n");

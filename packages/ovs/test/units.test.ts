@@ -1,20 +1,20 @@
 // Pure parts, no switch needed: stream framing, NetFlow v5 decoding, ofctl/appctl output parsing,
 // input validation, program lookup.
 import { describe, expect, test } from "vitest";
+import { parseInput } from "../src/errors.js";
 import {
   findProgram,
   JsonStreamError,
-  JsonStreamParser,
   MissingProgramError,
   NetflowParseError,
   OvsInputError,
   parseDumpFlows,
-  parseEndpoint,
   parseFdbShow,
-  parseInput,
   parseNetflowV5,
-  portSpec,
 } from "../src/index.js";
+import { parseEndpoint } from "../src/jsonrpc/connection.js";
+import { JsonStreamParser } from "../src/jsonrpc/stream-parser.js";
+import { portSpec } from "../src/vswitch/inputs.js";
 
 describe("JsonStreamParser", () => {
   const messages = [

@@ -6,7 +6,12 @@
 import { EventEmitter } from "node:events";
 import { connect, type Socket } from "node:net";
 import { OvsInputError } from "../errors.js";
-import { JsonRpcClosedError, JsonRpcProtocolError, JsonRpcRemoteError, JsonRpcTimeoutError } from "./errors.js";
+import {
+  JsonRpcClosedError,
+  JsonRpcProtocolError,
+  JsonRpcRemoteError,
+  JsonRpcTimeoutError,
+} from "./errors.js";
 import { JsonStreamParser } from "./stream-parser.js";
 
 /** Where an ovsdb-server listens: a unix socket path, or TCP host and port. */
@@ -85,7 +90,9 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (error) =>
       this.fail(
-        new JsonRpcClosedError(`connection to ${endpoint} failed: ${error.message}`, endpoint, { cause: error }),
+        new JsonRpcClosedError(`connection to ${endpoint} failed: ${error.message}`, endpoint, {
+          cause: error,
+        }),
       ),
     );
     socket.on("close", () =>
@@ -252,7 +259,8 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   private fail(error: JsonRpcClosedError | JsonRpcProtocolError | undefined): void {
     if (this.closed) return;
     this.closed = true;
-    this.closeError = error ?? new JsonRpcClosedError(`connection to ${this.endpoint} was closed`, this.endpoint);
+    this.closeError =
+      error ?? new JsonRpcClosedError(`connection to ${this.endpoint} was closed`, this.endpoint);
     if (this.probeTimer) clearInterval(this.probeTimer);
     this.socket.destroy();
     for (const pending of this.pending.values()) {

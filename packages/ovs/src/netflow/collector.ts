@@ -14,9 +14,17 @@ import { NetflowParseError, type NetflowV5Packet, type NetflowV5Record, parseNet
 const collectorOptions = z
   .object({
     /** Address to bind (default 127.0.0.1). */
-    host: z.string().refine((s) => isIP(s) !== 0, "must be an IPv4 or IPv6 address").optional(),
+    host: z
+      .string()
+      .refine((s) => isIP(s) !== 0, "must be an IPv4 or IPv6 address")
+      .optional(),
     /** UDP port (default 0: an ephemeral port). */
-    port: z.number().int("must be an integer").min(0, "must be a port from 0 to 65535").max(65535, "must be a port from 0 to 65535").optional(),
+    port: z
+      .number()
+      .int("must be an integer")
+      .min(0, "must be a port from 0 to 65535")
+      .max(65535, "must be a port from 0 to 65535")
+      .optional(),
     /** How many records to keep (oldest dropped first; default 100000). */
     maxRecords: z.number().int("must be an integer").min(1, "must be at least 1").optional(),
   })
@@ -63,9 +71,12 @@ export class NetflowCollector extends EventEmitter<NetflowCollectorEvents> {
     socket.on("message", (message, rinfo) => this.onMessage(message, `${rinfo.address}:${rinfo.port}`));
     // Without a listener a socket error would be thrown from the event loop and end the process.
     socket.on("error", (error) => {
-      this.failure = new NetflowCollectorError(`NetFlow collector on ${this.target} failed: ${error.message}`, {
-        cause: error,
-      });
+      this.failure = new NetflowCollectorError(
+        `NetFlow collector on ${this.target} failed: ${error.message}`,
+        {
+          cause: error,
+        },
+      );
       this.finish();
     });
   }

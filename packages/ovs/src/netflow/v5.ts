@@ -1,5 +1,6 @@
 // NetFlow v5 export packets (Cisco's fixed format, what OVS sends): a 24-byte header and up to
 // 30 records of 48 bytes each, all big-endian. Pure parsing, no I/O.
+import { OvsError } from "../errors.js";
 
 export interface NetflowV5Header {
   version: 5;
@@ -48,7 +49,7 @@ export const NETFLOW_V5_HEADER_BYTES = 24;
 export const NETFLOW_V5_RECORD_BYTES = 48;
 
 /** A datagram that is not a well-formed NetFlow v5 packet. */
-export class NetflowParseError extends Error {
+export class NetflowParseError extends OvsError {
   override name = "NetflowParseError";
 }
 

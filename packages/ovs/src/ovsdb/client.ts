@@ -168,7 +168,8 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       }
       for (const lock of this.locks) await this.call(connection, "lock", [lock]);
       if (this.closing) throw new OvsdbConnectionError(`client for ${this.remote} is closed`, this.remote);
-      if (connection.isClosed) throw new OvsdbConnectionError(`connection to ${this.remote} closed`, this.remote);
+      if (connection.isClosed)
+        throw new OvsdbConnectionError(`connection to ${this.remote} closed`, this.remote);
       this.schemas = schemas;
       return connection;
     } catch (error) {
@@ -240,7 +241,10 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     while (!this.isConnected || this.reconnecting) {
       if (this.closing) throw new OvsdbConnectionError(`client for ${this.remote} is closed`, this.remote);
       if (Date.now() > deadline)
-        throw new OvsdbConnectionError(`${this.remote} did not come back within ${timeoutMs} ms`, this.remote);
+        throw new OvsdbConnectionError(
+          `${this.remote} did not come back within ${timeoutMs} ms`,
+          this.remote,
+        );
       await sleep(20);
     }
   }
@@ -378,7 +382,8 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     const form = monitor.conditional ? 2 : 1;
     const initial = await this.sendMonitor(connection, monitor);
     const problem = checkTableUpdates(initial, form, `${monitor.id} reply`);
-    if (problem) throw new OvsdbProtocolError(`${this.remote} sent a malformed monitor reply: ${problem}`, this.remote);
+    if (problem)
+      throw new OvsdbProtocolError(`${this.remote} sent a malformed monitor reply: ${problem}`, this.remote);
     monitor.apply(initial, form, false);
     this.monitors.set(monitor.id, monitor);
     monitor.cancelHook = async () => {
@@ -462,7 +467,10 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
         // The replica can no longer be trusted: drop the connection with a typed error; the
         // reconnect re-issues the monitor and rebuilds the replica from the server's state.
         connection.abort(
-          new JsonRpcProtocolError(`${this.remote} sent a malformed ${method} notification: ${problem}`, this.remote),
+          new JsonRpcProtocolError(
+            `${this.remote} sent a malformed ${method} notification: ${problem}`,
+            this.remote,
+          ),
         );
         return;
       }

@@ -18,6 +18,11 @@ const markerSchema = z
     owner: z.string(),
     pid: z.number().int().positive(),
     start: z.number().int().nonnegative(),
+    /**
+     * Inode of the owner's pid namespace: a pid means something only there, so a sandbox marked
+     * from another pid namespace is never judged (nor reaped) from this one.
+     */
+    pidnsInode: z.number().int().nonnegative(),
     /** The netns given to start() (a name or a path), absent for the owner's own namespace. */
     netns: z.string().optional(),
     /** Inode of the daemons' network namespace when the sandbox started. */
@@ -29,9 +34,19 @@ const markerSchema = z
   .strict();
 export type SandboxMarker = z.infer<typeof markerSchema>;
 
+/** Inode of this process's pid namespace (0 when unknown). */
+export function pidnsInode(): number {
+  try {
+    return statSync("/proc/self/ns/pid").ino;
+  } catch {
+    return 0;
+  }
+}
+
 /** Inode of a network namespace: a name under /run/netns, a path, or (undefined) this process's own. */
 export function netnsInode(netns: string | undefined): number | undefined {
-  const path = netns === undefined ? "/proc/self/ns/net" : netns.startsWith("/") ? netns : `/run/netns/${netns}`;
+  const path =
+    netns === undefined ? "/proc/self/ns/net" : netns.startsWith("/") ? netns : `/run/netns/${netns}`;
   try {
     return statSync(path).ino;
   } catch {
@@ -50,6 +65,7 @@ export function markerForThisProcess(
     owner,
     pid: process.pid,
     start,
+    pidnsInode: pidnsInode(),
     ...(netns !== undefined ? { netns } : {}),
     netnsInode: netnsInode(netns) ?? 0,
     ownsDir,
@@ -78,6 +94,11 @@ export async function readMarker(dir: string): Promise<SandboxMarker | undefined
   } catch {
     return undefined;
   }
+}
+
+/** True when this process can tell whether the owner runs: same pid namespace. */
+export function isJudgeable(marker: SandboxMarker): boolean {
+  return marker.pidnsInode !== 0 && marker.pidnsInode === pidnsInode();
 }
 
 /** True while the process that started the sandbox runs. */

@@ -1,13 +1,14 @@
 // Finding and reaping sandboxes whose owner process is gone (killed with SIGKILL, crashed): their
 // daemons keep running detached, their directory and TAP devices stay. They are found by the
 // marker file in their directory; only sandboxes whose owner (pid + start time) no longer runs
-// are orphans, so a live owner's sandbox is never touched.
+// are orphans, so a live owner's sandbox is never touched. Only markers written in this pid
+// namespace are judged (a pid from another one could name anyone here).
 import { readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { parseInput } from "../errors.js";
-import { isOwnerAlive, readMarker, type SandboxMarker } from "./marker.js";
+import { isJudgeable, isOwnerAlive, readMarker, type SandboxMarker } from "./marker.js";
 import { isDaemonOf } from "./processes.js";
 import { type TeardownReport, teardownSandbox } from "./teardown.js";
 
@@ -53,7 +54,8 @@ async function candidates(options: z.output<typeof findOptions>): Promise<string
 
 async function orphanIn(dir: string): Promise<{ orphan: OrphanSandbox; marker: SandboxMarker } | undefined> {
   const marker = await readMarker(dir);
-  if (!marker || isOwnerAlive(marker)) return undefined;
+  // A marker from another pid namespace names a pid we cannot check: never an orphan from here.
+  if (!marker || !isJudgeable(marker) || isOwnerAlive(marker)) return undefined;
   const runningDaemons: number[] = [];
   for (const pid of Object.values(marker.daemons)) if (await isDaemonOf(pid, dir)) runningDaemons.push(pid);
   return {

@@ -1,8 +1,9 @@
 // The processes a sandbox deals with: its owner (the Node process that started it, identified by
 // pid and start time so a recycled pid is never mistaken for it) and its two daemons (identified by
 // pid and by the sandbox directory on their command line, so a stranger's process is never signalled).
-import { readFile } from "node:fs/promises";
+
 import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { OvsTimeoutError } from "../errors.js";
 
@@ -75,7 +76,8 @@ export async function terminateDaemon(pid: number, dir: string, timeoutMs = 10_0
     if (Date.now() > deadline) {
       process.kill(pid, "SIGKILL");
       await sleep(50);
-      if (await isRunning(pid)) throw new OvsTimeoutError(`process ${pid} did not exit after SIGKILL`, timeoutMs);
+      if (await isRunning(pid))
+        throw new OvsTimeoutError(`process ${pid} did not exit after SIGKILL`, timeoutMs);
       return true;
     }
     await sleep(10);

@@ -143,7 +143,9 @@ export class OvsSandbox {
         ownsDir,
         netns: options.netns,
         netnsInode: marker.netnsInode,
-        daemons: [started["ovs-vswitchd"], started["ovsdb-server"]].filter((p): p is number => p !== undefined),
+        daemons: [started["ovs-vswitchd"], started["ovsdb-server"]].filter(
+          (p): p is number => p !== undefined,
+        ),
       }).catch(() => {});
       throw error;
     }

@@ -45,7 +45,12 @@ function ipCommand(netns: string | undefined, args: string[]): [string, string[]
 }
 
 const linkList = z.array(
-  z.object({ ifname: z.string(), linkinfo: z.object({ info_kind: z.string().optional() }).loose().optional() }).loose(),
+  z
+    .object({
+      ifname: z.string(),
+      linkinfo: z.object({ info_kind: z.string().optional() }).loose().optional(),
+    })
+    .loose(),
 );
 
 /**

@@ -64,7 +64,8 @@ async function otherVswitchdIn(inode: number, except: readonly number[]): Promis
 
 export async function teardownSandbox(target: TeardownTarget, timeoutMs = 10_000): Promise<TeardownReport> {
   const stoppedPids: number[] = [];
-  for (const pid of target.daemons) if (await terminateDaemon(pid, target.dir, timeoutMs)) stoppedPids.push(pid);
+  for (const pid of target.daemons)
+    if (await terminateDaemon(pid, target.dir, timeoutMs)) stoppedPids.push(pid);
 
   let deletedDevices: string[] = [];
   let devicesSkipped: string | undefined;

@@ -34,7 +34,12 @@ export async function buildAddBridge(ctx: VswitchContext, input: BridgeSpec): Pr
       uuid: iface[1],
       row: { name: spec.name, type: "internal", external_ids: externalIds },
     },
-    { op: "insert", table: "Port", uuid: port[1], row: { name: spec.name, interfaces: iface, external_ids: externalIds } },
+    {
+      op: "insert",
+      table: "Port",
+      uuid: port[1],
+      row: { name: spec.name, interfaces: iface, external_ids: externalIds },
+    },
     {
       op: "insert",
       table: "Bridge",
@@ -112,7 +117,12 @@ export async function buildDeleteBridge(
     if (netflow) restore.push(restoreInsert("NetFlow", netflow));
   }
   restore.push(restoreInsert("Bridge", row));
-  restore.push({ op: "mutate", table: "Open_vSwitch", where: [], mutations: [["bridges", "insert", set([id])]] });
+  restore.push({
+    op: "mutate",
+    table: "Open_vSwitch",
+    where: [],
+    mutations: [["bridges", "insert", set([id])]],
+  });
   return {
     description,
     operations: [
@@ -183,7 +193,12 @@ export async function buildSetOtherConfig(
       },
     ],
     inverse: [
-      { op: "mutate", table: "Open_vSwitch", where: [], mutations: restoreMapKeys("other_config", row?.other_config, keys) },
+      {
+        op: "mutate",
+        table: "Open_vSwitch",
+        where: [],
+        mutations: restoreMapKeys("other_config", row?.other_config, keys),
+      },
     ],
     result: undefined,
   };

@@ -131,7 +131,11 @@ export function restoreInsert(table: string, row: Row): Operation {
 }
 
 /** Mutations that put a map column back as it was for `keys` (removed, or restored to old values). */
-export function restoreMapKeys(column: string, before: Value | undefined, keys: readonly string[]): Mutation[] {
+export function restoreMapKeys(
+  column: string,
+  before: Value | undefined,
+  keys: readonly string[],
+): Mutation[] {
   const old = recordOf(before);
   const restored: [string, string][] = keys.filter((k) => k in old).map((k) => [k, old[k] as string]);
   return [

@@ -3,12 +3,7 @@
 // transaction with `vswitch.apply(...)` or `vswitch.transact(combineChanges([...]).operations)`,
 // and undo them with the combined inverse.
 import type { OvsdbClient } from "../ovsdb/client.js";
-import {
-  buildAddBridge,
-  buildDeleteBridge,
-  buildSetBridgeConfig,
-  buildSetOtherConfig,
-} from "./bridge.js";
+import { buildAddBridge, buildDeleteBridge, buildSetBridgeConfig, buildSetOtherConfig } from "./bridge.js";
 import type { OvsChange } from "./change.js";
 import type { VswitchContext } from "./context.js";
 import type { BridgeSpec, MirrorSpec, NetflowSpec, PortSpec } from "./inputs.js";
@@ -50,7 +45,10 @@ export class VswitchChanges {
   }
 
   /** Deletes ports; result: the names removed. Inverse: re-inserts them, in their bridges and mirrors. */
-  deletePorts(names: readonly string[], options: { ifExists?: boolean; bridge?: string } = {}): Promise<OvsChange<string[]>> {
+  deletePorts(
+    names: readonly string[],
+    options: { ifExists?: boolean; bridge?: string } = {},
+  ): Promise<OvsChange<string[]>> {
     return buildDeletePorts(this.ctx, names, options);
   }
 

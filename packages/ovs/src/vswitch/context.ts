@@ -3,11 +3,11 @@
 // also increments Open_vSwitch.next_cfg and reads it back; ovs-vswitchd copies next_cfg to cur_cfg
 // once it has reconfigured, which a monitor on cur_cfg sees without polling.
 import { OvsError, OvsTimeoutError } from "../errors.js";
-import { OvsdbConnectionError } from "../ovsdb/errors.js";
 import type { OvsdbClient } from "../ovsdb/client.js";
-import { CONFIG_COLUMNS, FOREIGN_REFERENCES } from "./change.js";
+import { OvsdbConnectionError } from "../ovsdb/errors.js";
 import type { OvsdbMonitor } from "../ovsdb/monitor.js";
 import type { Condition, Operation, OperationResult, Row } from "../ovsdb/operations.js";
+import { CONFIG_COLUMNS, FOREIGN_REFERENCES } from "./change.js";
 
 /** The external_ids key that marks what vmnet created (with the owner as value). */
 export const OWNER_KEY = "vmnet-owner";
@@ -145,7 +145,8 @@ export class VswitchContext {
       this.client.on("disconnect", onDisconnect);
       this.client.on("close", onClose);
       monitor.on("change", onChange);
-      if (!this.client.isConnected) onDisconnect(new OvsdbConnectionError(`not connected to ${this.client.remote}`, this.client.remote));
+      if (!this.client.isConnected)
+        onDisconnect(new OvsdbConnectionError(`not connected to ${this.client.remote}`, this.client.remote));
     });
   }
 

@@ -65,7 +65,10 @@ export class InterfaceWatcher extends EventEmitter<InterfaceWatcherEvents> {
       const timer = setTimeout(() => {
         cleanup();
         reject(
-          new OvsTimeoutError(`interface ${name} did not reach the expected state within ${timeoutMs} ms`, timeoutMs),
+          new OvsTimeoutError(
+            `interface ${name} did not reach the expected state within ${timeoutMs} ms`,
+            timeoutMs,
+          ),
         );
       }, timeoutMs);
       const cleanup = () => {

@@ -8,7 +8,10 @@ import type { VswitchContext } from "./context.js";
 import { interfaceName, type NetflowSpec, netflowSpec } from "./inputs.js";
 
 /** The bridge row and its current NetFlow row (if any), read together. */
-async function bridgeAndNetflow(ctx: VswitchContext, bridge: string): Promise<{ bridge: Row; netflow: Row | undefined }> {
+async function bridgeAndNetflow(
+  ctx: VswitchContext,
+  bridge: string,
+): Promise<{ bridge: Row; netflow: Row | undefined }> {
   parseInput(interfaceName, bridge, "bridge");
   const [bridges, netflows] = await ctx.selectMany([
     { table: "Bridge", where: [["name", "==", bridge]], columns: ["_uuid", "netflow"] },
@@ -31,7 +34,11 @@ function restoreNetflow(bridgeId: Uuid, old: Row | undefined): Operation[] {
 }
 
 /** Sends the bridge's flow records to collectors (replacing earlier NetFlow settings). */
-export async function buildSetNetflow(ctx: VswitchContext, bridge: string, input: NetflowSpec): Promise<OvsChange> {
+export async function buildSetNetflow(
+  ctx: VswitchContext,
+  bridge: string,
+  input: NetflowSpec,
+): Promise<OvsChange> {
   const spec = parseInput(netflowSpec, input, "netflow");
   const { bridge: row, netflow: old } = await bridgeAndNetflow(ctx, bridge);
   const id = newRowUuid();
@@ -73,7 +80,9 @@ export async function buildSetNetflowTimeout(
   return {
     description: `set NetFlow active timeout of ${bridge} to ${activeTimeout} s`,
     operations: [{ op: "update", table: "NetFlow", where, row: { active_timeout: activeTimeout } }],
-    inverse: [{ op: "update", table: "NetFlow", where, row: { active_timeout: netflow.active_timeout ?? 600 } }],
+    inverse: [
+      { op: "update", table: "NetFlow", where, row: { active_timeout: netflow.active_timeout ?? 600 } },
+    ],
     result: undefined,
   };
 }
@@ -93,7 +102,9 @@ export async function buildDeleteNetflow(
   const bridgeId = row._uuid as Uuid;
   return {
     description,
-    operations: [{ op: "update", table: "Bridge", where: [["_uuid", "==", bridgeId]], row: { netflow: emptySet() } }],
+    operations: [
+      { op: "update", table: "Bridge", where: [["_uuid", "==", bridgeId]], row: { netflow: emptySet() } },
+    ],
     inverse: restoreNetflow(bridgeId, netflow),
     result: undefined,
   };

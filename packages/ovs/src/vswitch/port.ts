@@ -114,7 +114,12 @@ export async function buildAddPorts(
     mutations: [["ports", "insert", set(newPorts)]],
   });
   const inverse: Operation[] = [
-    { op: "mutate", table: "Bridge", where: [["_uuid", "==", bridgeId]], mutations: [["ports", "delete", set(newPorts)]] },
+    {
+      op: "mutate",
+      table: "Bridge",
+      where: [["_uuid", "==", bridgeId]],
+      mutations: [["ports", "delete", set(newPorts)]],
+    },
   ];
   return { description, operations, inverse, result: added };
 }
@@ -131,7 +136,11 @@ export async function buildDeletePorts(
     parseInput(interfaceName, name, names.length === 1 ? "port" : `ports.${i}`);
   if (options.bridge !== undefined) parseInput(interfaceName, options.bridge, "bridge");
   const [bridges, ports, interfaces, mirrors] = await ctx.selectMany([
-    { table: "Bridge", where: options.bridge ? [["name", "==", options.bridge]] : [], columns: ["_uuid", "name", "ports", "mirrors"] },
+    {
+      table: "Bridge",
+      where: options.bridge ? [["name", "==", options.bridge]] : [],
+      columns: ["_uuid", "name", "ports", "mirrors"],
+    },
     {
       table: "Port",
       where: names.length === 1 ? [["name", "==", names[0] ?? ""]] : [],
@@ -182,10 +191,17 @@ export async function buildDeletePorts(
     const where: [string, "==", Uuid][] = [["_uuid", "==", mirror._uuid as Uuid]];
     for (const column of MIRROR_PORT_SETS) {
       const back = uuidsOf(mirror[column]).filter((id) => removedIds.has(id));
-      if (back.length > 0) restore.push({ op: "mutate", table: "Mirror", where, mutations: [[column, "insert", set(back.map(uuid))]] });
+      if (back.length > 0)
+        restore.push({
+          op: "mutate",
+          table: "Mirror",
+          where,
+          mutations: [[column, "insert", set(back.map(uuid))]],
+        });
     }
     const output = uuidsOf(mirror.output_port)[0];
-    if (output && removedIds.has(output)) restore.push({ op: "update", table: "Mirror", where, row: { output_port: uuid(output) } });
+    if (output && removedIds.has(output))
+      restore.push({ op: "update", table: "Mirror", where, row: { output_port: uuid(output) } });
   }
   return { description, operations, inverse: restore, result: removed };
 }
@@ -205,11 +221,21 @@ export async function buildMovePort(ctx: VswitchContext, name: string, toBridge:
   const sources = await ctx.select("Bridge", [["ports", "includes", portId]], ["_uuid", "name"]);
   const operations: Operation[] = [rowExists("Bridge", target)];
   const inverse: Operation[] = [
-    { op: "mutate", table: "Bridge", where: [["_uuid", "==", target]], mutations: [["ports", "delete", set([portId])]] },
+    {
+      op: "mutate",
+      table: "Bridge",
+      where: [["_uuid", "==", target]],
+      mutations: [["ports", "delete", set([portId])]],
+    },
   ];
   for (const source of sources) {
     const where: [string, "==", Uuid][] = [["_uuid", "==", source._uuid as Uuid]];
-    operations.push({ op: "mutate", table: "Bridge", where, mutations: [["ports", "delete", set([portId])]] });
+    operations.push({
+      op: "mutate",
+      table: "Bridge",
+      where,
+      mutations: [["ports", "delete", set([portId])]],
+    });
     inverse.push({ op: "mutate", table: "Bridge", where, mutations: [["ports", "insert", set([portId])]] });
   }
   operations.push({

@@ -108,7 +108,10 @@ export class Vswitch {
   }
 
   /** Deletes many ports in one transaction; returns the names actually removed. */
-  deletePorts(names: readonly string[], options: DeleteOptions & { bridge?: string } = {}): Promise<string[]> {
+  deletePorts(
+    names: readonly string[],
+    options: DeleteOptions & { bridge?: string } = {},
+  ): Promise<string[]> {
     return this.commit(this.changes.deletePorts(names, options), options);
   }
 
