@@ -8,9 +8,12 @@
 //
 // tc-filter mode: the TAP and the CNI interface are joined by mirred redirects on tc ingress, which
 // runs before netfilter's netdev ingress hook and never reaches the bridge family, so nftables
-// cannot see those frames. Instead, u32 filters matching DHCP (no action: TC_ACT_OK, the frame goes
-// on into the local stack, where nothing listens) sit at a higher priority than the match-all
-// redirect on both links, so DHCP is never redirected across in either direction.
+// cannot see those frames. Instead, u32 filters matching DHCP sit at a higher priority than the
+// match-all redirect on both links. They carry a class id (ffff:1) and no action: the class makes
+// the match terminal (without it u32 goes on to the next filter, the redirect), and no action means
+// TC_ACT_OK, so the frame goes on into the pod's own stack, where nothing listens, and is never
+// redirected across in either direction. Our DHCP server still sees the guest's frames: its packet
+// socket (ETH_P_ALL) gets them before tc ingress.
 import {
   chainAdd,
   matchDestinationPorts,
@@ -76,6 +79,7 @@ export function dhcpPassFilters(parent: string): FilterSpec[] {
       parent,
       protocol: "ip",
       prio: DHCP_PASS_PRIO_V4,
+      classid: "ffff:1",
       match: [
         { match: "ip.protocol", value: 17 },
         { match: "ip.dport", value: port },
@@ -88,6 +92,7 @@ export function dhcpPassFilters(parent: string): FilterSpec[] {
       parent,
       protocol: "ipv6",
       prio: DHCP_PASS_PRIO_V6,
+      classid: "ffff:1",
       match: [
         { match: "ip6.protocol", value: 17 },
         { match: "ip6.dport", value: port },

@@ -311,6 +311,16 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
           throw new VmnetInputError("mtu", `${o.mtu} is above ${link.name}'s MTU ${link.mtu}`);
     }
     const bridgeMode = o.mode === "bridge";
+    if (bridgeMode) {
+      // A macvlan/ipvlan link only receives frames for its own MAC: once the VM's MAC is not the
+      // link's, replies never reach the bridge. tc-filter mode keeps the MAC on both.
+      const single = resolved.wired.find((l) => l.kind === "macvlan" || l.kind === "ipvlan");
+      if (single)
+        throw new VmnetInputError(
+          "mode",
+          `${single.name} is a ${single.kind}, which only receives frames for its own MAC: use "tcfilter"`,
+        );
+    }
     let tc: Tc | undefined;
     const hadIngress = new Map<number, boolean>();
     if (!bridgeMode) {

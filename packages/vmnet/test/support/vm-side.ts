@@ -2,6 +2,9 @@
 // guest's eth0 and the relay's end), and a relay process moving frames between the TAP fd and the
 // relay's end (vm-side-relay.py). Real DHCP clients then run on the guest's eth0.
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createNetns, requireProgram, type TestNetns } from "@vmnet/harness";
 import { execa } from "execa";
@@ -61,32 +64,58 @@ export async function startVmSide(tapFd: number, mac: string): Promise<VmSide> {
   };
 }
 
-/** dhcpcd in the VM netns, IPv4 only, one lease then exit; returns what it printed. */
+/**
+ * dhcpcd in the VM netns: IPv4 only, one lease then exit, asking for the MTU, classless routes and
+ * DNS. Its hook script is ours (it records the variables): dhcpcd's own hooks would write the
+ * machine's /etc/resolv.conf. The interface is configured by dhcpcd itself.
+ */
 export async function runDhcpcd(
   vm: TestNetns,
   iface: string,
-): Promise<{ exitCode: number | undefined; output: string }> {
+): Promise<{ exitCode: number | undefined; output: string; env: Record<string, string> }> {
   const dhcpcd = requireProgram("dhcpcd", "dhcpcd5");
-  const r = await execa(
-    "ip",
-    [
-      "netns",
-      "exec",
-      vm.name,
-      dhcpcd,
-      "-4",
-      "-1",
-      "-B",
-      "-t",
-      "20",
-      "--noarp",
-      "-o",
-      "interface_mtu",
-      "-o",
-      "classless_static_routes",
-      iface,
-    ],
-    { reject: false, timeout: 60_000, all: true },
-  );
-  return { exitCode: r.exitCode, output: String(r.all) };
+  const dir = await mkdtemp(join(tmpdir(), "csn-dhcpcd-"));
+  try {
+    const envFile = join(dir, "env");
+    const script = join(dir, "hook");
+    await writeFile(script, `#!/bin/sh\n[ "$reason" = BOUND ] && env > "${envFile}"\nexit 0\n`, {
+      mode: 0o755,
+    });
+    await writeFile(
+      join(dir, "dhcpcd.conf"),
+      "option interface_mtu, classless_static_routes, domain_name_servers, domain_search\n",
+    );
+    const r = await execa(
+      "ip",
+      [
+        "netns",
+        "exec",
+        vm.name,
+        dhcpcd,
+        "-f",
+        join(dir, "dhcpcd.conf"),
+        "-c",
+        script,
+        "-4",
+        "-1",
+        "-B",
+        "-t",
+        "20",
+        "--noarp",
+        "--nobackground",
+        iface,
+      ],
+      { reject: false, timeout: 60_000, all: true },
+    );
+    const text = await readFile(envFile, "utf8").catch(() => "");
+    const env = Object.fromEntries(
+      text
+        .split("\n")
+        .filter((l) => l.includes("="))
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
+    return { exitCode: r.exitCode, output: String(r.all), env };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
