@@ -61,6 +61,9 @@ describe("a failed connect() leaves nothing running", () => {
     expect(fake.accepted).toBe(1);
     expect(fake.open).toBe(0);
     const after = await settled(fdsBefore, handlesBefore);
+    console.log(
+      `malformed get_schema: fds ${fdsBefore} before, ${after.fds} after; connections ${fake.accepted}`,
+    );
     expect(after.fds).toBe(fdsBefore);
     expect(after.handles.Timeout ?? 0).toBeLessThanOrEqual(handlesBefore.Timeout ?? 0);
     expect(after.handles.PipeWrap ?? 0).toBeLessThanOrEqual(handlesBefore.PipeWrap ?? 0);
@@ -78,6 +81,9 @@ describe("a failed connect() leaves nothing running", () => {
     expect(fake.accepted).toBe(1);
     expect(fake.open).toBe(0);
     const after = await settled(fdsBefore, handlesBefore);
+    console.log(
+      `accept-then-close: fds ${fdsBefore} before, ${after.fds} after; connections ${fake.accepted}`,
+    );
     expect(after.fds).toBe(fdsBefore);
     expect(after.handles.Timeout ?? 0).toBeLessThanOrEqual(handlesBefore.Timeout ?? 0);
   });
@@ -112,6 +118,7 @@ describe("reconnecting is one bounded loop per client, stopped by close()", () =
     await sleep(1500);
     expect(fake.accepted).toBe(atClose);
     expect(fake.open).toBe(0);
+    console.log(`storm: fds ${fdsBefore} before, ${openFds()} after close()`);
     expect(openFds()).toBeLessThanOrEqual(fdsBefore);
   });
 

@@ -138,6 +138,8 @@ describePrivileged("OvsSandbox leaves nothing behind", () => {
       await live.stop();
       await ns.remove();
     }
-    expect(readdirSync("/proc/self/fd").length).toBeLessThanOrEqual(fdsBefore);
+    const fdsAfter = readdirSync("/proc/self/fd").length;
+    console.log(`kill -9 of a sandbox owner, then reap: fds ${fdsBefore} before, ${fdsAfter} after`);
+    expect(fdsAfter).toBeLessThanOrEqual(fdsBefore);
   });
 });
