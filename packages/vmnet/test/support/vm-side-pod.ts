@@ -105,7 +105,7 @@ export async function makePod(
         type: "host-local",
         dataDir,
         ranges: dual ? [[{ subnet: v4 }], [{ subnet: v6 }]] : [[{ subnet: v4 }]],
-        routes: dual ? [{ dst: "0.0.0.0/0" }, { dst: "::/0" }] : [{ dst: "0.0.0.0/0" }],
+        routes: options.routes ?? (dual ? [{ dst: "0.0.0.0/0" }, { dst: "::/0" }] : [{ dst: "0.0.0.0/0" }]),
       },
     };
   } else if (kind === "ptp") {
