@@ -85,6 +85,31 @@ describePrivileged("filters for the link the ring really captures", () => {
     });
   }
 
+  test("a filtered capture started while its link is down (a tap before its VM) works once it is up", async ({
+    netns,
+  }) => {
+    await vethPair(netns);
+    await netns.exec("ip", ["link", "set", "a1", "down"]);
+    await netns.exec("ip", ["link", "set", "lo", "down"]); // nothing up to borrow in this netns
+    const file = join(dir, `down-${netns.name}.pcap`);
+    const cap = await startCapture({ iface: "a1", netns: netns.name, file, filter: "vlan 10" });
+    const all = await startCapture({
+      iface: "any",
+      netns: netns.name,
+      file: join(dir, `down-any-${netns.name}.pcap`),
+      filter: "vlan 20",
+    });
+    await netns.exec("ip", ["link", "set", "a1", "up"]);
+    await sendFrames(netns, "a0", trunk());
+    expect(await cap.stop()).toMatchObject({ packets: 5 });
+    // "any" sees each frame leaving a0 (tag inline) and arriving at a1 (tag in metadata).
+    expect(await all.stop()).toMatchObject({ packets: 10 });
+    const read = await readCaptureFile(file);
+    expect(read.packets.map((p) => decodeFrame(p.data).ethernet?.vlans.map((v) => v.vid))).toEqual(
+      Array.from({ length: 5 }, () => [10]),
+    );
+  });
+
   test("a live stream with a VLAN filter gets the tagged frames, tag re-inserted", async ({ netns }) => {
     await vethPair(netns);
     const live = packets({ iface: "a1", netns: netns.name, filter: "vlan 10", limits: { packets: 5 } });
@@ -131,6 +156,34 @@ describePrivileged("filters for the link the ring really captures", () => {
         "10.78.0.2",
         "10.78.0.2",
       ]);
+    } finally {
+      tap.close();
+    }
+  });
+
+  test("a tun device that is down when the capture starts: raw IP filter, packets once it is up", async ({
+    netns,
+  }) => {
+    await netns.exec("sysctl", [
+      "-qw",
+      "net.ipv6.conf.all.disable_ipv6=1",
+      "net.ipv6.conf.default.disable_ipv6=1",
+    ]);
+    const tap = await openTap({ name: "tn1", netns: netns.name, mode: "tun" });
+    try {
+      const file = join(dir, `tun-down-${netns.name}.pcap`);
+      const cap = await startCapture({
+        iface: "tn1",
+        netns: netns.name,
+        file,
+        filter: "icmp and dst host 10.79.0.2",
+      });
+      const r = await Rtnl.open({ netns: netns.name });
+      await r.links.set("tn1", { up: true });
+      await r.addresses.add("tn1", "10.79.0.1/24");
+      r.close();
+      await netns.exec("ping", ["-c", "2", "-i", "0.2", "-W", "1", "10.79.0.2"], { reject: false });
+      expect(await cap.stop()).toMatchObject({ packets: 2 });
     } finally {
       tap.close();
     }

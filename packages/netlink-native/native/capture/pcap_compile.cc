@@ -3,8 +3,15 @@
 // BPF needs no libpcap at all. The few prototypes and structures used are declared here (they are
 // libpcap's stable ABI, unchanged since 0.8).
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -203,6 +210,103 @@ SysError ActivationError(int status, const std::string& device, const std::strin
   return SysError{errnum, "pcap_activate", device + (detail.empty() ? "" : ": " + detail)};
 }
 
+void CopyProgram(const PcapProgram& prog, std::vector<sock_filter>& out) {
+  out.resize(prog.bf_len);
+  if (prog.bf_len) std::memcpy(out.data(), prog.bf_insns, static_cast<size_t>(prog.bf_len) * sizeof(PcapInsn));
+}
+
+// Opens a live libpcap handle on `device` (in the calling thread's netns) and compiles there.
+// `not_up` is set (and nothing else) when libpcap refuses because the interface is down.
+FilterError CompileOnLiveHandle(Libpcap& lib, const std::string& device, int expected_dlt, uint32_t snaplen,
+                                bool optimize, uint32_t netmask, const std::string& expression,
+                                std::vector<sock_filter>& out, bool& not_up) {
+  constexpr int kIfaceNotUp = -9;  // PCAP_ERROR_IFACE_NOT_UP
+  FilterError result;
+  not_up = false;
+  char errbuf[kPcapErrbufSize] = {0};
+  pcap_t* p = lib.create(device.c_str(), errbuf);
+  if (p == nullptr) {
+    result.kind = FilterError::Kind::kSystem;
+    result.sys = SysError{ENODEV, "pcap_create", device + ": " + OneLine(errbuf)};
+    return result;
+  }
+  lib.set_snaplen(p, static_cast<int>(snaplen));
+  if (lib.set_buffer_size) lib.set_buffer_size(p, 1 << 16);  // it only lives to compile
+  int status = lib.activate(p);
+  if (status == kIfaceNotUp) {
+    not_up = true;
+    lib.close(p);
+    return result;
+  }
+  if (status < 0) {
+    result.kind = FilterError::Kind::kSystem;
+    result.sys = ActivationError(status, device, OneLine(lib.geterr(p)));
+    lib.close(p);
+    return result;
+  }
+  int dlt = lib.datalink(p);
+  if (dlt != expected_dlt) {
+    result.kind = FilterError::Kind::kSystem;
+    result.sys = SysError{EOPNOTSUPP, "pcap_datalink",
+                          device + ": libpcap sees link type " + std::to_string(dlt) + ", the capture " +
+                              std::to_string(expected_dlt)};
+    lib.close(p);
+    return result;
+  }
+  PcapProgram prog{0, nullptr};
+  if (lib.compile(p, &prog, expression.c_str(), optimize ? 1 : 0, netmask) != 0) {
+    result.kind = FilterError::Kind::kExpression;
+    result.message = OneLine(lib.geterr(p));
+  } else {
+    CopyProgram(prog, out);
+    lib.freecode(&prog);
+  }
+  lib.close(p);
+  return result;
+}
+
+// Compiles on "lo" of a new, empty netns that only this thread is in, then returns the thread
+// to the netns it was in (the scratch netns goes away with its last user).
+FilterError CompileInScratchNetns(Libpcap& lib, int expected_dlt, uint32_t snaplen, bool optimize, uint32_t netmask,
+                                  const std::string& expression, std::vector<sock_filter>& out) {
+  FilterError result;
+  UniqueFd original(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!original.valid()) {
+    result.kind = FilterError::Kind::kSystem;
+    result.sys = SysError::from("open", "/proc/thread-self/ns/net");
+    return result;
+  }
+  if (::unshare(CLONE_NEWNET) != 0) {
+    result.kind = FilterError::Kind::kSystem;
+    result.sys = SysError::from("unshare", "CLONE_NEWNET (to compile a filter for an interface that is down)");
+    return result;
+  }
+  {
+    UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    ifreq ifr{};
+    std::memcpy(ifr.ifr_name, "lo", 3);
+    if (!s.valid() || ::ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0 ||
+        (ifr.ifr_flags |= IFF_UP, ::ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0)) {
+      result.kind = FilterError::Kind::kSystem;
+      result.sys = SysError::from("ioctl", "lo (scratch netns)");
+    }
+  }
+  if (!result.failed()) {
+    bool not_up = false;
+    result = CompileOnLiveHandle(lib, "lo", expected_dlt, snaplen, optimize, netmask, expression, out, not_up);
+    if (not_up) {
+      result.kind = FilterError::Kind::kSystem;
+      result.sys = SysError{ENETDOWN, "pcap_activate", "lo (scratch netns)"};
+    }
+  }
+  if (::setns(original.get(), CLONE_NEWNET) != 0) {
+    // Staying in the scratch netns would misdirect every later socket of this pool thread.
+    std::fprintf(stderr, "vmnet: cannot return to the original network namespace: %s\n", strerror(errno));
+    std::abort();
+  }
+  return result;
+}
+
 }  // namespace
 
 FilterError CompileLiveFilter(const std::string& device, int expected_dlt, uint32_t snaplen, bool optimize,
@@ -224,44 +328,33 @@ FilterError CompileLiveFilter(const std::string& device, int expected_dlt, uint3
     result.message = lib.loaded_from + " lacks pcap_create/pcap_activate (libpcap 1.0 or newer is needed)";
     return result;
   }
-  // A live handle on the device: libpcap then generates what it generates for a live Linux
-  // socket, e.g. VLAN tests through the kernel's ancillary loads (the tag is out of the frame).
-  char errbuf[kPcapErrbufSize] = {0};
-  pcap_t* p = lib.create(device.c_str(), errbuf);
-  if (p == nullptr) {
-    result.kind = FilterError::Kind::kSystem;
-    result.sys = SysError{ENODEV, "pcap_create", device + ": " + OneLine(errbuf)};
-    return result;
-  }
-  lib.set_snaplen(p, static_cast<int>(snaplen));
-  if (lib.set_buffer_size) lib.set_buffer_size(p, 1 << 16);  // it only lives to compile
-  int status = lib.activate(p);
-  if (status < 0) {
-    result.kind = FilterError::Kind::kSystem;
-    result.sys = ActivationError(status, device, OneLine(lib.geterr(p)));
+  bool not_up = false;
+  result = CompileOnLiveHandle(lib, device, expected_dlt, snaplen, optimize, netmask, expression, out, not_up);
+  if (!not_up) return result;
+  // libpcap will not open a live handle on an interface that is down, but a capture may well
+  // start before its link comes up (a tap before its VM). The code generated does not depend on
+  // which interface of the link type it is: for Ethernet, compile on the loopback device of a
+  // scratch netns made for the purpose (up there); raw IP has no VLAN or live-only code at all.
+  if (expected_dlt == kDltRaw) {
+    result = FilterError{};
+    pcap_t* p = lib.open_dead(kDltRaw, static_cast<int>(snaplen));
+    if (p == nullptr) {
+      result.kind = FilterError::Kind::kSystem;
+      result.sys = SysError{ENOMEM, "pcap_open_dead"};
+      return result;
+    }
+    PcapProgram prog{0, nullptr};
+    if (lib.compile(p, &prog, expression.c_str(), optimize ? 1 : 0, netmask) != 0) {
+      result.kind = FilterError::Kind::kExpression;
+      result.message = OneLine(lib.geterr(p));
+    } else {
+      CopyProgram(prog, out);
+      lib.freecode(&prog);
+    }
     lib.close(p);
     return result;
   }
-  int dlt = lib.datalink(p);
-  if (dlt != expected_dlt) {
-    result.kind = FilterError::Kind::kSystem;
-    result.sys = SysError{EOPNOTSUPP, "pcap_datalink",
-                          device + ": libpcap sees link type " + std::to_string(dlt) + ", the capture " +
-                              std::to_string(expected_dlt)};
-    lib.close(p);
-    return result;
-  }
-  PcapProgram prog{0, nullptr};
-  if (lib.compile(p, &prog, expression.c_str(), optimize ? 1 : 0, netmask) != 0) {
-    result.kind = FilterError::Kind::kExpression;
-    result.message = OneLine(lib.geterr(p));
-  } else {
-    out.resize(prog.bf_len);
-    if (prog.bf_len) std::memcpy(out.data(), prog.bf_insns, static_cast<size_t>(prog.bf_len) * sizeof(PcapInsn));
-    lib.freecode(&prog);
-  }
-  lib.close(p);
-  return result;
+  return CompileInScratchNetns(lib, expected_dlt, snaplen, optimize, netmask, expression, out);
 }
 
 void InitPcapCompile(Napi::Env env, Napi::Object target) {
