@@ -86,16 +86,16 @@ describe("capture: sizes that would wrap in 32 bits are refused, naming the fiel
     "PacketCapture.open: snaplen 2^31-256 is refused at once (it once spun a pool thread forever)",
     async () => {
       // 2^31-255 and up: the block size doubled past 2^31 to 0 and never reached the need.
-    for (const snaplen of [2 ** 31 - 200, 2 ** 31 - 256, 2 ** 31 - 1]) {
-      const opened = PacketCapture.open({ iface: "lo", snaplen }).then(
-        () => "opened",
-        (e: unknown) => e,
-      );
-      const result = await Promise.race([opened, new Promise((r) => setTimeout(() => r("hung"), 3000))]);
-      expect(result, String(snaplen)).toBeInstanceOf(NetlinkInputError);
-      expect(result).toMatchObject({ field: "snaplen" });
-    }
-    // And the addon itself, given the same without the TS check:
+      for (const snaplen of [2 ** 31 - 200, 2 ** 31 - 256, 2 ** 31 - 1]) {
+        const opened = PacketCapture.open({ iface: "lo", snaplen }).then(
+          () => "opened",
+          (e: unknown) => e,
+        );
+        const result = await Promise.race([opened, new Promise((r) => setTimeout(() => r("hung"), 3000))]);
+        expect(result, String(snaplen)).toBeInstanceOf(NetlinkInputError);
+        expect(result).toMatchObject({ field: "snaplen" });
+      }
+      // And the addon itself, given the same without the TS check:
       const Session = (native() as unknown as { CaptureSession: new (o: object, cb: () => void) => unknown })
         .CaptureSession;
       expect(() => new Session({ iface: "lo", snaplen: 2 ** 31 - 256 }, () => {})).toThrow(/snaplen/);
