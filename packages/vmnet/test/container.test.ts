@@ -225,6 +225,48 @@ describePrivileged("ContainerSideNetwork with real CNI plugins and DHCP clients"
     { plugin: "ptp", mode: "tcfilter", client: "dhcpcd" },
     { plugin: "macvlan", mode: "tcfilter", client: "udhcpc" },
   ];
+  for (const mode of ["bridge", "tcfilter"] as const) {
+    test(`${mode} mode, two CNI interfaces, result read from the links: tapN/brN each, each VM NIC gets its identity`, async () => {
+      const first = await makePod("bridge");
+      cleanups.push(() => first.remove());
+      // The second network routes one subnet (the default route is the first one's).
+      const second = await makePod("bridge", {
+        netns: first.netns,
+        ifname: "net1",
+        routes: [{ dst: "10.254.0.0/16" }],
+      });
+      cleanups.push(() => second.remove());
+      const before = await netnsState(first.netns);
+      const csn = await setupContainerSideNetwork({
+        netns: first.netns.name,
+        mode,
+        stateDir: await stateDir(),
+      });
+      cleanups.push(() => csn.teardown());
+      expect(csn.interfaces.map((i) => [i.name, i.tap.name, i.bridge])).toEqual([
+        ["eth0", "tap0", mode === "bridge" ? "br0" : undefined],
+        ["net1", "tap1", mode === "bridge" ? "br1" : undefined],
+      ]);
+      // The result was read from the links: both identities, the default route's gateway.
+      expect(csn.result.ips?.map((ip) => ip.address).sort()).toEqual(
+        [ipv4Of(first).address, ipv4Of(second).address].sort(),
+      );
+      for (const [i, pod] of [first, second].entries()) {
+        const side = await vmSide(csn, i);
+        const handle = await startUdhcpc(side.vm, side.iface);
+        const run = await handle.done();
+        expect(run.exitCode, run.stderr).toBe(0);
+        const got = await installed(side.vm, side.iface);
+        expect(got.addresses.map((a) => `${a.local}/${a.prefixlen}`)).toEqual([ipv4Of(pod).address]);
+        await ping(side, pod.gateway);
+        if (i === 0) expect(got.routes).toContain(`default via ${pod.gateway}`);
+        else expect(got.routes).toContain(`10.254.0.0/16 via ${pod.gateway}`);
+        await side.stop();
+      }
+      await csn.teardown();
+      expect(await netnsState(first.netns)).toEqual(before);
+    });
+  }
   for (const s of scenarios) {
     test(`${s.mode} mode, ${s.plugin} plugin, MTU ${s.mtu ?? 1500}, ${s.client}${s.watch ? ", tcpdump" : ""}`, () =>
       scenario(s));
