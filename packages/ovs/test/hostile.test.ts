@@ -272,3 +272,37 @@ describePrivileged("waiting for ovs-vswitchd notices a lost connection", () => {
     }
   });
 });
+
+describe("long-lived use does not leak", () => {
+  test("1000 connect/close cycles and 300 failed connects: fds and memory back to where they were", async () => {
+    let failing = false;
+    fake = await FakeOvsdb.start((request) =>
+      failing && request.method === "get_schema"
+        ? { id: request.id, result: null, error: null }
+        : politeAnswer(request),
+    );
+    const cycle = async () => {
+      const client = await OvsdbClient.connect(fake?.remote as string);
+      await client.echo(1);
+      client.close();
+    };
+    for (let i = 0; i < 50; i++) await cycle(); // warm-up (module loading, JIT)
+    const fdsBefore = openFds();
+    const rssBefore = process.memoryUsage().rss;
+    for (let i = 0; i < 1000; i++) await cycle();
+    failing = true;
+    for (let i = 0; i < 300; i++) {
+      await expect(OvsdbClient.connect(fake.remote)).rejects.toBeInstanceOf(OvsdbProtocolError);
+    }
+    await sleep(200);
+    const fdsAfter = openFds();
+    const rssGrowthMb = (process.memoryUsage().rss - rssBefore) / 1e6;
+    console.log(
+      `1000 cycles + 300 failed connects: fds ${fdsBefore} before, ${fdsAfter} after; RSS +${rssGrowthMb.toFixed(1)} MB; server saw ${fake.accepted} connections, ${fake.open} open`,
+    );
+    expect(fdsAfter).toBeLessThanOrEqual(fdsBefore);
+    expect(fake.open).toBe(0);
+    expect(fake.accepted).toBe(1350);
+    expect(rssGrowthMb).toBeLessThan(40);
+  });
+});

@@ -156,6 +156,11 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     } catch (error) {
       throw fromTransportError(error);
     }
+    if (this.closing) {
+      // close() was called while the socket was connecting.
+      connection.close();
+      throw new OvsdbConnectionError(`client for ${this.remote} is closed`, this.remote);
+    }
     this.handshaking = connection;
     connection.on("notification", (method, params) => this.onNotification(connection, method, params));
     try {
