@@ -2,8 +2,10 @@
 // and `ip` spawned once per operation, on the same workloads in the same run, each in a fresh
 // private netns. Writes bench/results/rtnl.json: rows { workload, subject, peer, subject_s, peer_s }
 // (median of RUNS runs; the slow per-process and one-by-one peers run once).
-// Runs inside vmnet-isolate (private namespaces). Needs: iproute2, golang-go,
-// golang-github-vishvananda-netlink-dev (installed here on first use).
+// Quick check: BENCH_N=50 BENCH_CHANGES=400 BENCH_RUNS=1 BENCH_RESULTS_DIR=/tmp/b pnpm bench
+// Runs inside vmnet-isolate (private namespaces, no network). Its peers (iproute2, golang-go,
+// golang-github-vishvananda-netlink-dev) are installed BEFORE entering the sandbox by
+// bench/install-peers.mjs (`pnpm bench` runs both); here they are only checked.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,11 +34,10 @@ function ensureGoPeer() {
       ) < 0,
   );
   if (need.length) {
-    console.log(`installing ${need.join(" ")} for the Go peer`);
-    execFileSync("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...need], {
-      stdio: "inherit",
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    });
+    // The sandbox has no network: installing here cannot work on a fresh machine.
+    throw new Error(
+      `missing ${need.join(" ")}: run \`node bench/install-peers.mjs\` first (pnpm bench does)`,
+    );
   }
   const out = join(mkdtempSync(join(tmpdir(), "vmnet-go-")), "vmnetbench");
   execFileSync("go", ["build", "-o", out, "vmnetbench"], {
@@ -59,7 +60,7 @@ async function inFreshNetns(fn) {
   try {
     return await fn(name);
   } finally {
-    deleteNetns(name);
+    await deleteNetns(name);
   }
 }
 
@@ -83,7 +84,8 @@ async function vmnetLinks(kind, ns, loop) {
       const taps = await Promise.all(
         Array.from({ length: N }, (_, i) => openTap({ name: `t${i}`, netns: ns, persist: true })),
       );
-      for (const t of taps) t.close();
+      // Persistent: closing the fds leaves the devices (deleted below with the rest).
+      await Promise.all(taps.map((t) => t.close()));
       indexes = taps.map((t) => t.index);
     }
     await Promise.all(indexes.map((ix, i) => rtnl.addresses.add(ix, ipv4(i))));
@@ -259,6 +261,10 @@ async function main() {
     }
     const pp = await inFreshNetns((ns) => ipPerProcessLinks(kind, ns));
     const w = `${kind} x${N}`;
+    // vmnet and ip -batch delete by link group (one request); the Go peer and ip per process
+    // delete one link per request. The workload names say so.
+    const byGroup = "(both by group)";
+    const groupVsOne = "(vmnet by group, peer one request per link)";
     rows.push({
       workload: `${w} create+address+up`,
       subject: "vmnet",
@@ -281,42 +287,42 @@ async function main() {
       peer_s: pp.create,
     });
     rows.push({
-      workload: `${w} delete`,
+      workload: `${w} delete ${byGroup}`,
       subject: "vmnet",
       peer: "ip -batch",
       subject_s: median(v.delete),
       peer_s: median(b.delete),
     });
     rows.push({
-      workload: `${w} delete`,
+      workload: `${w} delete ${groupVsOne}`,
       subject: "vmnet",
       peer: "vishvananda/netlink",
       subject_s: median(v.delete),
       peer_s: median(g.delete),
     });
     rows.push({
-      workload: `${w} delete`,
+      workload: `${w} delete ${groupVsOne}`,
       subject: "vmnet",
       peer: "ip per process",
       subject_s: median(v.delete),
       peer_s: pp.delete,
     });
     rows.push({
-      workload: `${w} all (create+address+up+delete)`,
+      workload: `${w} all (create+address+up+delete) ${byGroup}`,
       subject: "vmnet",
       peer: "ip -batch",
       subject_s: median(v.create.map((c, i) => c + v.delete[i])),
       peer_s: median(b.create.map((c, i) => c + b.delete[i])),
     });
     rows.push({
-      workload: `${w} all (create+address+up+delete)`,
+      workload: `${w} all (create+address+up+delete) ${groupVsOne}`,
       subject: "vmnet",
       peer: "vishvananda/netlink",
       subject_s: median(v.create.map((c, i) => c + v.delete[i])),
       peer_s: median(g.create.map((c, i) => c + g.delete[i])),
     });
     rows.push({
-      workload: `${w} all (create+address+up+delete)`,
+      workload: `${w} all (create+address+up+delete) ${groupVsOne}`,
       subject: "vmnet",
       peer: "ip per process",
       subject_s: median(v.create.map((c, i) => c + v.delete[i])),
@@ -328,7 +334,7 @@ async function main() {
     if (kind === "veth") {
       const one = await inFreshNetns((ns) => vmnetOneByOneDelete(kind, ns));
       rows.push({
-        workload: `${w} delete`,
+        workload: `${w} delete ${groupVsOne}`,
         subject: "vmnet",
         peer: "one by one",
         subject_s: median(v.delete),
@@ -362,9 +368,11 @@ async function main() {
   });
   rows.push({ workload: wc, subject: "vmnet", peer: "ip per process", subject_s: median(vc), peer_s: pc });
 
-  mkdirSync(join(here, "results"), { recursive: true });
-  writeFileSync(join(here, "results", "rtnl.json"), `${JSON.stringify(rows, null, 2)}\n`);
-  writeFileSync(join(here, "results", "rtnl-notes.txt"), `${notes.join("\n")}\n`);
+  // BENCH_RESULTS_DIR: where a quick small-N check writes, so it never replaces the real results.
+  const out = process.env.BENCH_RESULTS_DIR ?? join(here, "results");
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, "rtnl.json"), `${JSON.stringify(rows, null, 2)}\n`);
+  writeFileSync(join(out, "rtnl-notes.txt"), `${notes.join("\n")}\n`);
   for (const r of rows)
     console.log(
       `${r.workload.padEnd(48)} vs ${r.peer.padEnd(20)} vmnet ${r.subject_s.toFixed(3)} s  peer ${r.peer_s.toFixed(3)} s  ratio ${(r.peer_s / r.subject_s).toFixed(1)}x`,

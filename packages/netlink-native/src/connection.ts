@@ -54,7 +54,8 @@ export interface ConnectionOptions extends NetlinkSocketOptions {
 export class NetlinkConnection {
   private readonly socket: NetlinkSocket;
   private readonly pending = new Map<number, Pending>();
-  private readonly outbox: { seq: number; bytes: Buffer }[] = [];
+  /** Encoded requests waiting to be sent; `glued` keeps the next one in the same sendmsg(). */
+  private readonly outbox: { seq: number; bytes: Buffer; glued?: boolean }[] = [];
   private sending = false;
   private seq: number;
   private closed = false;
@@ -105,6 +106,34 @@ export class NetlinkConnection {
     opts: RequestOptions = {},
   ): Promise<Message[]> {
     return this.enqueue(type, flags | C.NLM_F_REQUEST | C.NLM_F_ACK, body, context, false, opts);
+  }
+
+  /**
+   * Sends several requests in ONE sendmsg(), in order, and returns one promise per request. The
+   * kernel runs them one after the other, so a process that dies after the call still gets all
+   * of them done (e.g. a link's create and the ifalias that marks it).
+   */
+  requestTogether(
+    requests: readonly { type: number; flags: number; body: Buffer; context: RequestContext }[],
+    opts: RequestOptions = {},
+  ): Promise<Message[]>[] {
+    const wasSending = this.sending;
+    this.sending = true; // hold the flush until every request is queued
+    const out = requests.map((r, i) =>
+      this.enqueue(
+        r.type,
+        r.flags | C.NLM_F_REQUEST | C.NLM_F_ACK,
+        r.body,
+        r.context,
+        false,
+        opts,
+        undefined,
+        i < requests.length - 1,
+      ),
+    );
+    this.sending = wasSending;
+    if (!this.sending) this.flush();
+    return out;
   }
 
   /** Runs a dump and resolves with every message, retrying when the kernel flags it interrupted. */
@@ -245,6 +274,7 @@ export class NetlinkConnection {
     dump: boolean,
     opts: RequestOptions,
     onMessage?: (m: Message) => void,
+    glued = false,
   ): Promise<Message[]> {
     if (this.closed) return Promise.reject(new NetlinkClosedError(context));
     if (opts.timeoutMs !== undefined) {
@@ -267,7 +297,7 @@ export class NetlinkConnection {
       this.armSweep();
       this.pending.set(seq, p);
       if (this.pending.size === 1) this.socket.raw.ref();
-      this.outbox.push({ seq, bytes });
+      this.outbox.push(glued ? { seq, bytes, glued } : { seq, bytes });
       if (!this.sending) this.flush();
     });
   }
@@ -279,11 +309,12 @@ export class NetlinkConnection {
       return;
     }
     this.sending = true;
-    const batch: { seq: number; bytes: Buffer }[] = [];
+    const batch: { seq: number; bytes: Buffer; glued?: boolean }[] = [];
     let size = 0;
     while (this.outbox.length > 0) {
       const next = this.outbox[0] as { seq: number; bytes: Buffer };
-      if (batch.length > 0 && size + next.bytes.length > MAX_SEND_BYTES) break;
+      const glued = batch.length > 0 && batch[batch.length - 1]?.glued === true;
+      if (batch.length > 0 && !glued && size + next.bytes.length > MAX_SEND_BYTES) break;
       batch.push(next);
       size += next.bytes.length;
       this.outbox.shift();

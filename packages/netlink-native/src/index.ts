@@ -79,7 +79,25 @@ export type { EventKind, EventSubscription, RtnlEvent } from "./rtnl/events.js";
 export type { LinkIdentity } from "./rtnl/link-identity.js";
 export type { Link, LinkAttrs, OperState } from "./rtnl/link-message.js";
 export { decodeLink } from "./rtnl/link-message.js";
-export type { LinkAddSpec, LinkChanges } from "./rtnl/link-specs.js";
+export type {
+  BridgeInfo,
+  GeneveInfo,
+  GretapInfo,
+  LinkInfo,
+  LinkKind,
+  LinkKindName,
+  MacvlanInfo,
+  MacvlanMode,
+  ResolveContext,
+  ResolvedKind,
+  VlanInfo,
+  VlanProtocol,
+  VxlanInfo,
+} from "./rtnl/kinds/index.js";
+export { LINK_KINDS } from "./rtnl/kinds/index.js";
+export type { LinkAddPlan } from "./rtnl/link-plan.js";
+export type { LinkAddSpec, LinkChanges, MarkSpec } from "./rtnl/link-specs.js";
+export type { OwnedLink, OwnedQuery } from "./rtnl/owned-links.js";
 export type { LinkRef } from "./rtnl/links.js";
 export type { Neighbour, NeighState } from "./rtnl/neigh-message.js";
 export { decodeNeighbour } from "./rtnl/neigh-message.js";
@@ -91,4 +109,11 @@ export type { RouteSpec } from "./rtnl/routes.js";
 export type { LinkStats } from "./rtnl/stats.js";
 export { Rtnl, type RtnlOptions } from "./rtnl.js";
 export { openTap, type Tap, type TapOptions } from "./tap.js";
-export { describeZodError } from "./validate.js";
+export {
+  altName as altNameSchema,
+  describeZodError,
+  ifName as interfaceNameSchema,
+  linkRef as linkRefSchema,
+  netnsRef as netnsRefSchema,
+} from "./validate.js";
+export { formatIPv6 } from "./codec/addresses.js";

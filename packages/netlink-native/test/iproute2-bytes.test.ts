@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import * as C from "../src/codec/constants.js";
 import { encodeMessage } from "../src/codec/message.js";
+import { broadcastOf } from "../src/rtnl/addr-message.js";
 import * as R from "../src/rtnl/requests.js";
 
 const fixtures = JSON.parse(
@@ -22,12 +23,12 @@ const table: Record<string, R.Request> = {
   "ip link add v0 type veth peer name v1": R.linkAdd({
     kind: "veth",
     attrs: { name: "v0" },
-    peer: { name: "v1" },
+    data: { peer: { name: "v1" } },
   }),
   "ip link add v0 mtu 1400 type veth peer name v1": R.linkAdd({
     kind: "veth",
     attrs: { name: "v0", mtu: 1400 },
-    peer: { name: "v1" },
+    data: { peer: { name: "v1" } },
   }),
   "ip link add br1 type bridge": R.linkAdd({ kind: "bridge", attrs: { name: "br1" } }),
   "ip link add br1 type bridge ageing_time 1000 stp_state 0": R.linkAdd({
@@ -213,6 +214,108 @@ const table: Record<string, R.Request> = {
     true,
   ),
   "ip neigh del 10.0.0.7 dev a0": R.neighDelete({ family: C.AF_INET, index: A0, address: "10.0.0.7" }),
+  // geneve: this kernel lacks it; the bytes are what matter.
+  "ip link add gnv0 type geneve id 5 remote 10.0.0.2 dstport 6081": R.linkAdd({
+    kind: "geneve",
+    attrs: { name: "gnv0" },
+    data: { vni: 5, remote: "10.0.0.2", port: 6081 },
+  }),
+  "ip link add gnv1 type geneve id 7 remote 2001:db8::2 ttl 64 tos 16 dstport 7000": R.linkAdd({
+    kind: "geneve",
+    attrs: { name: "gnv1" },
+    // iproute2 reads `tos 16` as hex (a DS field): 0x16.
+    data: { vni: 7, remote: "2001:db8::2", ttl: 64, tos: 0x16, port: 7000 },
+  }),
+  "ip addr add 10.0.0.1/24 dev a0 valid_lft 100 preferred_lft 50": R.addrAdd({
+    family: C.AF_INET,
+    prefix: 24,
+    index: A0,
+    local: "10.0.0.1",
+    validLifetime: 100,
+    preferredLifetime: 50,
+  }),
+  "ip -6 addr add 2001:db8::5/64 dev a0 nodad valid_lft 200 preferred_lft 100": R.addrAdd({
+    family: C.AF_INET6,
+    prefix: 64,
+    index: A0,
+    local: "2001:db8::5",
+    flags: C.IFA_F_NODAD,
+    validLifetime: 200,
+    preferredLifetime: 100,
+  }),
+  "ip addr add 10.0.0.1/24 brd + dev a0": R.addrAdd({
+    family: C.AF_INET,
+    prefix: 24,
+    index: A0,
+    local: "10.0.0.1",
+    derivedBroadcast: broadcastOf("10.0.0.1", 24) as string,
+  }),
+  // /31: no broadcast (iproute2 derives none, and neither do we).
+  "ip addr add 10.0.0.1/31 brd + dev a0": R.addrAdd({
+    family: C.AF_INET,
+    prefix: 31,
+    index: A0,
+    local: "10.0.0.1",
+  }),
+  // Route types: iproute2's default scope and table for each (global for blackhole & co).
+  "ip route add blackhole 10.9.0.0/24": R.routeAdd({
+    family: C.AF_INET,
+    dst: "10.9.0.0",
+    dstPrefix: 24,
+    type: C.RTN_BLACKHOLE,
+  }),
+  "ip route add unreachable 10.9.1.0/24": R.routeAdd({
+    family: C.AF_INET,
+    dst: "10.9.1.0",
+    dstPrefix: 24,
+    type: C.RTN_UNREACHABLE,
+  }),
+  "ip route add prohibit 10.9.2.0/24": R.routeAdd({
+    family: C.AF_INET,
+    dst: "10.9.2.0",
+    dstPrefix: 24,
+    type: C.RTN_PROHIBIT,
+  }),
+  "ip route add throw 10.9.3.0/24": R.routeAdd({
+    family: C.AF_INET,
+    dst: "10.9.3.0",
+    dstPrefix: 24,
+    type: C.RTN_THROW,
+  }),
+  "ip route add local 10.9.4.1 dev a0": R.routeAdd({
+    family: C.AF_INET,
+    dst: "10.9.4.1",
+    dstPrefix: 32,
+    type: C.RTN_LOCAL,
+    index: A0,
+  }),
+  "ip route add broadcast 10.9.5.255 dev a0": R.routeAdd({
+    family: C.AF_INET,
+    dst: "10.9.5.255",
+    dstPrefix: 32,
+    type: C.RTN_BROADCAST,
+    index: A0,
+  }),
+  "ip route add anycast 10.9.6.0/24 dev a0": R.routeAdd({
+    family: C.AF_INET,
+    dst: "10.9.6.0",
+    dstPrefix: 24,
+    type: C.RTN_ANYCAST,
+    index: A0,
+  }),
+  "ip route add multicast 239.1.1.0/24 dev a0": R.routeAdd({
+    family: C.AF_INET,
+    dst: "239.1.1.0",
+    dstPrefix: 24,
+    type: C.RTN_MULTICAST,
+    index: A0,
+  }),
+  "ip -6 route add blackhole 2001:db8:9::/48": R.routeAdd({
+    family: C.AF_INET6,
+    dst: "2001:db8:9::",
+    dstPrefix: 48,
+    type: C.RTN_BLACKHOLE,
+  }),
 };
 
 describe("request bytes equal iproute2's", () => {

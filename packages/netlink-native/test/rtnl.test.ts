@@ -69,17 +69,25 @@ describePrivileged("rtnl against the kernel and iproute2", () => {
       const vx = ours.find((l) => l.name === "vx0");
       const vxIp = theirs.find((l) => l.ifname === "vx0")?.linkinfo?.info_data as Record<string, unknown>;
       expect(vx?.info).toMatchObject({
+        kind: "vxlan",
         vni: vxIp.id,
         port: vxIp.port,
-        group: vxIp.remote,
+        remote: vxIp.remote,
         learning: vxIp.learning,
       });
+      // info is typed per kind: narrowing on kind gives the kind's fields.
+      if (vx?.info?.kind !== "vxlan") throw new Error("vx0 decoded without vxlan info");
+      expect(vx.info.vni).toBe(42);
+      const veth = ours.find((l) => l.name === "v0");
+      expect(veth?.info).toEqual({ kind: "veth" });
       const br = theirs.find((l) => l.ifname === "br0")?.linkinfo?.info_data as Record<string, unknown>;
       expect(ours.find((l) => l.name === "br0")?.info).toMatchObject({
+        kind: "bridge",
         ageingTime: br.ageing_time,
         stp: br.stp_state !== 0,
       });
-      expect(ours.find((l) => l.name === "mv0")?.info).toMatchObject({ mode: "bridge" });
+      expect(ours.find((l) => l.name === "mv0")?.info).toEqual({ kind: "macvlan", mode: "bridge" });
+      expect(ours.find((l) => l.name === "mvt0")?.info).toEqual({ kind: "macvtap", mode: "vepa" });
     } finally {
       rtnl.close();
     }

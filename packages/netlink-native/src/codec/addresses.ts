@@ -25,13 +25,23 @@ export function ipToBytes(ip: string): Buffer {
   throw new TypeError(`not an IP address: ${ip}`);
 }
 
-/** Formats 4 or 16 network-order bytes the way iproute2 prints them (RFC 5952 for IPv6). */
+/** Formats 4 or 16 network-order bytes the way iproute2 prints them (see formatIPv6). */
 export function bytesToIp(b: Uint8Array): string {
   if (b.length === 4) return Array.from(b).join(".");
   if (b.length !== 16) return Buffer.from(b).toString("hex");
+  return formatIPv6(b);
+}
+
+/**
+ * The one IPv6 formatter of the project: the text iproute2 prints (glibc's inet_ntop), i.e.
+ * RFC 5952 (lower case, the longest run of two or more zero groups as "::", the first on ties),
+ * with an IPv4 tail for IPv4-mapped (`::ffff:1.2.3.4`) and IPv4-compatible (`::1.2.3.4`)
+ * addresses.
+ */
+export function formatIPv6(b: Uint8Array): string {
+  if (b.length !== 16) throw new TypeError(`an IPv6 address has 16 bytes, not ${b.length}`);
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((b[i] ?? 0) << 8) | (b[i + 1] ?? 0));
-  // Longest run (>= 2) of zero groups becomes "::", the first such run on ties.
   let bestStart = -1;
   let bestLen = 0;
   for (let i = 0; i < 8; ) {
@@ -46,6 +56,12 @@ export function bytesToIp(b: Uint8Array): string {
       bestLen = j - i;
     }
     i = j;
+  }
+  // glibc: the last 32 bits as dotted IPv4 when the address starts with six zero groups, or with
+  // five and then ffff (a run that covers more than the first six groups does not count).
+  if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && groups[5] === 0xffff))) {
+    const v4 = `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+    return bestLen === 6 ? `::${v4}` : `::ffff:${v4}`;
   }
   const hex = groups.map((g) => g.toString(16));
   if (bestStart === -1) return hex.join(":");

@@ -1,7 +1,17 @@
 // The pure netlink codec: no I/O, no addon. Usable alone (`@vmnet/netlink-native/codec`).
 
-export { bytesToIp, bytesToMac, type Cidr, familyOf, ipToBytes, macToBytes, parseCidr } from "./addresses.js";
+export {
+  bytesToIp,
+  bytesToMac,
+  type Cidr,
+  familyOf,
+  formatIPv6,
+  ipToBytes,
+  macToBytes,
+  parseCidr,
+} from "./addresses.js";
 export { attrMap, parseAttrs, type RawAttr, read } from "./attrs.js";
+export { NetlinkNativeError } from "./base-error.js";
 export * from "./constants.js";
 export { NetlinkDecodeError } from "./decode-error.js";
 export {

@@ -16,9 +16,33 @@ export interface AddrRequest {
   /** Point-to-point peer (IFA_ADDRESS differs from IFA_LOCAL). */
   peer?: string;
   broadcast?: string;
+  /**
+   * A broadcast derived from the prefix (iproute2's `brd +`): written after IFA_ADDRESS, where
+   * iproute2 puts the one it computes.
+   */
+  derivedBroadcast?: string;
   scope?: number;
   flags?: number;
   label?: string;
+  /** Lifetimes in seconds (0xffffffff = forever), sent as IFA_CACHEINFO. */
+  preferredLifetime?: number;
+  validLifetime?: number;
+}
+
+/** Forever, as the kernel writes an infinite address lifetime. */
+export const INFINITY_LIFETIME = 0xffffffff;
+
+/**
+ * The broadcast address of `address/prefix` with every host bit set, as iproute2's `brd +`
+ * computes it; undefined for /31 and /32, where iproute2 sets none.
+ */
+export function broadcastOf(address: string, prefix: number): string | undefined {
+  if (prefix >= 31) return undefined;
+  const v = ipToBytes(address).readUInt32BE(0);
+  const host = prefix === 0 ? 0xffffffff : (1 << (32 - prefix)) - 1;
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE((v | host) >>> 0, 0);
+  return bytesToIp(b);
 }
 
 export function encodeAddrBody(r: AddrRequest): Buffer {
@@ -35,8 +59,16 @@ export function encodeAddrBody(r: AddrRequest): Buffer {
   if (r.broadcast !== undefined) w.attr(C.IFA_BROADCAST, ipToBytes(r.broadcast));
   if (r.label !== undefined) w.string(C.IFA_LABEL, r.label);
   w.attr(C.IFA_ADDRESS, ipToBytes(r.peer ?? r.local));
+  if (r.derivedBroadcast !== undefined) w.attr(C.IFA_BROADCAST, ipToBytes(r.derivedBroadcast));
   // Flags above 8 bits only fit in IFA_FLAGS (iproute2 sends it only then).
   if (flags > 0xff) w.u32(C.IFA_FLAGS, flags);
+  if (r.preferredLifetime !== undefined || r.validLifetime !== undefined) {
+    // struct ifa_cacheinfo { ifa_prefered, ifa_valid, cstamp, tstamp }
+    const ci = Buffer.alloc(16);
+    ci.writeUInt32LE(r.preferredLifetime ?? INFINITY_LIFETIME, 0);
+    ci.writeUInt32LE(r.validLifetime ?? INFINITY_LIFETIME, 4);
+    w.attr(C.IFA_CACHEINFO, ci);
+  }
   return w.finish();
 }
 

@@ -2,19 +2,40 @@ import { z } from "zod";
 import { parseCidr } from "../codec/addresses.js";
 import * as C from "../codec/constants.js";
 import type { NetlinkConnection } from "../connection.js";
-import { NetlinkError } from "../errors.js";
+import { NetlinkError, NetlinkInputError } from "../errors.js";
 import { check, cidr, ip } from "../validate.js";
-import { type Address, decodeAddress, encodeAddrDumpBody } from "./addr-message.js";
+import {
+  type Address,
+  type AddrRequest,
+  broadcastOf,
+  decodeAddress,
+  encodeAddrDumpBody,
+  INFINITY_LIFETIME,
+} from "./addr-message.js";
 import type { LinkRef, Links } from "./links.js";
 import * as R from "./requests.js";
 
 export const SCOPES = { universe: 0, site: 200, link: 253, host: 254, nowhere: 255 } as const;
 export type ScopeName = keyof typeof SCOPES;
 
+const lifetime = z.union([
+  z.literal("forever"),
+  z
+    .number()
+    .int("must be whole seconds")
+    .min(0, "must be >= 0")
+    .max(0xfffffffe, 'must be below 4294967295 (or "forever")'),
+]);
+
 const addrOptions = z
   .object({
     peer: ip.optional(),
-    broadcast: ip.optional(),
+    /** An IPv4 broadcast address, or "+" for the one derived from the prefix (iproute2's `brd +`). */
+    broadcast: z.union([z.literal("+"), ip]).optional(),
+    /** Seconds until the address is removed (`valid_lft`); default forever. */
+    validLifetime: lifetime.optional(),
+    /** Seconds until it is deprecated (`preferred_lft`), at most validLifetime; default forever. */
+    preferredLifetime: lifetime.optional(),
     scope: z.enum(["universe", "site", "link", "host", "nowhere"]).optional(),
     /** IPv6: skip duplicate address detection (usable at once). */
     nodad: z.boolean().optional(),
@@ -36,21 +57,32 @@ export class Addresses {
     check(cidr, address, "address");
     const o = check(addrOptions, options, "options");
     const c = parseCidr(address);
+    if (o.broadcast !== undefined && (c.family !== C.AF_INET || o.broadcast.includes(":")))
+      throw new NetlinkInputError("options.broadcast", "is for IPv4 addresses only");
+    const valid = o.validLifetime === "forever" ? INFINITY_LIFETIME : o.validLifetime;
+    const preferred = o.preferredLifetime === "forever" ? INFINITY_LIFETIME : o.preferredLifetime;
+    if (valid === 0) throw new NetlinkInputError("options.validLifetime", "must be above 0");
+    if ((preferred ?? INFINITY_LIFETIME) > (valid ?? INFINITY_LIFETIME))
+      throw new NetlinkInputError("options.preferredLifetime", "must not exceed validLifetime");
     const index = await this.links.index(link);
     let flags = 0;
     if (o.nodad) flags |= C.IFA_F_NODAD;
     if (o.noprefixroute) flags |= C.IFA_F_NOPREFIXROUTE;
-    const req = {
+    const req: AddrRequest = {
       family: c.family,
       prefix: c.prefix,
       index,
       local: c.address,
       ...(o.peer !== undefined && { peer: o.peer }),
-      ...(o.broadcast !== undefined && { broadcast: o.broadcast }),
+      ...(o.broadcast !== undefined && o.broadcast !== "+" && { broadcast: o.broadcast }),
+      ...(valid !== undefined && { validLifetime: valid }),
+      ...(preferred !== undefined && { preferredLifetime: preferred }),
       ...(o.scope !== undefined && { scope: SCOPES[o.scope] }),
       ...(o.label !== undefined && { label: o.label }),
       flags,
     };
+    const derived = o.broadcast === "+" ? broadcastOf(c.address, c.prefix) : undefined;
+    if (derived !== undefined) req.derivedBroadcast = derived;
     return { req, context: { op: "", object: `${address} dev ${link}` } };
   }
 

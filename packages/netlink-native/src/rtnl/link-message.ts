@@ -1,64 +1,28 @@
 // ifinfomsg requests and replies (RTM_NEWLINK/DELLINK/GETLINK). Pure: names are already resolved
 // to indexes by the caller. Attribute order follows iproute2 so our bytes can be compared with its.
 
-import { bytesToMac, macToBytes } from "../codec/addresses.js";
+import { bytesToMac } from "../codec/addresses.js";
 import { attrMap, parseAttrs, type RawAttr, read } from "../codec/attrs.js";
 import * as C from "../codec/constants.js";
 import { NetlinkDecodeError } from "../codec/decode-error.js";
 import { AttrWriter } from "../codec/writer.js";
-import { kindCodec } from "./kinds/index.js";
+import { type LinkInfo, linkKind } from "./kinds/index.js";
+import {
+  IFINFOMSG_LEN,
+  type IfInfoHeader,
+  type LinkAttrs,
+  writeIfInfo,
+  writeLinkAttrs,
+} from "./link-attrs.js";
 import { decodeLinkStats64, type LinkStats } from "./stats.js";
 
-export const IFINFOMSG_LEN = 16;
-
-export interface IfInfoHeader {
-  family?: number;
-  type?: number;
-  index?: number;
-  flags?: number;
-  change?: number;
-}
-
-export function writeIfInfo(w: AttrWriter, h: IfInfoHeader): void {
-  w.fixed(IFINFOMSG_LEN, (b, at) => {
-    b.writeUInt8(h.family ?? 0, at);
-    b.writeUInt16LE(h.type ?? 0, at + 2);
-    b.writeInt32LE(h.index ?? 0, at + 4);
-    b.writeUInt32LE(h.flags ?? 0, at + 8);
-    b.writeUInt32LE(h.change ?? 0, at + 12);
-  });
-}
-
-/** Link attributes a request may carry (all optional). Indexes, not names. */
-export interface LinkAttrs {
-  name?: string;
-  mac?: string;
-  mtu?: number;
-  txqlen?: number;
-  group?: number;
-  /** Index of the bridge/bond to enslave to; 0 removes the master. */
-  master?: number;
-  alias?: string;
-  /** Move into the netns behind this open fd. */
-  netnsFd?: number;
-  netnsPid?: number;
-  /** Parent link index (IFLA_LINK: vlan/macvlan's lower device). */
-  parent?: number;
-}
-
-/** Writes the attributes in the order iproute2 emits them for `ip link add/set`. */
-export function writeLinkAttrs(w: AttrWriter, a: LinkAttrs): void {
-  if (a.mac !== undefined) w.attr(C.IFLA_ADDRESS, macToBytes(a.mac));
-  if (a.mtu !== undefined) w.u32(C.IFLA_MTU, a.mtu);
-  if (a.txqlen !== undefined) w.u32(C.IFLA_TXQLEN, a.txqlen);
-  if (a.group !== undefined) w.u32(C.IFLA_GROUP, a.group);
-  if (a.master !== undefined) w.u32(C.IFLA_MASTER, a.master);
-  if (a.alias !== undefined) w.text(C.IFLA_IFALIAS, a.alias);
-  if (a.netnsFd !== undefined) w.u32(C.IFLA_NET_NS_FD, a.netnsFd);
-  if (a.netnsPid !== undefined) w.u32(C.IFLA_NET_NS_PID, a.netnsPid);
-  if (a.parent !== undefined) w.u32(C.IFLA_LINK, a.parent);
-  if (a.name !== undefined) w.string(C.IFLA_IFNAME, a.name);
-}
+export {
+  IFINFOMSG_LEN,
+  type IfInfoHeader,
+  type LinkAttrs,
+  writeIfInfo,
+  writeLinkAttrs,
+} from "./link-attrs.js";
 
 /** IFLA_LINKINFO { KIND, DATA { ... } }: the kind string has no NUL, as iproute2 sends it. */
 export function writeLinkInfo(w: AttrWriter, kind: string, data?: (w: AttrWriter) => void): void {
@@ -124,8 +88,11 @@ export interface Link {
   parentNetnsId?: number;
   kind?: string;
   slaveKind?: string;
-  /** Kind-specific settings decoded from IFLA_INFO_DATA (e.g. vxlan's vni). */
-  info?: Record<string, unknown>;
+  /**
+   * Kind-specific settings decoded from IFLA_INFO_DATA, typed by kind (for the kinds of the
+   * registry): `if (link.info?.kind === "vxlan") link.info.vni`.
+   */
+  info?: LinkInfo;
   stats?: LinkStats;
   /** Attributes this codec does not decode, kept as they came. */
   unknown: RawAttr[];
@@ -222,8 +189,11 @@ export function decodeLink(body: Buffer): Link {
       if (a.type === C.IFLA_INFO_SLAVE_KIND) link.slaveKind = read.string(a);
     }
     const data = parseAttrs(info.data).find((a) => a.type === C.IFLA_INFO_DATA);
-    const codec = link.kind ? kindCodec(link.kind) : undefined;
-    if (data && codec?.decode) link.info = codec.decode(parseAttrs(data.data));
+    const kind = link.kind ? linkKind(link.kind) : undefined;
+    if (kind?.decode) {
+      const decoded = kind.decode(data ? parseAttrs(data.data) : []);
+      link.info = { ...decoded, kind: kind.kind } as LinkInfo;
+    }
   }
   for (const a of attrs) if (!KNOWN.has(a.type)) link.unknown.push(a);
   return link;

@@ -1,13 +1,16 @@
-// Public input shapes for links, validated with zod before anything is sent.
+// Public input shapes for links, validated with zod before anything is sent. The create spec is
+// the settings every link takes plus the kind's own schema, for each kind of the registry.
 import { z } from "zod";
-import { ifName, ip, ipv4, linkRef, mac, mtu, u8, u32, vlanId } from "../validate.js";
+import { NetlinkInputError } from "../errors.js";
+import { check, ifName, linkRef, mac, mtu, netnsRef, u32 } from "../validate.js";
+import { LINK_KIND_REGISTRY, LINK_KINDS, type LinkKind, type LinkKindName } from "./kinds/index.js";
 
-const netnsRefSchema = z.union([
-  z.string().min(1),
-  z.object({ name: z.string().min(1) }).strict(),
-  z.object({ path: z.string().min(1) }).strict(),
-  z.object({ pid: z.number().int().positive() }).strict(),
-]);
+const alias = z.string().refine((s) => Buffer.byteLength(s) <= 255, "must be at most 255 bytes");
+const markToken = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 of [A-Za-z0-9._-]");
+
+/** An ownership mark to write into the link's ifalias: who owns it and what it is for. */
+export const markSpec = z.object({ owner: markToken, role: markToken }).strict();
+export type MarkSpec = z.input<typeof markSpec>;
 
 /** Settings every link kind accepts at creation. */
 const common = {
@@ -16,108 +19,63 @@ const common = {
   mac: mac.optional(),
   txqlen: u32.optional(),
   group: u32.optional(),
-  alias: z.string().max(255, "must be at most 255 bytes").optional(),
+  alias: alias.optional(),
+  /**
+   * Write `formatOwnerMark({ owner, role, <this process> })` into the ifalias, sent with the
+   * request that creates the link (exclusive with alias).
+   */
+  mark: markSpec.optional(),
   master: linkRef.optional(),
   up: z.boolean().optional(),
-  /** Create the link directly inside this netns. */
-  netns: netnsRefSchema.optional(),
+  /**
+   * Create the link inside this netns. The request then goes through a socket opened there, so
+   * every link named in the spec (master, parent, device) is looked up in that netns too.
+   */
+  netns: netnsRef.optional(),
 };
 
-const veth = z
-  .object({
-    ...common,
-    kind: z.literal("veth"),
-    peer: z
-      .object({ name: ifName, netns: netnsRefSchema.optional(), mac: mac.optional(), mtu: mtu.optional() })
-      .strict(),
-  })
-  .strict();
+type Common = typeof common;
+type SpecSchema<K> =
+  K extends LinkKind<infer N, infer S, infer _R, infer _I>
+    ? z.ZodObject<Common & { kind: z.ZodLiteral<N> } & S, z.core.$strict>
+    : never;
+type AnyKind = (typeof LINK_KIND_REGISTRY)[number];
 
-const bridge = z
-  .object({
-    ...common,
-    kind: z.literal("bridge"),
-    ageingTime: u32.optional(),
-    forwardDelay: u32.optional(),
-    helloTime: u32.optional(),
-    maxAge: u32.optional(),
-    stp: z.boolean().optional(),
-    priority: z.number().int().min(0).max(65535).optional(),
-    vlanFiltering: z.boolean().optional(),
-    vlanDefaultPvid: z.number().int().min(0).max(4094).optional(),
-    multicastSnooping: z.boolean().optional(),
-  })
-  .strict();
-
-const vxlan = z
-  .object({
-    ...common,
-    kind: z.literal("vxlan"),
-    vni: z.number().int().min(0, "must be 0-16777215").max(0xffffff, "must be 0-16777215"),
-    remote: ip.optional(),
-    /** Multicast group for BUM traffic (exclusive with remote). */
-    multicastGroup: ip.optional(),
-    local: ip.optional(),
-    device: linkRef.optional(),
-    port: z.number().int().min(1).max(65535).optional(),
-    learning: z.boolean().optional(),
-    ttl: u8.optional(),
-    tos: u8.optional(),
-  })
-  .strict()
-  .refine((s) => !(s.remote && s.multicastGroup), {
-    message: "remote and multicastGroup exclude each other",
-    path: ["multicastGroup"],
+function specSchema(k: AnyKind) {
+  const kind = k as LinkKind<string, z.ZodRawShape, unknown, object>;
+  const base = z.object({ ...common, kind: z.literal(kind.kind), ...kind.schema }).strict();
+  return base.superRefine((s, ctx) => {
+    if (s.alias !== undefined && s.mark !== undefined)
+      ctx.addIssue({ code: "custom", message: "alias and mark exclude each other", path: ["mark"] });
+    const broken = kind.check?.(s as never);
+    if (broken) ctx.addIssue({ code: "custom", message: broken[0], path: [broken[1]] });
   });
+}
 
-const macvlan = z
-  .object({
-    ...common,
-    kind: z.enum(["macvlan", "macvtap"]),
-    parent: linkRef,
-    mode: z.enum(["private", "vepa", "bridge", "passthru", "source"]).optional(),
-  })
-  .strict();
+const linkAddSchema = z.discriminatedUnion(
+  "kind",
+  LINK_KIND_REGISTRY.map(specSchema) as unknown as [SpecSchema<AnyKind>, ...SpecSchema<AnyKind>[]],
+);
 
-const plain = z.object({ ...common, kind: z.enum(["ifb", "dummy"]) }).strict();
+/** What `links.add` takes: common settings plus the kind's own (see README for each kind). */
+export type LinkAddSpec = z.input<SpecSchema<AnyKind>>;
+/** A create spec after validation (defaults applied). */
+export type ParsedLinkAddSpec = z.output<SpecSchema<AnyKind>>;
 
-const vlan = z
-  .object({
-    ...common,
-    kind: z.literal("vlan"),
-    parent: linkRef,
-    id: vlanId,
-    protocol: z.enum(["802.1q", "802.1ad"]).optional(),
-  })
-  .strict();
-
-const gretap = z
-  .object({
-    ...common,
-    kind: z.literal("gretap"),
-    remote: ipv4,
-    local: ipv4.optional(),
-    key: u32.optional(),
-    ttl: u8.optional(),
-    tos: u8.optional(),
-    pmtudisc: z.boolean().optional(),
-    device: linkRef.optional(),
-  })
-  .strict();
-
-export const linkAddSpec = z.discriminatedUnion("kind", [veth, bridge, vxlan, macvlan, plain, vlan, gretap]);
-export type LinkAddSpec = z.input<typeof linkAddSpec>;
-export const LINK_KINDS = [
-  "veth",
-  "bridge",
-  "vxlan",
-  "macvlan",
-  "macvtap",
-  "ifb",
-  "dummy",
-  "vlan",
-  "gretap",
-] as const;
+/**
+ * Validates a create spec; the error names the field (`link.vni: must be 0-16777215`) and an
+ * unknown kind lists the kinds there are.
+ */
+export function checkLinkAddSpec(input: unknown, field = "link"): ParsedLinkAddSpec {
+  const kind = (input as { kind?: unknown } | null | undefined)?.kind;
+  if (typeof input === "object" && input !== null && !LINK_KINDS.includes(kind as LinkKindName)) {
+    throw new NetlinkInputError(
+      `${field}.kind`,
+      `${typeof kind === "string" ? `unknown kind "${kind}"` : "missing"}: must be one of ${LINK_KINDS.map((k) => `"${k}"`).join(", ")}`,
+    );
+  }
+  return check(linkAddSchema as unknown as z.ZodType<ParsedLinkAddSpec>, input, field);
+}
 
 export const linkChanges = z
   .object({
@@ -125,14 +83,14 @@ export const linkChanges = z
     mtu: mtu.optional(),
     mac: mac.optional(),
     name: ifName.optional(),
-    alias: z.string().max(255, "must be at most 255 bytes").optional(),
+    alias: alias.optional(),
     txqlen: u32.optional(),
     group: u32.optional(),
     promisc: z.boolean().optional(),
     /** A bridge/bond to enslave to, or null to leave the current one. */
     master: linkRef.nullable().optional(),
     /** Move the link into another netns. */
-    netns: netnsRefSchema.optional(),
+    netns: netnsRef.optional(),
   })
   .strict();
 export type LinkChanges = z.input<typeof linkChanges>;

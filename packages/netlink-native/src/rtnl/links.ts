@@ -2,18 +2,29 @@ import { closeSync, openSync } from "node:fs";
 import { z } from "zod";
 import * as C from "../codec/constants.js";
 import type { Message } from "../codec/message.js";
-import type { NetlinkConnection } from "../connection.js";
+import { NetlinkConnection } from "../connection.js";
 import { NetlinkError, NetlinkInputError } from "../errors.js";
 import { type NetnsRef, netnsPath } from "../netns.js";
+import { type PlanOptions, runPlan, StepError } from "../plan/index.js";
 import { altName, check, linkRef } from "../validate.js";
-
-const linkRefList = z.array(linkRef);
-
 import { decodeLinkIdentity, type LinkIdentity } from "./link-identity.js";
 import { decodeLink, type Link, type LinkAttrs } from "./link-message.js";
-import { type LinkAddSpec, type LinkChanges, linkAddSpec, linkChanges } from "./link-specs.js";
+import { aliasOf, type LinkAddPlan, planLinkAdd } from "./link-plan.js";
+import {
+  checkLinkAddSpec,
+  type LinkAddSpec,
+  type LinkChanges,
+  linkChanges,
+  type MarkSpec,
+  markSpec,
+  type ParsedLinkAddSpec,
+} from "./link-specs.js";
+import { findOwned, type OwnedLink, type OwnedQuery } from "./owned-links.js";
 import * as R from "./requests.js";
 import type { LinkStats } from "./stats.js";
+
+const linkRefList = z.array(linkRef);
+const addManyOptions = z.object({ mark: markSpec.optional() }).strict();
 
 /** A link given by name or by ifindex. */
 export type LinkRef = string | number;
@@ -33,7 +44,21 @@ async function withNetnsFd<T>(
 }
 
 export class Links {
-  constructor(private readonly conn: NetlinkConnection) {}
+  constructor(readonly conn: NetlinkConnection) {}
+
+  /**
+   * Runs `fn` with a Links acting inside `netns` (a socket opened there for the call, closed
+   * after): what `netns` in a create spec means.
+   */
+  private async inNetns<T>(netns: NetnsRef, fn: (links: Links) => Promise<T>): Promise<T> {
+    const conn = await NetlinkConnection.open({ netns });
+    conn.netlinkSocket.enableStrictCheck();
+    try {
+      return await fn(new Links(conn));
+    } finally {
+      conn.close();
+    }
+  }
 
   private async send(req: R.Request, op: string, object?: string, extraFlags = 0): Promise<Message[]> {
     return this.conn.request(
@@ -86,74 +111,92 @@ export class Links {
   }
 
   /**
-   * Creates a link and returns it as the kernel reports it (NLM_F_ECHO, no second request).
-   * Settings the kernel cannot take at creation (alias) are applied next; if that fails, the
-   * link is deleted again so nothing is left half-configured.
+   * The plan that creates a link (validated now, nothing sent): for callers that compose link
+   * creation with other steps (runPlan). A spec with `netns` is refused here: plan it on an Rtnl
+   * opened in that netns.
    */
-  async add(input: LinkAddSpec): Promise<Link> {
+  planAdd(input: LinkAddSpec): LinkAddPlan {
+    const spec = checkLinkAddSpec(input);
+    if (spec.netns !== undefined)
+      throw new NetlinkInputError("link.netns", "plan it on an Rtnl opened in that netns");
+    return planLinkAdd(this, spec);
+  }
+
+  /**
+   * Creates a link and returns it as the kernel reports it (NLM_F_ECHO). With `alias` or `mark`,
+   * the ifalias is set in the same sendmsg() as the create (see link-plan.ts). Everything is
+   * validated before anything is sent; a failure after the create deletes the link again. A
+   * refusal of the create itself is the kernel's NetlinkError; a later failure is a StepError.
+   */
+  async add(input: LinkAddSpec, options: PlanOptions = {}): Promise<Link> {
     await this.conn.admit();
-    const spec = check(linkAddSpec, input, "link");
-    const attrs: LinkAttrs = { name: spec.name };
-    if (spec.mtu !== undefined) attrs.mtu = spec.mtu;
-    if (spec.mac !== undefined) attrs.mac = spec.mac;
-    if (spec.txqlen !== undefined) attrs.txqlen = spec.txqlen;
-    if (spec.group !== undefined) attrs.group = spec.group;
-    if (spec.master !== undefined) attrs.master = await this.index(spec.master);
-    const resolved: R.ResolvedLinkAdd = { kind: spec.kind, attrs };
-    if (spec.up) resolved.up = true;
-    const {
-      kind: _k,
-      name: _n,
-      mtu: _m,
-      mac: _a,
-      txqlen: _t,
-      group: _g,
-      alias,
-      master: _ms,
-      up: _u,
-      netns,
-      ...data
-    } = spec;
-    if ("parent" in data) attrs.parent = await this.index(data.parent);
-    if ("device" in data && data.device !== undefined) data.device = await this.index(data.device);
-    return withNetnsFd(netns, async (nsFd) =>
-      withNetnsFd("peer" in data ? data.peer.netns : undefined, async (peerFd) => {
-        if (nsFd !== undefined) attrs.netnsFd = nsFd;
-        if ("peer" in data) {
-          const p = data.peer;
-          resolved.peer = { name: p.name };
-          if (p.mtu !== undefined) resolved.peer.mtu = p.mtu;
-          if (p.mac !== undefined) resolved.peer.mac = p.mac;
-          if (peerFd !== undefined) resolved.peer.netnsFd = peerFd;
-        } else {
-          resolved.data = data;
-        }
-        const msgs = await this.send(
-          R.linkAdd(resolved),
-          "link add",
-          spec.name,
-          nsFd === undefined ? C.NLM_F_ECHO : 0,
-        );
-        const echoed = msgs.find((m) => m.type === C.RTM_NEWLINK);
-        if (nsFd !== undefined) {
-          // Created in another netns: our socket's netns has nothing to echo or configure.
-          if (alias !== undefined)
-            throw new NetlinkInputError("link.alias", "cannot be set together with netns");
-          return echoed ? decodeLink(echoed.body) : ({ name: spec.name } as Link);
-        }
-        let link = echoed ? decodeLink(echoed.body) : await this.get(spec.name);
-        if (alias !== undefined) {
-          try {
-            await this.set(link.index, { alias });
-            link = { ...link, alias };
-          } catch (e) {
-            await this.send(R.linkDelete(link.index), "link del", spec.name).catch(() => undefined);
-            throw e;
-          }
-        }
-        return link;
+    const spec = checkLinkAddSpec(input);
+    if (spec.netns !== undefined) {
+      const { netns, ...here } = spec;
+      return this.inNetns(netns, (links) => links.addParsed(here as ParsedLinkAddSpec, options));
+    }
+    return this.addParsed(spec, options);
+  }
+
+  private async addParsed(spec: ParsedLinkAddSpec, options: PlanOptions): Promise<Link> {
+    const plan = planLinkAdd(this, spec);
+    try {
+      await runPlan(plan.steps, { subject: `link add "${spec.name}"`, ...options });
+    } catch (e) {
+      // The create itself was refused and nothing was done: the kernel's own error says it best.
+      if (e instanceof StepError && e.index === 0 && e.undone === 0 && !options.beforeStep) throw e.cause;
+      throw e;
+    }
+    return plan.link as Link;
+  }
+
+  /**
+   * Creates many links, each marked (`options.mark`, or each spec's own alias/mark) in the same
+   * sendmsg() as its create; requests are coalesced into few system calls. All or nothing: if any
+   * fails, the ones made are deleted (one group request) and the first failure is thrown.
+   */
+  async addMany(inputs: readonly LinkAddSpec[], options: { mark?: MarkSpec } = {}): Promise<Link[]> {
+    const o = check(addManyOptions, options, "options");
+    if (!Array.isArray(inputs)) throw new NetlinkInputError("links", "expected array");
+    const specs = inputs.map((input, i) => {
+      const s = checkLinkAddSpec(input, `links.${i}`);
+      if (s.netns !== undefined)
+        throw new NetlinkInputError(`links.${i}.netns`, "addMany creates in this handle's netns");
+      if (o.mark && s.alias === undefined && s.mark === undefined) s.mark = o.mark;
+      return s;
+    });
+    const results = await Promise.allSettled(
+      specs.map(async (s) => {
+        await this.conn.admit();
+        return this.addParsed(s, {});
       }),
     );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    const made = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    if (failed) {
+      if (made.length > 0) await this.deleteMany(made.map((l) => l.index));
+      throw failed.reason;
+    }
+    return made;
+  }
+
+  /**
+   * Links carrying a vmnet ownership mark in their ifalias, from one dump. Links without an
+   * exact mark (foreign aliases, none) are never returned.
+   */
+  async findOwned(query: OwnedQuery = {}): Promise<OwnedLink[]> {
+    return findOwned(await this.identities(), query);
+  }
+
+  /**
+   * Deletes the links whose mark names a process that is gone (a crashed or exited owner), in
+   * one group request; returns what was deleted. Never touches a link without a mark or one
+   * whose owner is alive.
+   */
+  async reapOrphans(query: Omit<OwnedQuery, "deadOnly"> = {}): Promise<OwnedLink[]> {
+    const orphans = await this.findOwned({ ...query, deadOnly: true });
+    if (orphans.length > 0) await this.deleteMany(orphans.map((l) => l.index));
+    return orphans;
   }
 
   /** Changes a link in one request (iproute2's `ip link set` with several options). */
@@ -302,13 +345,17 @@ export class Links {
 
   /**
    * Idempotent create: makes the link if it is missing, or brings an existing link of the same
-   * kind to the requested mtu/mac/master/alias/up state. A same-named link of another kind is
-   * an EEXIST error (never silently reused).
+   * kind to the requested mtu/mac/master/alias/mark/up state. A same-named link of another kind
+   * is an EEXIST error (never silently reused). With `netns`, looks and acts in that netns.
    */
   async ensure(input: LinkAddSpec): Promise<Link> {
-    const spec = check(linkAddSpec, input, "link");
-    const existing = spec.netns === undefined ? await this.find(spec.name) : undefined;
-    if (!existing) return this.add(input);
+    const spec = checkLinkAddSpec(input);
+    if (spec.netns !== undefined) {
+      const { netns, ...here } = spec;
+      return this.inNetns(netns, (links) => links.ensure(here as LinkAddSpec));
+    }
+    const existing = await this.find(spec.name);
+    if (!existing) return this.addParsed(spec, {});
     if (existing.kind !== spec.kind) {
       throw new NetlinkError(
         17,
@@ -317,9 +364,10 @@ export class Links {
       );
     }
     const changes: LinkChanges = {};
+    const alias = spec.alias ?? (spec.mark ? aliasOf(spec) : undefined);
     if (spec.mtu !== undefined && spec.mtu !== existing.mtu) changes.mtu = spec.mtu;
     if (spec.mac !== undefined && spec.mac.toLowerCase() !== existing.mac) changes.mac = spec.mac;
-    if (spec.alias !== undefined && spec.alias !== existing.alias) changes.alias = spec.alias;
+    if (alias !== undefined && alias !== existing.alias) changes.alias = alias;
     if (spec.txqlen !== undefined && spec.txqlen !== existing.txqlen) changes.txqlen = spec.txqlen;
     if (spec.group !== undefined && spec.group !== existing.group) changes.group = spec.group;
     if (spec.master !== undefined) {

@@ -3,14 +3,9 @@
 import * as C from "../codec/constants.js";
 import { AttrWriter } from "../codec/writer.js";
 import { type AddrRequest, encodeAddrBody } from "./addr-message.js";
-import { kindCodec } from "./kinds/index.js";
-import {
-  encodeLinkBody,
-  type IfInfoHeader,
-  type LinkAttrs,
-  writeIfInfo,
-  writeLinkAttrs,
-} from "./link-message.js";
+import { linkKind } from "./kinds/index.js";
+import { type IfInfoHeader, type LinkAttrs, writeIfInfo } from "./link-attrs.js";
+import { encodeLinkBody } from "./link-message.js";
 import { encodeNeighBody, type NeighRequest } from "./neigh-message.js";
 import { encodeRouteBody, type RouteRequest } from "./route-message.js";
 
@@ -27,28 +22,16 @@ export interface ResolvedLinkAdd {
   kind: string;
   attrs: LinkAttrs;
   up?: boolean;
-  /** Kind data with indexes resolved (see kinds/*). */
-  data?: Record<string, unknown>;
-  /** veth only: the peer's attributes. */
-  peer?: LinkAttrs;
+  /** The kind's data with names resolved (what its plugin's resolve() returned; see kinds/*). */
+  data?: unknown;
 }
 
+/** RTM_NEWLINK create: generic attributes, then IFLA_LINKINFO written by the kind's plugin. */
 export function linkAdd(r: ResolvedLinkAdd): Request {
-  const codec = kindCodec(r.kind);
+  const encode = linkKind(r.kind)?.encode;
   const header: IfInfoHeader = r.up ? { flags: C.IFF_UP, change: C.IFF_UP } : {};
-  let data: ((w: AttrWriter) => void) | undefined;
-  if (r.kind === "veth" && r.peer) {
-    const peer = r.peer;
-    data = (w) =>
-      w.nested(C.VETH_INFO_PEER, () => {
-        writeIfInfo(w, {});
-        writeLinkAttrs(w, peer);
-      });
-  } else if (codec?.encode && r.data) {
-    const encode = codec.encode as (w: AttrWriter, s: unknown) => void;
-    const spec = r.data;
-    data = (w) => encode(w, spec);
-  }
+  const kindData = r.data;
+  const data = encode && kindData !== undefined ? (w: AttrWriter) => encode(w, kindData as never) : undefined;
   const info = data ? { kind: r.kind, data } : { kind: r.kind };
   return { type: C.RTM_NEWLINK, flags: CREATE, body: encodeLinkBody({ header, attrs: r.attrs, info }) };
 }
@@ -124,19 +107,47 @@ export function addrDelete(r: AddrRequest): Request {
   return { type: C.RTM_DELADDR, flags: 0, body: encodeAddrBody(r) };
 }
 
+/** The table iproute2 puts a route of this type in when none is given. */
+export function defaultRouteTable(type: number): number {
+  return type === C.RTN_LOCAL || type === C.RTN_BROADCAST || type === C.RTN_ANYCAST || type === C.RTN_NAT
+    ? C.RT_TABLE_LOCAL
+    : C.RT_TABLE_MAIN;
+}
+
+/**
+ * The scope iproute2 gives a new route of this type when none is given: host for local (and
+ * nat), link for broadcast/multicast/anycast, link for a unicast route with neither gateway nor
+ * nexthops, and global (universe) for everything else: blackhole, unreachable, prohibit, throw
+ * and unicast routes through a gateway.
+ */
+export function defaultRouteScope(r: Pick<RouteRequest, "type" | "gateway" | "multipath">): number {
+  switch (r.type ?? C.RTN_UNICAST) {
+    case C.RTN_LOCAL:
+    case C.RTN_NAT:
+      return C.RT_SCOPE_HOST;
+    case C.RTN_BROADCAST:
+    case C.RTN_MULTICAST:
+    case C.RTN_ANYCAST:
+      return C.RT_SCOPE_LINK;
+    case C.RTN_UNICAST:
+    case C.RTN_UNSPEC:
+      return r.gateway === undefined && r.multipath === undefined ? C.RT_SCOPE_LINK : C.RT_SCOPE_UNIVERSE;
+    default:
+      return C.RT_SCOPE_UNIVERSE;
+  }
+}
+
 export function routeAdd(r: RouteRequest, replace = false): Request {
+  const type = r.type ?? C.RTN_UNICAST;
   return {
     type: C.RTM_NEWROUTE,
     flags: replace ? REPLACE : CREATE,
     body: encodeRouteBody({
       ...r,
-      table: r.table ?? C.RT_TABLE_MAIN,
+      table: r.table ?? defaultRouteTable(type),
       protocol: r.protocol ?? C.RTPROT_BOOT,
-      type: r.type ?? C.RTN_UNICAST,
-      // Like iproute2: a unicast route with neither gateway nor nexthops is on-link.
-      scope:
-        r.scope ??
-        (r.gateway === undefined && r.multipath === undefined ? C.RT_SCOPE_LINK : C.RT_SCOPE_UNIVERSE),
+      type,
+      scope: r.scope ?? defaultRouteScope(r),
     }),
   };
 }

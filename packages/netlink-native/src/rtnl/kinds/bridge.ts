@@ -1,11 +1,24 @@
+import { z } from "zod";
 import { type RawAttr, read } from "../../codec/attrs.js";
 import * as C from "../../codec/constants.js";
-import type { AttrWriter } from "../../codec/writer.js";
-import type { KindCodec } from "./kind.js";
+import { u32 } from "../../validate.js";
+import { defineKind } from "./kind.js";
 
 /** Linux bridge settings. Times are in centiseconds, as `ip link` takes them. */
-export interface BridgeSpec {
-  kind: "bridge";
+const schema = {
+  ageingTime: u32.optional(),
+  forwardDelay: u32.optional(),
+  helloTime: u32.optional(),
+  maxAge: u32.optional(),
+  stp: z.boolean().optional(),
+  priority: z.number().int().min(0, "must be 0-65535").max(65535, "must be 0-65535").optional(),
+  vlanFiltering: z.boolean().optional(),
+  vlanDefaultPvid: z.number().int().min(0, "must be 0-4094").max(4094, "must be 0-4094").optional(),
+  multicastSnooping: z.boolean().optional(),
+};
+type BridgeData = z.output<z.ZodObject<typeof schema>>;
+
+export interface BridgeInfo {
   forwardDelay?: number;
   helloTime?: number;
   maxAge?: number;
@@ -17,9 +30,10 @@ export interface BridgeSpec {
   multicastSnooping?: boolean;
 }
 
-export const bridgeCodec: KindCodec<BridgeSpec> = {
+export const bridgeKind = defineKind({
   kind: "bridge",
-  encode(w: AttrWriter, s: BridgeSpec) {
+  schema,
+  encode(w, s: BridgeData) {
     if (s.forwardDelay !== undefined) w.u32(C.IFLA_BR_FORWARD_DELAY, s.forwardDelay);
     if (s.helloTime !== undefined) w.u32(C.IFLA_BR_HELLO_TIME, s.helloTime);
     if (s.maxAge !== undefined) w.u32(C.IFLA_BR_MAX_AGE, s.maxAge);
@@ -30,8 +44,8 @@ export const bridgeCodec: KindCodec<BridgeSpec> = {
     if (s.multicastSnooping !== undefined) w.u8(C.IFLA_BR_MCAST_SNOOPING, s.multicastSnooping ? 1 : 0);
     if (s.vlanDefaultPvid !== undefined) w.u16(C.IFLA_BR_VLAN_DEFAULT_PVID, s.vlanDefaultPvid);
   },
-  decode(attrs: RawAttr[]) {
-    const out: Record<string, unknown> = {};
+  decode(attrs: RawAttr[]): BridgeInfo {
+    const out: BridgeInfo = {};
     for (const a of attrs) {
       if (a.type === C.IFLA_BR_FORWARD_DELAY) out.forwardDelay = read.u32(a);
       if (a.type === C.IFLA_BR_HELLO_TIME) out.helloTime = read.u32(a);
@@ -45,4 +59,4 @@ export const bridgeCodec: KindCodec<BridgeSpec> = {
     }
     return out;
   },
-};
+});

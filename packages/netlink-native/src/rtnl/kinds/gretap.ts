@@ -1,28 +1,44 @@
+import { z } from "zod";
 import { bytesToIp, ipToBytes } from "../../codec/addresses.js";
 import { type RawAttr, read } from "../../codec/attrs.js";
 import * as C from "../../codec/constants.js";
-import type { AttrWriter } from "../../codec/writer.js";
-import type { KindCodec } from "./kind.js";
+import { ipv4, linkRef, u8, u32 } from "../../validate.js";
+import { defineKind } from "./kind.js";
 
 const GRE_KEY = 0x2000;
 
-/** Ethernet over GRE (IPv4 underlay). `key` sets both directions' keys. */
-export interface GretapSpec {
-  kind: "gretap";
+const schema = {
+  remote: ipv4,
+  local: ipv4.optional(),
+  /** Sets both directions' keys. */
+  key: u32.optional(),
+  ttl: u8.optional(),
+  tos: u8.optional(),
+  /** Path MTU discovery (iproute2's default: on). */
+  pmtudisc: z.boolean().optional(),
+  device: linkRef.optional(),
+};
+type GretapData = Omit<z.output<z.ZodObject<typeof schema>>, "device"> & { device?: number };
+
+export interface GretapInfo {
   local?: string;
-  remote: string;
+  remote?: string;
   key?: number;
   ttl?: number;
   tos?: number;
-  /** Path MTU discovery (iproute2's default: on). */
-  pmtudisc?: boolean;
-  device?: number;
 }
 
-export const gretapCodec: KindCodec<GretapSpec> = {
+/** Ethernet over GRE (IPv4 underlay). */
+export const gretapKind = defineKind({
   kind: "gretap",
+  schema,
+  async resolve(s, ctx) {
+    const { device, ...rest } = s;
+    const data: GretapData = device === undefined ? rest : { ...rest, device: await ctx.index(device) };
+    return { data };
+  },
   // iproute2 states every tunnel parameter, defaults included; we send the same set.
-  encode(w: AttrWriter, s: GretapSpec) {
+  encode(w, s: GretapData) {
     const key = s.key ?? 0;
     const flags = s.key === undefined ? 0 : GRE_KEY;
     w.be32(C.IFLA_GRE_IKEY, key);
@@ -41,8 +57,8 @@ export const gretapCodec: KindCodec<GretapSpec> = {
     w.be16(C.IFLA_GRE_ENCAP_SPORT, 0);
     w.be16(C.IFLA_GRE_ENCAP_DPORT, 0);
   },
-  decode(attrs: RawAttr[]) {
-    const out: Record<string, unknown> = {};
+  decode(attrs: RawAttr[]): GretapInfo {
+    const out: GretapInfo = {};
     for (const a of attrs) {
       if (a.type === C.IFLA_GRE_LOCAL) out.local = bytesToIp(a.data);
       if (a.type === C.IFLA_GRE_REMOTE) out.remote = bytesToIp(a.data);
@@ -52,4 +68,4 @@ export const gretapCodec: KindCodec<GretapSpec> = {
     }
     return out;
   },
-};
+});

@@ -1,7 +1,8 @@
+import { z } from "zod";
 import { type RawAttr, read } from "../../codec/attrs.js";
 import * as C from "../../codec/constants.js";
-import type { AttrWriter } from "../../codec/writer.js";
-import type { KindCodec } from "./kind.js";
+import { linkRef } from "../../validate.js";
+import { defineKind } from "./kind.js";
 
 export const MACVLAN_MODES = {
   private: C.MACVLAN_MODE_PRIVATE,
@@ -12,31 +13,40 @@ export const MACVLAN_MODES = {
 } as const;
 export type MacvlanMode = keyof typeof MACVLAN_MODES;
 
-/** macvlan and macvtap share their settings; the parent goes in IFLA_LINK. */
-export interface MacvlanSpec {
-  kind: "macvlan" | "macvtap";
-  parent: number;
-  mode?: MacvlanMode;
+const schema = {
+  /** The lower device (IFLA_LINK). */
+  parent: linkRef,
+  mode: z.enum(["private", "vepa", "bridge", "passthru", "source"]).optional(),
+};
+
+export interface MacvlanInfo {
+  mode?: MacvlanMode | number;
 }
 
-function codec(kind: "macvlan" | "macvtap"): KindCodec<MacvlanSpec> {
-  return {
+// macvlan and macvtap share their settings.
+function macvlanLike<K extends "macvlan" | "macvtap">(kind: K) {
+  return defineKind({
     kind,
-    encode(w: AttrWriter, s: MacvlanSpec) {
+    schema,
+    async resolve(s, ctx) {
+      const data: { mode?: MacvlanMode } = s.mode === undefined ? {} : { mode: s.mode };
+      return { data, parent: await ctx.index(s.parent) };
+    },
+    encode(w, s: { mode?: MacvlanMode }) {
       if (s.mode !== undefined) w.u32(C.IFLA_MACVLAN_MODE, MACVLAN_MODES[s.mode]);
     },
-    decode(attrs: RawAttr[]) {
-      const out: Record<string, unknown> = {};
+    decode(attrs: RawAttr[]): MacvlanInfo {
+      const out: MacvlanInfo = {};
       for (const a of attrs) {
         if (a.type === C.IFLA_MACVLAN_MODE) {
           const v = read.u32(a);
-          out.mode = Object.entries(MACVLAN_MODES).find(([, n]) => n === v)?.[0] ?? v;
+          out.mode = (Object.entries(MACVLAN_MODES).find(([, n]) => n === v)?.[0] as MacvlanMode) ?? v;
         }
       }
       return out;
     },
-  };
+  });
 }
 
-export const macvlanCodec = codec("macvlan");
-export const macvtapCodec = codec("macvtap");
+export const macvlanKind = macvlanLike("macvlan");
+export const macvtapKind = macvlanLike("macvtap");

@@ -1,27 +1,32 @@
+import { z } from "zod";
 import { type RawAttr, read } from "../../codec/attrs.js";
 import * as C from "../../codec/constants.js";
-import type { AttrWriter } from "../../codec/writer.js";
-import type { KindCodec } from "./kind.js";
+import { linkRef, vlanId } from "../../validate.js";
+import { defineKind } from "./kind.js";
 
 const PROTOCOLS = { "802.1q": 0x8100, "802.1ad": 0x88a8 } as const;
 export type VlanProtocol = keyof typeof PROTOCOLS;
 
-/** 802.1Q/802.1ad sub-interface of `parent`. */
-export interface VlanSpec {
-  kind: "vlan";
-  parent: number;
-  id: number;
-  protocol?: VlanProtocol;
+export interface VlanInfo {
+  id?: number;
+  protocol?: VlanProtocol | number;
 }
 
-export const vlanCodec: KindCodec<VlanSpec> = {
+/** 802.1Q/802.1ad sub-interface of `parent`. */
+export const vlanKind = defineKind({
   kind: "vlan",
-  encode(w: AttrWriter, s: VlanSpec) {
+  schema: { parent: linkRef, id: vlanId, protocol: z.enum(["802.1q", "802.1ad"]).optional() },
+  async resolve(s, ctx) {
+    const data: { id: number; protocol?: VlanProtocol } = { id: s.id };
+    if (s.protocol !== undefined) data.protocol = s.protocol;
+    return { data, parent: await ctx.index(s.parent) };
+  },
+  encode(w, s: { id: number; protocol?: VlanProtocol }) {
     if (s.protocol !== undefined) w.be16(C.IFLA_VLAN_PROTOCOL, PROTOCOLS[s.protocol]);
     w.u16(C.IFLA_VLAN_ID, s.id);
   },
-  decode(attrs: RawAttr[]) {
-    const out: Record<string, unknown> = {};
+  decode(attrs: RawAttr[]): VlanInfo {
+    const out: VlanInfo = {};
     for (const a of attrs) {
       if (a.type === C.IFLA_VLAN_ID) out.id = read.u16(a);
       if (a.type === C.IFLA_VLAN_PROTOCOL) {
@@ -31,4 +36,4 @@ export const vlanCodec: KindCodec<VlanSpec> = {
     }
     return out;
   },
-};
+});

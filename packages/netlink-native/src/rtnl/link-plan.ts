@@ -1,0 +1,139 @@
+// Creating a link as a plan (the shared runPlan vocabulary): each step is one netlink request
+// and knows how to undo itself. Validation happens before the plan is built, so bad input never
+// leaves anything behind; names (master, parent, underlay) are resolved when the create step
+// runs.
+//
+// Marking: the kernel (6.x) ignores IFLA_IFALIAS in a create request, so the ifalias (an
+// ownership mark or a plain alias) is set by a second RTM_NEWLINK, by name, sent in the SAME
+// sendmsg() as the create. The kernel runs both before sendmsg() returns: once the call is made,
+// a crash of this process cannot leave the link unmarked. Other processes may observe the link
+// unmarked between the two messages (microseconds). IFLA_IFALIAS is still put in the create
+// request, so a kernel that honours it there marks the link atomically.
+import { closeSync, openSync } from "node:fs";
+import * as C from "../codec/constants.js";
+import type { NetlinkConnection } from "../connection.js";
+import { NetlinkError } from "../errors.js";
+import { netnsPath } from "../netns.js";
+import { formatOwnerMark, ownerMarkForThisProcess } from "../owner/index.js";
+import { type Step, step } from "../plan/index.js";
+import { linkKind, type ResolveContext } from "./kinds/index.js";
+import type { LinkAttrs } from "./link-attrs.js";
+import { decodeLink, type Link } from "./link-message.js";
+import type { ParsedLinkAddSpec } from "./link-specs.js";
+import * as R from "./requests.js";
+
+/** Fields every kind shares; the rest of a spec belongs to its kind's plugin. */
+const COMMON_KEYS = new Set([
+  "kind",
+  "name",
+  "mtu",
+  "mac",
+  "txqlen",
+  "group",
+  "alias",
+  "mark",
+  "master",
+  "up",
+  "netns",
+]);
+
+/** What link creation needs from the handle it runs on. */
+export interface LinkPlanHost {
+  readonly conn: NetlinkConnection;
+  index(ref: string | number): Promise<number>;
+  get(ref: string | number): Promise<Link>;
+}
+
+/** The steps that create one link, and the link once they ran. */
+export interface LinkAddPlan {
+  readonly steps: readonly Step[];
+  /** The created link as the kernel echoed it (with its alias), after the create step ran. */
+  readonly link: Link | undefined;
+}
+
+/** The ifalias a spec asks for: its alias, or the ownership mark of this process. */
+export function aliasOf(spec: ParsedLinkAddSpec): string | undefined {
+  if (spec.alias !== undefined) return spec.alias;
+  if (spec.mark) return formatOwnerMark(ownerMarkForThisProcess(spec.mark.owner, spec.mark.role));
+  return undefined;
+}
+
+/** Builds (does not run) the plan that creates `spec` through `host`'s connection. */
+export function planLinkAdd(host: LinkPlanHost, spec: ParsedLinkAddSpec): LinkAddPlan {
+  const kind = linkKind(spec.kind);
+  if (!kind) throw new Error(`no plugin for link kind ${spec.kind}`); // unreachable: validated
+  const alias = aliasOf(spec);
+  let link: Link | undefined;
+  let marking: Promise<unknown> | undefined;
+  const object = spec.name;
+
+  const create = step(
+    `create ${spec.kind} ${spec.name}`,
+    async () => {
+      const fds: number[] = [];
+      try {
+        const ctx: ResolveContext = {
+          index: (ref) => host.index(ref),
+          netnsFd: (ref) => {
+            const fd = openSync(netnsPath(ref), "r");
+            fds.push(fd);
+            return fd;
+          },
+        };
+        const own = Object.fromEntries(Object.entries(spec).filter(([k]) => !COMMON_KEYS.has(k)));
+        const resolved = kind.resolve ? await kind.resolve(own as never, ctx) : { data: own };
+        const attrs: LinkAttrs = { name: spec.name };
+        if (spec.mtu !== undefined) attrs.mtu = spec.mtu;
+        if (spec.mac !== undefined) attrs.mac = spec.mac;
+        if (spec.txqlen !== undefined) attrs.txqlen = spec.txqlen;
+        if (spec.group !== undefined) attrs.group = spec.group;
+        if (spec.master !== undefined) attrs.master = await host.index(spec.master);
+        if (alias !== undefined) attrs.alias = alias;
+        if (resolved.parent !== undefined) attrs.parent = resolved.parent;
+        const add: R.ResolvedLinkAdd = { kind: spec.kind, attrs, data: resolved.data };
+        if (spec.up) add.up = true;
+        const req = R.linkAdd(add);
+        const requests = [{ ...req, flags: req.flags | C.NLM_F_ECHO, context: { op: "link add", object } }];
+        if (alias !== undefined) {
+          const mark = R.linkSet({ index: 0, attrs: { name: spec.name, alias } });
+          requests.push({ ...mark, context: { op: "link set alias", object } });
+        }
+        const [created, marked] = host.conn.requestTogether(requests);
+        if (marked) {
+          marking = marked;
+          marked.catch(() => undefined); // awaited by the mark step; failing with the create is expected
+        }
+        const echoed = (await created)?.find((m) => m.type === C.RTM_NEWLINK);
+        // Some kinds (vxlan) come back without an echo: then one look-up by name.
+        link = echoed ? decodeLink(echoed.body) : await host.get(spec.name);
+      } finally {
+        for (const fd of fds) closeSync(fd);
+      }
+    },
+    async () => {
+      if (!link) return;
+      const del = R.linkDelete(link.index);
+      try {
+        await host.conn.request(del.type, del.flags, del.body, { op: "link del", object });
+      } catch (e) {
+        // Gone already (a veth whose peer was deleted takes it along): nothing to undo.
+        if (!(e instanceof NetlinkError && e.code === "ENODEV")) throw e;
+      }
+    },
+  );
+  const steps: Step[] = [create];
+  if (alias !== undefined) {
+    steps.push(
+      step(`set ifalias of ${spec.name}`, async () => {
+        await marking;
+        if (link) link = { ...link, alias };
+      }),
+    );
+  }
+  return {
+    steps,
+    get link() {
+      return link;
+    },
+  };
+}
