@@ -2,8 +2,10 @@
 // ovsdb-server misbehaves on purpose): failed connects leave nothing running, reconnecting is one
 // bounded loop that close() stops, malformed input becomes a typed error instead of a crash, and
 // every request has a deadline.
+import { existsSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describePrivileged } from "@vmnet/harness/vitest";
+import { execa } from "execa";
 import { afterEach, describe, expect, test } from "vitest";
 import {
   OvsdbClient,
@@ -305,4 +307,22 @@ describe("long-lived use does not leak", () => {
     expect(fake.accepted).toBe(1350);
     expect(rssGrowthMb).toBeLessThan(40);
   });
+});
+
+describe("the process can exit once the caller lets go", () => {
+  for (const mode of ["failed-connect", "close-in-backoff"]) {
+    test(`${mode}: the process exits by itself within a second`, async () => {
+      const dist = new URL("../dist/index.js", import.meta.url);
+      expect(existsSync(dist), "the child imports the build: run pnpm build first").toBe(true);
+      const script = new URL("./fixtures/exit-after.mjs", import.meta.url).pathname;
+      const child = execa("node", [script, mode], { reject: false, timeout: 15_000 });
+      const result = await child;
+      const released = Number(/released at (\d+)/.exec(String(result.stdout))?.[1]);
+      const exitedAt = Date.now();
+      expect(result.exitCode, String(result.stderr)).toBe(0);
+      expect(result.timedOut).toBe(false);
+      // Before the fix: reconnect loops (failed-connect) or a 5 s backoff timer kept it alive.
+      expect(exitedAt - released).toBeLessThan(1500);
+    });
+  }
 });
