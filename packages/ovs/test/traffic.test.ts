@@ -76,7 +76,13 @@ describePrivileged("traffic through the userspace datapath", () => {
 
   test("a trunk port carries the access ports' frames tagged", async () => {
     await h1.ns.exec("ip", ["neigh", "flush", "all"]);
-    const capture = tcpdump(trunk.ns, trunk.ifname, ["vlan 10 and arp"], 1);
+    // Only h1's ARP (the ping's own look-up), not any other frame on VLAN 10.
+    const capture = tcpdump(
+      trunk.ns,
+      trunk.ifname,
+      ["vlan", "10", "and", "arp", "and", "ether", "src", h1.mac],
+      1,
+    );
     await capture.ready;
     await pings(h1, h2.ip, 2);
     const lines = await capture.lines;
@@ -94,7 +100,9 @@ describePrivileged("traffic through the userspace datapath", () => {
       // but flows already cached in the datapath pick it up a little later: retry for a while.
       let text = "";
       for (let attempt = 0; attempt < 8 && !text.includes("echo reply"); attempt++) {
-        const capture = tcpdump(tap.ns, tap.ifname, ["vlan and icmp"], 2, 2);
+        // Only the copies of h1's and h2's pings (tagged, between their two addresses).
+        const filter = ["vlan", "and", "icmp", "and", "host", h1.ip, "and", "host", h2.ip];
+        const capture = tcpdump(tap.ns, tap.ifname, filter, 2, 2);
         await capture.ready;
         await pings(h1, h2.ip, 1);
         text = (await capture.lines).join("\n");
