@@ -66,7 +66,8 @@ SysError CaptureFile::Create(const std::string& path, FileFormat format, bool ov
       return SysError{EINVAL, "open", path};
     }
     // Blocking writes again (O_NONBLOCK only kept open() from waiting on a FIFO).
-    ::fcntl(fd_.get(), F_SETFL, O_WRONLY);
+    int fl = ::fcntl(fd_.get(), F_GETFL);
+    if (fl >= 0) ::fcntl(fd_.get(), F_SETFL, fl & ~O_NONBLOCK);
   }
   // An overwritten file keeps its old mode; captures may hold secrets, so make it 0600 too.
   if (::fchmod(fd_.get(), 0600) != 0) {
