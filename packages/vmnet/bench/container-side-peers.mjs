@@ -5,7 +5,9 @@ import { spawnSync } from "node:child_process";
 const wanted = ["python3-pyroute2", "ebtables", "iproute2", "containernetworking-plugins", "nftables"];
 const missing = wanted.filter(
   (p) =>
-    !spawnSync("dpkg-query", ["-W", "-f=${Status}", p], { encoding: "utf8" }).stdout.includes("ok installed"),
+    !spawnSync("dpkg-query", ["-W", "-f=$" + "{Status}", p], { encoding: "utf8" }).stdout.includes(
+      "ok installed",
+    ),
 );
 if (missing.length > 0) {
   console.log(`installing ${missing.join(" ")}`);

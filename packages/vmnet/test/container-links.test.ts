@@ -1,5 +1,5 @@
 // Virtlet's link helpers, each working in the netns it is given: extractLinkInfo / stripLink /
-// configureLink round-trip IPv4 and IPv6; veths (also the escape pair) across namespaces; a
+// configureLink round-trip IPv4 and IPv6; veths (also the escapePair pair) across namespaces; a
 // bridge built and torn down (and a foreign one refused); a marked TAP.
 
 import { createNetns } from "@vmnet/harness";
@@ -58,19 +58,19 @@ describePrivileged("ContainerSideNetwork link helpers", () => {
     }
   });
 
-  test("veths across namespaces, the escape pair, a bridge and a TAP, all marked", async ({ netns }) => {
+  test("veths across namespaces, the escapePair pair, a bridge and a TAP, all marked", async ({ netns }) => {
     const host = await createNetns("csnhost");
     try {
       expect(randomVethName()).toMatch(/^veth[0-9a-f]{8}$/);
-      const escape = await createEscapeVethPair(netns.name, { hostNetns: host.name, mtu: 1450 });
-      expect(escape.link.alias).toMatch(/^vmnet:1 owner=vmnet pid=\d+@\d+ role=veth$/);
-      expect(escape.peer.alias).toBe(escape.link.alias);
-      expect((await host.ipJson(["link", "show", escape.peer.name]))[0].mtu).toBe(1450);
+      const escapePair = await createEscapeVethPair(netns.name, { hostNetns: host.name, mtu: 1450 });
+      expect(escapePair.link.alias).toMatch(/^vmnet:1 owner=vmnet pid=\d+@\d+ role=veth$/);
+      expect(escapePair.peer.alias).toBe(escapePair.link.alias);
+      expect((await host.ipJson(["link", "show", escapePair.peer.name]))[0].mtu).toBe(1450);
       const tap = await openTap(netns.name, { name: "tap9", mtu: 1450 });
       try {
         const br = await setupBridge(netns.name, {
           name: "br9",
-          links: ["tap9", escape.link.name],
+          links: ["tap9", escapePair.link.name],
           address: "169.254.254.2/24",
         });
         expect(br.alias).toMatch(/role=bridge$/);
@@ -85,7 +85,7 @@ describePrivileged("ContainerSideNetwork link helpers", () => {
         await netns.exec("ip", ["link", "add", "foreign0", "type", "bridge"]);
         await expect(teardownBridge(netns.name, "foreign0")).rejects.toBeInstanceOf(VmnetError);
         expect(await netns.ipJson(["link", "show", "foreign0"])).toHaveLength(1);
-        await expect(findVeth(netns.name)).resolves.toMatchObject({ name: escape.link.name });
+        await expect(findVeth(netns.name)).resolves.toMatchObject({ name: escapePair.link.name });
       } finally {
         tap.close();
         await netns.exec("ip", ["link", "del", "tap9"], { reject: false });

@@ -77,7 +77,7 @@ async function beyondNetns(
 /** Makes a pod netns with one interface `ifname` from the plugin `kind`. */
 export async function makePod(
   kind: PluginKind,
-  options: { ifname?: string; mtu?: number; netns?: TestNetns } = {},
+  options: { ifname?: string; mtu?: number; netns?: TestNetns; routes?: { dst: string }[] } = {},
 ): Promise<Pod> {
   counter += 1;
   const n = counter;
