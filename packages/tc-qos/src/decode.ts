@@ -2,26 +2,33 @@
 // typed objects (kind-specific options decoded by the kind plugins), and the spec types the
 // handle takes. No I/O here.
 import type { Message } from "@vmnet/netlink-native/codec";
+import type { z } from "zod";
+import { decodeMatchall, type MatchallFilter, type MatchallInfo } from "./filters/matchall.js";
 import { decodeU32, formatU32Handle, type U32Filter, type U32Info } from "./filters/u32.js";
 import { formatFilterParent, formatHandle, formatQdiscHandle, type Handle } from "./handle.js";
 import type { BfifoOptions, FifoInfo, PfifoOptions } from "./kinds/fifo.js";
 import type { HtbClassInfo, HtbClassOptions, HtbInfo, HtbOptions } from "./kinds/htb.js";
-import { qdiscKind } from "./kinds/index.js";
+import { qdiscKind, type qdiscKinds } from "./kinds/index.js";
 import type { CodecContext } from "./kinds/kind.js";
 import type { NetemInfo, NetemOptions } from "./kinds/netem.js";
 import type { TbfInfo, TbfOptions } from "./kinds/tbf.js";
 import { decodeTcObject, type TcStats } from "./messages.js";
+import { systemPsched } from "./psched.js";
 import { type Protocol, protocolName, type QdiscPlace } from "./requests.js";
 
-/** A qdisc to add: its kind, place (parent, handle) and the kind's options. */
-/** A qdisc to add: its kind, place (parent, handle) and the kind's options. */
-export type QdiscSpec =
-  | ({ kind: "netem" } & QdiscPlace & NetemOptions)
-  | ({ kind: "tbf" } & QdiscPlace & TbfOptions)
-  | ({ kind: "htb" } & QdiscPlace & HtbOptions)
-  | ({ kind: "pfifo" } & QdiscPlace & PfifoOptions)
-  | ({ kind: "bfifo" } & QdiscPlace & BfifoOptions)
-  | { kind: "ingress" | "clsact"; parent?: Handle; handle?: Handle };
+type Kinds = typeof qdiscKinds;
+/** A kind's options as users write them (a kind without options takes none: `{}` stays `{}`). */
+type OptionsOf<S extends z.ZodType> = string extends keyof z.input<S> ? object : z.input<S>;
+
+/** A qdisc to add: its kind, place (parent, handle) and the kind's options (from the registry). */
+export type QdiscSpec = {
+  [K in keyof Kinds]: { kind: K } & QdiscPlace & OptionsOf<Kinds[K]["schema"]>;
+}[keyof Kinds];
+
+/** What the kernel reports for a kind this package decodes (from the registry). */
+type DecodedQdisc = {
+  [K in keyof Kinds]: { kind: K; options?: Exclude<ReturnType<Kinds[K]["decode"]>, undefined> };
+}[keyof Kinds];
 
 /** A class to add: `{ kind: "htb", parent: "1:", classid: "1:10", rate: "5mbit" }`. */
 export type ClassSpec = { kind: "htb"; parent?: Handle; classid: Handle } & HtbClassOptions;
@@ -37,7 +44,7 @@ export type FilterSpec = {
   /** u32 handle, "800::800" or "::800" (node in the filter's own table). */
   handle?: Handle;
   chain?: number;
-} & U32Filter;
+} & (U32Filter | MatchallFilter);
 
 interface TcObjectBase {
   ifindex: number;
@@ -53,13 +60,7 @@ export type Qdisc = TcObjectBase & {
   refcnt: number;
   /** TCA_OPTIONS as sent by the kernel (also for kinds decoded below). */
   rawOptions?: Buffer;
-} & (
-    | { kind: "netem"; options?: NetemInfo }
-    | { kind: "tbf"; options?: TbfInfo }
-    | { kind: "htb"; options?: HtbInfo }
-    | { kind: "pfifo" | "bfifo"; options?: FifoInfo }
-    | { kind: string; options?: undefined }
-  );
+} & (DecodedQdisc | { kind: string; options?: undefined });
 
 export type TcClass = TcObjectBase & {
   classid: string;
@@ -79,7 +80,11 @@ export type Filter = TcObjectBase & {
   id: string;
   chain?: number;
   rawOptions?: Buffer;
-} & ({ kind: "u32"; options: U32Info } | { kind: string; options?: undefined });
+} & (
+    | { kind: "u32"; options: U32Info }
+    | { kind: "matchall"; options: MatchallInfo }
+    | { kind: string; options?: undefined }
+  );
 
 /**
  * A qdisc from RTM_NEWQDISC. `full` false leaves out counters and decoded options (rawOptions
@@ -123,7 +128,7 @@ export function decodeClass(m: Message, ctx: CodecContext): TcClass {
   return c;
 }
 
-export function decodeFilter(m: Message): Filter {
+export function decodeFilter(m: Message, ctx?: CodecContext): Filter {
   const o = decodeTcObject(m.body);
   const proto = o.header.info & 0xffff;
   const f = {
@@ -139,5 +144,7 @@ export function decodeFilter(m: Message): Filter {
   if (o.options) f.rawOptions = o.options;
   if (o.stats) f.stats = o.stats;
   if (o.kind === "u32") (f as { options?: U32Info }).options = decodeU32(o.options);
+  else if (o.kind === "matchall")
+    (f as { options?: MatchallInfo }).options = decodeMatchall(o.options, ctx ?? { psched: systemPsched() });
   return f;
 }

@@ -27,11 +27,13 @@ import type { ResolvedAction } from "./actions/action.js";
 import { writeActionList } from "./actions/action.js";
 import * as C from "./constants.js";
 import { TcInputError } from "./errors.js";
+import { encodeMatchall, type MatchallParsed, matchallSchema } from "./filters/matchall.js";
 import { encodeU32, parseU32Handle, type U32Parsed, u32Schema } from "./filters/u32.js";
 import { type Handle, parseFilterParent, parseHandle, parseQdiscHandle } from "./handle.js";
-import { qdiscKind } from "./kinds/index.js";
+import { QDISC_KIND_NAMES, qdiscKind } from "./kinds/index.js";
 import type { CodecContext, QdiscKind } from "./kinds/kind.js";
 import { htons, type TcRequest, tcRequest } from "./messages.js";
+import { systemPsched } from "./psched.js";
 import { check, u16, u32 } from "./validate.js";
 
 export type TcOp = "add" | "replace" | "change";
@@ -61,7 +63,7 @@ export function qdiscKindOrThrow(kind: unknown, field: string): QdiscKind {
   if (!k) {
     throw new TcInputError(
       `${field}.kind`,
-      `${JSON.stringify(kind)} is not a qdisc kind this package writes (netem, tbf, htb, ingress, clsact, pfifo, bfifo)`,
+      `${JSON.stringify(kind)} is not a qdisc kind this package writes (${QDISC_KIND_NAMES})`,
     );
   }
   return k;
@@ -278,13 +280,14 @@ export function parseFilterSpec(spec: unknown, field = "filter") {
   if (typeof spec !== "object" || spec === null)
     throw new TcInputError(field, "expected an object with a kind");
   const { parent, protocol, prio, handle, chain, ...rest } = spec as Record<string, unknown>;
-  if (rest.kind !== "u32")
+  if (rest.kind !== "u32" && rest.kind !== "matchall")
     throw new TcInputError(
       `${field}.kind`,
-      `${JSON.stringify(rest.kind)} is not a filter kind this package writes (u32)`,
+      `${JSON.stringify(rest.kind)} is not a filter kind this package writes (u32, matchall)`,
     );
   const common = check(filterCommon, { parent, protocol, prio, handle, chain }, field);
-  const options: U32Parsed = check(u32Schema, rest, field);
+  const options: U32Parsed | MatchallParsed =
+    rest.kind === "u32" ? check(u32Schema, rest, field) : check(matchallSchema, rest, field);
   return {
     parent: parseFilterParent(common.parent, `${field}.parent`),
     protocol:
@@ -292,7 +295,12 @@ export function parseFilterSpec(spec: unknown, field = "filter") {
         ? undefined
         : parseProtocol(common.protocol as Protocol, `${field}.protocol`),
     prio: common.prio ?? 0,
-    handle: common.handle === undefined ? 0 : parseU32Handle(common.handle as Handle, `${field}.handle`),
+    handle:
+      common.handle === undefined
+        ? 0
+        : options.kind === "u32"
+          ? parseU32Handle(common.handle as Handle, `${field}.handle`)
+          : parseHandle(common.handle as Handle, `${field}.handle`),
     chain: common.chain,
     options,
   };
@@ -303,6 +311,7 @@ export function filterRequest(
   ifindex: number,
   spec: ReturnType<typeof parseFilterSpec>,
   actions: readonly ResolvedAction[],
+  ctx: CodecContext = { psched: systemPsched() },
 ): TcRequest {
   // tc defaults the protocol to "all" when creating (add, replace), and leaves it open otherwise.
   const protocol = spec.protocol ?? (op === "change" ? 0 : C.ETH_P_ALL);
@@ -313,8 +322,9 @@ export function filterRequest(
     undefined,
     (w) => {
       if (spec.chain !== undefined) w.u32(C.TCA_CHAIN, spec.chain);
-      w.string(C.TCA_KIND, "u32");
-      encodeU32(w, spec.options, actions);
+      w.string(C.TCA_KIND, spec.options.kind);
+      if (spec.options.kind === "u32") encodeU32(w, spec.options, actions, ctx);
+      else encodeMatchall(w, spec.options, actions, ctx);
     },
   );
 }
@@ -325,7 +335,7 @@ export interface FilterSelector {
   prio?: number;
   protocol?: Protocol;
   handle?: Handle;
-  kind?: "u32";
+  kind?: "u32" | "matchall";
 }
 
 export function filterDeleteRequest(ifindex: number, sel: FilterSelector, field = "filter"): TcRequest {
@@ -342,7 +352,12 @@ export function filterDeleteRequest(ifindex: number, sel: FilterSelector, field 
     {
       ifindex,
       parent: parseFilterParent(sel.parent, `${field}.parent`),
-      handle: sel.handle === undefined ? 0 : parseU32Handle(sel.handle, `${field}.handle`),
+      handle:
+        sel.handle === undefined
+          ? 0
+          : sel.kind === "u32"
+            ? parseU32Handle(sel.handle, `${field}.handle`)
+            : parseHandle(sel.handle, `${field}.handle`),
       info: ((prio << 16) | htons(protocol)) >>> 0,
     },
     sel.kind,

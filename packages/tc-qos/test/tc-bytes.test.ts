@@ -49,11 +49,11 @@ const filter = (op: TcOp, spec: Record<string, unknown>) => {
   const parsed = parseFilterSpec(spec);
   return filterRequest(op, A0, parsed, resolve(parsed.options.actions ?? []));
 };
-function resolve(actions: readonly { dev: string | number }[]): ResolvedAction[] {
-  return actions.map((a) => ({
-    ...(a as ResolvedAction),
-    ifindex: typeof a.dev === "number" ? a.dev : (names[a.dev] as number),
-  }));
+function resolve(actions: readonly object[]): ResolvedAction[] {
+  return actions.map((a) => {
+    const dev = (a as { dev?: string | number }).dev;
+    return { ...(a as ResolvedAction), ifindex: typeof dev === "number" ? dev : (names[dev ?? ""] ?? 0) };
+  });
 }
 const action = (op: TcOp, a: object) => actionRequest(op, resolve([a as { dev: string }]));
 const mirred = (direction: string, act: string, dev: string, extra: object = {}) => ({

@@ -1,35 +1,76 @@
 // Action lists as filters carry them (TCA_U32_ACT and friends) and as RTM_*ACTION messages carry
 // them (TCA_ACT_TAB): one nest per action numbered from 1 (its order), holding TCA_ACT_KIND and
-// TCA_ACT_OPTIONS. mirred is the kind this package writes; any kind is read back.
+// TCA_ACT_OPTIONS. The kinds this package writes are registered below (mirred, vlan, sample,
+// police); any kind is read back (unknown ones with their raw options).
 import { type AttrWriter, parseAttrs, read } from "@vmnet/netlink-native/codec";
 import { z } from "zod";
 import * as C from "../constants.js";
-import { decodeMirred, encodeMirred, type MirredInfo, type MirredParsed, mirredSchema } from "./mirred.js";
+import type { CodecContext } from "../kinds/kind.js";
+import { systemPsched } from "../psched.js";
+import { decodeMirred, encodeMirred, type MirredInfo, mirredSchema } from "./mirred.js";
+import { decodePolice, encodePolice, type PoliceInfo, policeSchema } from "./police.js";
+import { decodeSample, encodeSample, type SampleInfo, sampleSchema } from "./sample.js";
+import { decodeVlan, encodeVlan, type VlanInfo, vlanSchema } from "./vlan.js";
 
-export const actionSchema = z.discriminatedUnion("kind", [mirredSchema]);
+export const actionSchema = z.discriminatedUnion("kind", [
+  mirredSchema,
+  vlanSchema,
+  sampleSchema,
+  policeSchema,
+]);
 export type ActionSpec = z.input<typeof actionSchema>;
 export type ActionParsed = z.output<typeof actionSchema>;
 
-/** An action with its target links resolved to ifindexes. */
-export type ResolvedAction = MirredParsed & { ifindex: number };
+/** An action with its target link (mirred's dev) resolved to an ifindex (0 for kinds without one). */
+export type ResolvedAction = ActionParsed & { ifindex: number };
 
 /** An action as the kernel reports it; kinds this package does not know keep their raw options. */
-export type ActionInfo = MirredInfo | { kind: string; index?: number; options?: Buffer };
+export type ActionInfo =
+  | MirredInfo
+  | VlanInfo
+  | SampleInfo
+  | PoliceInfo
+  | { kind: string; index?: number; options?: Buffer };
+
+function encodeAction(w: AttrWriter, a: ResolvedAction, ctx: CodecContext): void {
+  switch (a.kind) {
+    case "mirred":
+      return encodeMirred(w, a, a.ifindex);
+    case "vlan":
+      return encodeVlan(w, a);
+    case "sample":
+      return encodeSample(w, a);
+    case "police":
+      return encodePolice(w, a, ctx);
+  }
+}
+
+function decodeAction(kind: string, options: Buffer, ctx: CodecContext): ActionInfo | undefined {
+  if (kind === "mirred") return decodeMirred(options);
+  if (kind === "vlan") return decodeVlan(options);
+  if (kind === "sample") return decodeSample(options);
+  if (kind === "police") return decodePolice(options, ctx);
+  return undefined;
+}
 
 /** Writes one nest per action (1, 2, ...) with TCA_ACT_KIND and TCA_ACT_OPTIONS (nested flag set, as tc). */
-export function writeActionList(w: AttrWriter, actions: readonly ResolvedAction[]): void {
+export function writeActionList(
+  w: AttrWriter,
+  actions: readonly ResolvedAction[],
+  ctx: CodecContext = { psched: systemPsched() },
+): void {
   actions.forEach((a, i) => {
     w.begin(i + 1);
     w.string(C.TCA_ACT_KIND, a.kind);
     w.begin(C.TCA_ACT_OPTIONS, true);
-    encodeMirred(w, a, a.ifindex);
+    encodeAction(w, a, ctx);
     w.end();
     w.end();
   });
 }
 
 /** Reads a list of action nests (a filter's TCA_*_ACT or a TCA_ACT_TAB). */
-export function readActionList(data: Buffer): ActionInfo[] {
+export function readActionList(data: Buffer, ctx: CodecContext = { psched: systemPsched() }): ActionInfo[] {
   const out: { order: number; action: ActionInfo }[] = [];
   for (const nest of parseAttrs(data)) {
     let kind = "";
@@ -41,7 +82,7 @@ export function readActionList(data: Buffer): ActionInfo[] {
       else if (a.type === C.TCA_ACT_INDEX && a.data.length >= 4) index = a.data.readUInt32LE(0);
     }
     let action: ActionInfo | undefined;
-    if (kind === "mirred" && options) action = decodeMirred(options);
+    if (options) action = decodeAction(kind, options, ctx);
     if (!action) {
       action = { kind };
       if (index !== undefined) action.index = index;

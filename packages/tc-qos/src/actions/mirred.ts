@@ -7,7 +7,7 @@ import { z } from "zod";
 import * as C from "../constants.js";
 import { linkRef, u32 } from "../validate.js";
 
-const CONTROLS = {
+export const CONTROLS = {
   continue: C.TC_ACT_UNSPEC,
   pass: C.TC_ACT_OK,
   ok: C.TC_ACT_OK,

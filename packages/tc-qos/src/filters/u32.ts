@@ -16,6 +16,7 @@ import {
 import * as C from "../constants.js";
 import { TcInputError } from "../errors.js";
 import { formatHandle, type Handle, parseHandle } from "../handle.js";
+import type { CodecContext } from "../kinds/kind.js";
 import { u32 } from "../validate.js";
 
 /** Matches on one header field, named as tc names them ("ip dport" is "ip.dport"). */
@@ -147,9 +148,36 @@ export const u32Schema = z
     indev: z.string().min(1).max(15).optional(),
     skipHw: z.boolean().optional(),
     skipSw: z.boolean().optional(),
+    /** Makes this filter a hash table of that many buckets (tc's "divisor"; its handle is "N:"). */
+    divisor: z
+      .number()
+      .int()
+      .min(1, "must be at least 1")
+      .max(0x100, "must be at most 256")
+      .refine((d) => (d & (d - 1)) === 0, "must be a power of two")
+      .optional(),
+    /** The hash table (and bucket) this key node goes in: "2:", "2:7:" or "800::" (tc's "ht"). */
+    ht: z.union([z.string(), z.number()]).optional(),
+    /** Puts the node in the bucket this one-key match hashes to (tc's "sample"). */
+    sample: matchSchema.optional(),
+    /** Buckets of the table `sample` hashes for (default 256, as tc). */
+    sampleDivisor: z.number().int().min(1).max(0x100).optional(),
+    /** On a match, look further in this hash table ("2:") instead of deciding (tc's "link"). */
+    link: z.union([z.string(), z.number()]).optional(),
+    /** Which bits of the packet pick the bucket in the linked table (tc's "hashkey mask M at OFF"). */
+    hashkey: z
+      .object({ mask: u32, at: z.number().int().min(-0x8000).max(0x7fff) })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((o, ctx) => {
+    if (o.divisor !== undefined) {
+      for (const f of ["match", "matchAll", "classid", "actions", "link", "hashkey", "sample", "ht"] as const)
+        if (o[f] !== undefined)
+          ctx.addIssue({ code: "custom", path: [f], message: 'a hash table ("divisor") takes no ' + f });
+      return;
+    }
     if (o.matchAll && o.match?.length)
       ctx.addIssue({ code: "custom", path: ["matchAll"], message: 'give "matchAll" or "match", not both' });
     if (!o.matchAll && !o.match?.length)
@@ -163,6 +191,16 @@ export const u32Schema = z
   });
 
 export type U32Filter = z.input<typeof u32Schema>;
+
+/** tc's sample hash: the key's value under its mask, read as the kernel's in-memory word, folded. */
+export function sampleBucket(key: { value: number; mask: number }, divisor: number): number {
+  const be = Buffer.alloc(4);
+  be.writeUInt32BE((key.value & key.mask) >>> 0, 0);
+  let h = be.readUInt32LE(0);
+  h = (h ^ (h >>> 16)) >>> 0;
+  h = (h ^ (h >>> 8)) >>> 0;
+  return h % divisor;
+}
 export type U32Parsed = z.output<typeof u32Schema>;
 
 /** One selector key as the kernel holds it; value and mask as host-order numbers of the BE word. */
@@ -188,6 +226,8 @@ export interface U32Info {
   indev?: string;
   flags?: number;
   mark?: { value: number; mask: number };
+  /** Bits that pick the bucket in the linked table (tc's "hashkey"). */
+  hashkey?: { mask: number; at: number };
 }
 
 class Selector {
@@ -316,12 +356,22 @@ export function buildSelector(matches: readonly z.output<typeof matchSchema>[]):
 }
 
 /** Writes a u32 filter's TCA_OPTIONS. `actions` have their target links already resolved. */
-export function encodeU32(w: AttrWriter, o: U32Parsed, actions: readonly ResolvedAction[]): void {
+export function encodeU32(
+  w: AttrWriter,
+  o: U32Parsed,
+  actions: readonly ResolvedAction[],
+  ctx?: CodecContext,
+): void {
+  w.begin(C.TCA_OPTIONS);
+  if (o.divisor !== undefined) {
+    w.u32(C.TCA_U32_DIVISOR, o.divisor);
+    w.end();
+    return;
+  }
   const { keys, mark } = o.matchAll
     ? { keys: [{ value: 0, mask: 0, off: 0, offmask: 0 }], mark: undefined }
     : buildSelector(o.match ?? []);
   const terminal = o.classid !== undefined || actions.length > 0;
-  w.begin(C.TCA_OPTIONS);
   if (mark) {
     const b = Buffer.alloc(C.SIZEOF_TC_U32_MARK);
     b.writeUInt32LE(mark.value, 0);
@@ -332,12 +382,28 @@ export function encodeU32(w: AttrWriter, o: U32Parsed, actions: readonly Resolve
   if (o.indev !== undefined) w.string(C.TCA_U32_INDEV, o.indev);
   if (actions.length > 0) {
     w.begin(C.TCA_U32_ACT);
-    writeActionList(w, actions);
+    writeActionList(w, actions, ctx);
     w.end();
   }
+  if (o.link !== undefined) w.u32(C.TCA_U32_LINK, parseU32Handle(o.link as Handle, "filter.link"));
+  let ht = o.ht === undefined ? 0 : parseU32Handle(o.ht as Handle, "filter.ht");
+  if (o.sample !== undefined) {
+    const sampled = buildSelector([o.sample]).keys;
+    if (sampled.length !== 1)
+      throw new TcInputError(
+        "filter.sample",
+        "must be a match of exactly one key (a field of at most 32 bits)",
+      );
+    ht = ((ht & 0xfff00000) | (sampleBucket(sampled[0] as U32Key, o.sampleDivisor ?? 0x100) << 12)) >>> 0;
+  }
+  if (ht) w.u32(C.TCA_U32_HASH, ht);
   const sel = Buffer.alloc(C.SIZEOF_TC_U32_SEL + keys.length * C.SIZEOF_TC_U32_KEY);
   sel.writeUInt8(terminal ? C.TC_U32_TERMINAL : 0, 0);
   sel.writeUInt8(keys.length, 2);
+  if (o.hashkey) {
+    sel.writeInt16LE(o.hashkey.at, 10);
+    sel.writeUInt32BE(o.hashkey.mask >>> 0, 12);
+  }
   keys.forEach((k, i) => {
     const at = C.SIZEOF_TC_U32_SEL + i * C.SIZEOF_TC_U32_KEY;
     sel.writeUInt32BE(k.mask, at);
@@ -396,6 +462,8 @@ export function decodeU32(options: Buffer | undefined): U32Info {
           });
         }
         info.keys = keys;
+        const hmask = a.data.readUInt32BE(12);
+        if (hmask !== 0) info.hashkey = { mask: hmask, at: a.data.readInt16LE(10) };
         info.matchAll = keys.length === 1 && keys[0]?.mask === 0;
         break;
       }

@@ -47,7 +47,7 @@ export async function reapQosLeftovers(options: ReapOptions = {}): Promise<ReapR
       }
       for (const prio of prios) {
         // A priority holds only one filter kind's nodes; ours is the match-all redirect alone.
-        const all = filters.filter((f) => f.prio === prio && f.options?.keys);
+        const all = filters.filter((f) => f.prio === prio && f.kind === "u32" && f.options?.keys);
         if (all.some((f) => !deadIndex.has(isRedirectToAny(f) ?? -1))) continue;
         await ignoreMissing(tc.filters.delete(q.ifindex, { parent, prio }));
         report.filters.push(`${q.ifindex} ${parent} ${prio}`);

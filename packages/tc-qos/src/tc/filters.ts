@@ -22,7 +22,10 @@ export class Filters {
       this.tc.ifindex(link),
       this.tc.resolveActions(spec.actions),
     ]);
-    await this.tc.send(filterRequest(op, ifindex, parsed, actions), ctxOf(`filter ${op}`, link));
+    await this.tc.send(
+      filterRequest(op, ifindex, parsed, actions, this.tc.codec),
+      ctxOf(`filter ${op}`, link),
+    );
   }
 
   add(link: LinkRef, spec: FilterSpec): Promise<void> {
@@ -51,6 +54,6 @@ export class Filters {
       filterDumpRequest(ifindex, parseFilterParent(parent)),
       ctxOf("filter list", link),
     );
-    return msgs.filter((m) => m.type === RTM_NEWTFILTER).map((m) => decodeFilter(m));
+    return msgs.filter((m) => m.type === RTM_NEWTFILTER).map((m) => decodeFilter(m, this.tc.codec));
   }
 }

@@ -100,7 +100,7 @@ export class Tc implements TcCore {
     return Promise.all(
       actions.map(async (a, i) => {
         const parsed = check(actionSchema, a, `actions.${i}`);
-        return { ...parsed, ifindex: await this.ifindex(parsed.dev) };
+        return { ...parsed, ifindex: parsed.kind === "mirred" ? await this.ifindex(parsed.dev) : 0 };
       }),
     );
   }
