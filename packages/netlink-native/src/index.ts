@@ -75,7 +75,14 @@ export {
 export type { Address } from "./rtnl/addr-message.js";
 export { decodeAddress } from "./rtnl/addr-message.js";
 export type { AddressOptions } from "./rtnl/addresses.js";
-export type { EventKind, EventSubscription, RtnlEvent } from "./rtnl/events.js";
+export type {
+  EventKind,
+  EventOptions,
+  EventStats,
+  EventSubscription,
+  ResyncReason,
+  RtnlEvent,
+} from "./rtnl/events.js";
 export type { LinkIdentity } from "./rtnl/link-identity.js";
 export type { Link, LinkAttrs, OperState } from "./rtnl/link-message.js";
 export { decodeLink } from "./rtnl/link-message.js";

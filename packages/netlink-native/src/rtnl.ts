@@ -4,13 +4,20 @@ import { z } from "zod";
 import { NetlinkConnection } from "./connection.js";
 import type { NetnsRef } from "./netns.js";
 import { Addresses } from "./rtnl/addresses.js";
-import { type EventKind, EventSubscription } from "./rtnl/events.js";
+import { type EventKind, type EventOptions, EventSubscription } from "./rtnl/events.js";
 import { Links } from "./rtnl/links.js";
 import { Neighbours } from "./rtnl/neighbours.js";
 import { Routes } from "./rtnl/routes.js";
 import { check, netnsRef, timeoutMs } from "./validate.js";
 
 const rtnlOptions = z.object({ netns: netnsRef.optional(), timeoutMs: timeoutMs.optional() }).strict();
+const eventKinds = z.array(z.enum(["link", "addr", "route", "neigh"])).min(1, "must name at least one kind");
+const eventOptions = z
+  .object({
+    receiveBuffer: z.number().int().min(1024, "must be at least 1024 bytes").optional(),
+    maxQueued: z.number().int().min(1, "must be at least 1").optional(),
+  })
+  .strict();
 
 export interface RtnlOptions {
   /** The namespace to act in (name under /run/netns, path, or pid). Default: the caller's. */
@@ -63,9 +70,11 @@ export class Rtnl {
   /** Subscribes to link/addr/route/neigh events in this handle's netns. */
   events(
     kinds: EventKind[] = ["link", "addr", "route", "neigh"],
-    options: { receiveBuffer?: number } = {},
+    options: EventOptions = {},
   ): EventSubscription {
-    return new EventSubscription(kinds, this.options.netns, this, options.receiveBuffer);
+    const o = check(eventOptions, options, "options");
+    check(eventKinds, kinds, "kinds");
+    return new EventSubscription(kinds, this.options.netns, this, o as EventOptions);
   }
 
   /** Everything at once (what a resync after a dropped event yields). */
