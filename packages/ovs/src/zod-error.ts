@@ -22,6 +22,8 @@ function describeValue(value: unknown): string {
 function reasonOf(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case "invalid_type": {
+      // A message of ours (e.g. `.int("must be an integer")`) says it best; zod's own starts "Invalid input".
+      if (!issue.message.startsWith("Invalid input")) return issue.message;
       // zod does not keep the input unless asked; its message names what it received.
       const received =
         issue.input !== undefined ? describeValue(issue.input) : /received (\w+)/.exec(issue.message)?.[1];
@@ -45,9 +47,26 @@ function reasonOf(issue: z.core.$ZodIssue): string {
 }
 
 /** Field and reason of the first issue; the reason notes how many other issues there were. */
+/**
+ * For a value that matched none of a union's forms, the issue of the form it came closest to (the
+ * one whose problem lies deepest), with its path made absolute.
+ */
+function closestUnionIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== "invalid_union" || issue.errors.length === 0) return issue;
+  let best: z.core.$ZodIssue | undefined;
+  for (const branch of issue.errors) {
+    for (const inner of branch) {
+      if (!best || inner.path.length > best.path.length) best = inner;
+    }
+  }
+  if (!best || best.path.length === 0) return issue;
+  return closestUnionIssue({ ...best, path: [...issue.path, ...best.path] } as z.core.$ZodIssue);
+}
+
 export function describeZodError(error: z.ZodError, root: string): ZodProblem {
-  const issue = error.issues[0];
-  if (!issue) return { field: root, reason: "is invalid" };
+  const first = error.issues[0];
+  if (!first) return { field: root, reason: "is invalid" };
+  const issue = closestUnionIssue(first);
   const path = issue.path.map(String).join(".");
   const more = error.issues.length - 1;
   return {

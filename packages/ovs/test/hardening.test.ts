@@ -14,10 +14,12 @@ import {
   NetflowCollectorError,
   NetflowParseError,
   Ofctl,
+  OvsdbClient,
   OvsError,
   OvsInputError,
   OvsSandbox,
   OvsTimeoutError,
+  Vswitch,
 } from "../src/index.js";
 import { JsonStreamError } from "../src/jsonrpc/stream-parser.js";
 import { MARKER_FILE, pidnsInode } from "../src/sandbox/marker.js";
@@ -282,5 +284,26 @@ describe("orphan markers", () => {
       await rm(other, { recursive: true, force: true });
       await rm(foreign, { recursive: true, force: true });
     }
+  });
+});
+
+describe("options of the client and of Vswitch", () => {
+  test.each([
+    [{ requestTimeoutMs: -1 }, "options.requestTimeoutMs is invalid: must be more than 0 ms"],
+    [{ probeIntervalMs: 1.5 }, "options.probeIntervalMs is invalid: must be a whole number of milliseconds"],
+    [{ reconnect: { minDelayMs: 0 } }, "options.reconnect.minDelayMs is invalid: must be more than 0 ms"],
+    [{ reconect: true }, 'options is invalid: has unknown key "reconect"'],
+  ])("OvsdbClient.connect refuses %j before connecting", async (options, message) => {
+    const error = (await OvsdbClient.connect("unix:/nonexistent/db.sock", options as never).catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(error).toBeInstanceOf(OvsInputError);
+    expect(error.message).toBe(message);
+  });
+
+  test("new Vswitch refuses a bad owner (it goes into every external_ids mark)", () => {
+    expect(() => new Vswitch({} as never, { owner: "two words" })).toThrow(
+      "vswitch.owner is invalid: must be 1-64 letters, digits, '.', '_' or '-'",
+    );
   });
 });

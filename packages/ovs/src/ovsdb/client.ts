@@ -11,7 +11,7 @@
 import { EventEmitter } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { OvsInputError } from "../errors.js";
+import { OvsInputError, parseInput } from "../errors.js";
 import {
   type ConnectionOptions,
   type Endpoint,
@@ -73,6 +73,36 @@ export interface OvsdbClientEvents {
   close: [];
 }
 
+const positiveMs = z
+  .number()
+  .int("must be a whole number of milliseconds")
+  .positive("must be more than 0 ms");
+const clientOptions = z
+  .object({
+    database: z.string().min(1, "must not be empty").optional(),
+    reconnect: z
+      .union([
+        z.boolean(),
+        z
+          .object({
+            minDelayMs: positiveMs.optional(),
+            maxDelayMs: positiveMs.optional(),
+            maxAttempts: z.number().int("must be an integer").positive("must be at least 1").optional(),
+          })
+          .strict(),
+      ])
+      .optional(),
+    validate: z.boolean().optional(),
+    connectTimeoutMs: positiveMs.optional(),
+    probeIntervalMs: z
+      .number()
+      .int("must be a whole number of milliseconds")
+      .nonnegative("must be 0 (off) or more")
+      .optional(),
+    requestTimeoutMs: positiveMs.optional(),
+  })
+  .strict();
+
 const stringArray = z.array(z.string());
 const lockReply = z.object({ locked: z.boolean() }).loose();
 
@@ -120,7 +150,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
    * default database's schema. On failure nothing is left open or running.
    */
   static async connect(remote: string | Endpoint, options: OvsdbClientOptions = {}): Promise<OvsdbClient> {
-    const client = new OvsdbClient(parseEndpoint(remote), options);
+    const client = new OvsdbClient(parseEndpoint(remote), parseInput(clientOptions, options, "options"));
     const connection = await client.establish();
     client.adopt(connection);
     return client;

@@ -2,7 +2,8 @@
 // until ovs-vswitchd has applied the change. Waiting works as ovs-vsctl's does: the transaction
 // also increments Open_vSwitch.next_cfg and reads it back; ovs-vswitchd copies next_cfg to cur_cfg
 // once it has reconfigured, which a monitor on cur_cfg sees without polling.
-import { OvsError, OvsTimeoutError } from "../errors.js";
+import { z } from "zod";
+import { OvsError, OvsTimeoutError, parseInput } from "../errors.js";
 import type { OvsdbClient } from "../ovsdb/client.js";
 import { OvsdbConnectionError } from "../ovsdb/errors.js";
 import type { OvsdbMonitor } from "../ovsdb/monitor.js";
@@ -28,6 +29,22 @@ export interface VswitchOptions {
   waitTimeoutMs?: number;
 }
 
+const vswitchOptions = z
+  .object({
+    owner: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 letters, digits, '.', '_' or '-'")
+      .optional(),
+    datapathType: z.string().min(1, "must not be empty").optional(),
+    wait: z.boolean().optional(),
+    waitTimeoutMs: z
+      .number()
+      .int("must be a whole number of milliseconds")
+      .positive("must be more than 0 ms")
+      .optional(),
+  })
+  .strict();
+
 export class VswitchContext {
   readonly owner: string;
   readonly datapathType: string | undefined;
@@ -37,8 +54,9 @@ export class VswitchContext {
 
   constructor(
     readonly client: OvsdbClient,
-    options: VswitchOptions = {},
+    input: VswitchOptions = {},
   ) {
+    const options = parseInput(vswitchOptions, input, "vswitch");
     this.owner = options.owner ?? "vmnet";
     this.datapathType = options.datapathType;
     this.waitByDefault = options.wait ?? true;
