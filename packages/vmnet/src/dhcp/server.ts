@@ -6,20 +6,11 @@
 import { type NativeDatagramSocket, type NetnsRef, netnsPath, Rtnl } from "@vmnet/netlink-native";
 import { VmnetInputError } from "../errors.js";
 import { copyCounters, countDrop, emptyCounters } from "./counters.js";
-import { buildFrame, parseFrame } from "./frame.js";
 import { formatIpv4 } from "./ipv4.js";
-import { BROADCAST_MAC, formatMac } from "./mac.js";
-import { DhcpDecodeError } from "./options.js";
-import {
-  BOOTREQUEST,
-  DHCP_CLIENT_PORT,
-  DHCP_SERVER_PORT,
-  type DhcpMessage,
-  decodeDhcpMessage,
-  messageTypeName,
-} from "./packet.js";
+import { formatMac } from "./mac.js";
+import type { MessageTypeName } from "./packet.js";
 import { ipv4Destination, openPacketSocket } from "./packet-socket.js";
-import { decideReply } from "./reply.js";
+import { receiveFrame } from "./receive.js";
 import { checkInput, DEFAULT_SERVER_ID, serverOptionsSchema } from "./schema.js";
 import { type ServedLease, serveLease } from "./served-lease.js";
 import type {
@@ -56,12 +47,6 @@ interface Device {
 }
 
 type TotalCounters = DhcpStats["total"];
-
-interface Drop {
-  reason: DhcpDropReason;
-  client?: ClientState | undefined;
-  detail?: string;
-}
 
 export class DhcpServer {
   readonly bindings: readonly DhcpBinding[];
@@ -176,8 +161,7 @@ export class DhcpServer {
       const frame = data.subarray(at, at + length);
       at += length;
       try {
-        const dropped = this.onFrame(device, frame);
-        if (dropped) this.drop(device, dropped.reason, dropped.client, dropped.detail);
+        this.onFrame(device, frame);
       } catch (e) {
         // A bug of ours must not take the server down with it: count it and carry on.
         this.drop(device, "internal-error", undefined, e instanceof Error ? e.message : String(e));
@@ -185,68 +169,45 @@ export class DhcpServer {
     }
   }
 
-  /** Handles one frame; returns what to count when it is dropped. */
-  private onFrame(device: Device, frame: Buffer): Drop | undefined {
+  private onFrame(device: Device, frame: Buffer): void {
     this.total.frames += 1;
-    const parsed = parseFrame(frame);
-    if (parsed.kind === "ignore") {
+    const outcome = receiveFrame(frame, device, (client) => this.takeToken(client));
+    if (outcome.kind === "ignored") {
       this.total.ignored += 1;
-      return undefined;
+      return;
     }
-    // Until the message is decoded, the Ethernet source says which guest sent it.
-    const sender = frame.length >= 12 ? device.clients.get(frame.subarray(6, 12).toString("hex")) : undefined;
-    if (parsed.kind === "drop") return { reason: parsed.reason, client: sender };
-    const { datagram } = parsed;
-    let message: DhcpMessage;
-    try {
-      message = decodeDhcpMessage(datagram.payload);
-    } catch (e) {
-      if (e instanceof DhcpDecodeError) return { reason: e.reason, client: sender, detail: e.message };
-      throw e;
+    if (outcome.kind !== "dropped" || outcome.received !== undefined) {
+      const client = outcome.kind === "dropped" ? outcome.client : outcome.client;
+      const type = outcome.received as MessageTypeName;
+      if (
+        type === "discover" ||
+        type === "request" ||
+        type === "decline" ||
+        type === "release" ||
+        type === "inform"
+      ) {
+        if (client) client.counters.received[type] += 1;
+        this.total.received[type] += 1;
+      }
     }
-    if (message.op !== BOOTREQUEST) return { reason: "not-request", client: sender };
-    if (message.htype !== 1 || message.hlen !== 6) return { reason: "not-ethernet-chaddr", client: sender };
-    const client = device.clients.get(message.chaddr.subarray(0, 6).toString("hex"));
-    if (!client) return { reason: "unknown-client", client: undefined, detail: formatMac(message.chaddr) };
-    // A relay would set giaddr; there is none between a guest and its TAP.
-    if (message.giaddr !== 0) return { reason: "relayed", client };
-    // Every message costs a decision and maybe a reply: a flooding guest gets a bounded share.
-    if (!this.takeToken(client)) return { reason: "rate-limited", client };
-    const typeName = messageTypeName(message.messageType);
-    if (
-      typeName === "discover" ||
-      typeName === "request" ||
-      typeName === "decline" ||
-      typeName === "release" ||
-      typeName === "inform"
-    ) {
-      client.counters.received[typeName] += 1;
-      this.total.received[typeName] += 1;
+    if (outcome.kind === "dropped") {
+      this.drop(device, outcome.reason, outcome.client, outcome.detail);
+      return;
     }
-    const decision = decideReply(message, datagram.dstIp, client.served);
-    if (decision.action === "drop")
-      return { reason: decision.reason, client: client, detail: decision.detail };
+    const { client } = outcome;
     const clientMac = formatMac(client.served.clientMac);
-    if (decision.action === "note") {
+    if (outcome.kind === "noted") {
       client.bound = false;
-      if (decision.event === "decline") client.declines += 1;
+      if (outcome.event === "decline") client.declines += 1;
       this.emit({
-        type: decision.event,
+        type: outcome.event,
         listenOn: device.name,
         clientMac,
-        address: formatIpv4(decision.address),
+        address: formatIpv4(outcome.address),
       });
-      return undefined;
+      return;
     }
-    const frameOut = buildFrame({
-      srcMac: device.mac,
-      dstMac: decision.destination.broadcast ? BROADCAST_MAC : client.served.clientMac,
-      srcIp: client.served.serverId,
-      dstIp: decision.destination.ip,
-      srcPort: DHCP_SERVER_PORT,
-      dstPort: DHCP_CLIENT_PORT,
-      payload: decision.payload,
-    });
+    const { decision } = outcome;
     const event: DhcpEvent =
       decision.type === "nak"
         ? {
@@ -264,8 +225,7 @@ export class DhcpServer {
             address: formatIpv4(client.served.address),
             ...(decision.state !== undefined && { state: decision.state }),
           };
-    this.send(device, client, decision.type, frameOut, event, decision.state === "inform");
-    return undefined;
+    this.send(device, client, decision.type, outcome.frame, event, decision.state === "inform");
   }
 
   private send(

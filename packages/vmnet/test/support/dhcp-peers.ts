@@ -94,10 +94,8 @@ function parseEvents(text: string): ClientEvent[] {
  * ("via 0.0.0.0" meaning on-link), else the routers. No resolv.conf is written.
  */
 const UDHCPC_SCRIPT = `#!/bin/sh
-{
-  echo "@@ $1"
-  env | grep -E '^(interface|ip|subnet|mask|router|dns|domain|search|staticroutes|mtu|lease|serverid|broadcast|hostname|message|opt[0-9]+)='
-} >> "$EVENTS"
+vars=$(env | grep -E '^(interface|ip|subnet|mask|router|dns|domain|search|staticroutes|mtu|lease|serverid|broadcast|hostname|message|opt[0-9]+)=')
+printf '@@ %s\\n%s\\n' "$1" "$vars" >> "$EVENTS"
 [ "$INSTALL" = 1 ] || exit 0
 case "$1" in
   deconfig)
@@ -147,6 +145,12 @@ export interface ClientHandle {
   signal(name: NodeJS.Signals): void;
   /** What Debian's script wrote as resolv.conf ("" when none). */
   resolvConf(): Promise<string>;
+  /** The client's own log so far (dhcpcd -d), when it keeps one. */
+  log?(): Promise<string>;
+  /** Control commands to the running client (dhcpcd -k, -x, -n), when it has them. */
+  command?(args: string[]): Promise<{ exitCode?: number | undefined; stdout: unknown; stderr: unknown }>;
+  /** Asks the client to exit cleanly, when it has a way; stopClient() signals otherwise. */
+  stop?(): Promise<void>;
 }
 
 /** busybox udhcpc in the VM netns: asks for MTU and classless routes, as real guests are told to. */
@@ -212,13 +216,17 @@ export async function startUdhcpc(
     reject: false,
     timeout: 60_000,
   });
+  let finished: Promise<ClientRun> | undefined;
   return {
-    events: async () => parseEvents(await readFile(eventsFile, "utf8")),
-    async done(): Promise<ClientRun> {
-      const r = await child;
-      const events = parseEvents(await readFile(eventsFile, "utf8"));
-      await rm(dir, { recursive: true, force: true });
-      return { events, stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode };
+    events: async () => parseEvents(await readFile(eventsFile, "utf8").catch(() => "")),
+    done(): Promise<ClientRun> {
+      finished ??= (async () => {
+        const r = await child;
+        const events = parseEvents(await readFile(eventsFile, "utf8"));
+        await rm(dir, { recursive: true, force: true });
+        return { events, stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode };
+      })();
+      return finished;
     },
     /** SIGUSR2 releases the lease (udhcpc sends DHCPRELEASE), SIGTERM ends it. */
     signal(name: NodeJS.Signals) {
@@ -231,7 +239,8 @@ export async function startUdhcpc(
 /** What the kernel of the VM netns shows on the guest's device after a client ran. */
 export async function installed(vm: TestNetns, iface: string) {
   const addrs = await vm.ipJson(["-4", "addr", "show", "dev", iface]);
-  const routes = await vm.ipJson(["-4", "route", "show", "dev", iface]);
+  // Text, not JSON: `ip -j` leaves out some route metrics (dhcpcd's per-route MTU).
+  const routeText = String((await vm.exec("ip", ["-4", "route", "show", "dev", iface])).stdout);
   const link = (await vm.ipJson(["link", "show", "dev", iface]))[0];
   return {
     addresses: (addrs[0]?.addr_info ?? []).map(
@@ -241,10 +250,172 @@ export async function installed(vm: TestNetns, iface: string) {
         ...(a.broadcast !== undefined && { broadcast: a.broadcast }),
       }),
     ) as { local: string; prefixlen: number; broadcast?: string }[],
-    routes: routes.map(
-      (r: { dst: string; gateway?: string; flags?: string[]; protocol?: string; scope?: string }) =>
-        [r.dst, r.gateway ? `via ${r.gateway}` : "on-link", ...(r.flags ?? [])].join(" "),
-    ) as string[],
+    routes: routeText
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((line) => {
+        const words = line.trim().split(/\s+/);
+        const after = (key: string) => {
+          const i = words.indexOf(key);
+          return i >= 0 ? words[i + 1] : undefined;
+        };
+        const via = after("via");
+        const mtu = after("mtu");
+        return [
+          words[0],
+          via ? `via ${via}` : "on-link",
+          ...(words.includes("onlink") ? ["onlink"] : []),
+          ...(mtu ? [`mtu ${mtu}`] : []),
+        ].join(" ");
+      }),
     mtu: link?.mtu as number,
   };
+}
+
+/** dhcpcd's script: records the reason and the DHCP variables of every call. dhcpcd gives its
+ * script a clean environment, so the events file is written into the script itself. */
+const dhcpcdScript = (eventsFile: string) => `#!/bin/sh
+# One write per call, so a reader never sees a call's header without its variables.
+vars=$(env | grep -E '^(interface|new_|old_)')
+printf '@@ %s\\n%s\\n' "$reason" "$vars" >> "${eventsFile}"
+exit 0
+`;
+
+export interface DhcpcdOptions {
+  /** Kept across runs (leases, DUID) when given: a rebooting guest remembers its lease. */
+  stateDir?: string;
+  /** Extra dhcpcd.conf lines. */
+  config?: string[];
+  args?: string[];
+}
+
+/**
+ * dhcpcd (the full-featured client) in the VM netns, in the foreground, IPv4 only, with private
+ * run and state directories (tmpfs or `stateDir` mounted over /run/dhcpcd and /var/lib/dhcpcd in
+ * a mount namespace of its own) and a script that only records. dhcpcd configures the interface
+ * itself; what it installed is read from the kernel.
+ */
+export async function startDhcpcd(
+  vm: TestNetns,
+  iface: string,
+  options: DhcpcdOptions = {},
+): Promise<ClientHandle> {
+  const dhcpcd = requireProgram("dhcpcd", "dhcpcd-base");
+  const dir = await mkdtemp(join(tmpdir(), "dhcp-dhcpcd-"));
+  const eventsFile = join(dir, "events");
+  await writeFile(eventsFile, "");
+  const script = join(dir, "script");
+  await writeFile(script, dhcpcdScript(eventsFile), { mode: 0o755 });
+  const conf = join(dir, "dhcpcd.conf");
+  await writeFile(
+    conf,
+    [
+      "ipv4only",
+      "noipv4ll",
+      "option domain_name_servers, domain_name, domain_search, host_name",
+      "option classless_static_routes, interface_mtu, broadcast_address",
+      ...(options.config ?? []),
+      "",
+    ].join("\n"),
+  );
+  const state = options.stateDir ?? join(dir, "state");
+  const setup = [
+    "set -e",
+    `mkdir -p ${state}`,
+    "mount -t tmpfs -o mode=0755 dhcpcd-run /run",
+    "mkdir -p /run/dhcpcd",
+    `mount --bind ${state} /var/lib/dhcpcd`,
+    `exec ${dhcpcd} -B -4 -d -f ${conf} -c ${script} ${(options.args ?? []).join(" ")} ${iface} 2>>${join(dir, "log")}`,
+  ].join("; ");
+  // Its own pid namespace too: dhcpcd forks privilege-separation helpers, and they must all die
+  // with it whatever happens to the test (the kernel kills a pid namespace with its init).
+  const child = execa(
+    "ip",
+    [
+      "netns",
+      "exec",
+      vm.name,
+      "unshare",
+      "--mount",
+      "--pid",
+      "--fork",
+      "--kill-child=SIGKILL",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      setup,
+    ],
+    { reject: false, timeout: 120_000, stdio: "ignore" },
+  );
+  const dhcpcdPid = async (): Promise<number> => {
+    const children = await readFile(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").catch(() => "");
+    const pid = Number(children.trim().split(/\s+/)[0]);
+    if (!pid) throw new Error("dhcpcd is not running");
+    return pid;
+  };
+  let finished: Promise<ClientRun> | undefined;
+  const handle: ClientHandle = {
+    events: async () => parseEvents(await readFile(eventsFile, "utf8").catch(() => "")),
+    done(): Promise<ClientRun> {
+      finished ??= (async () => {
+        const r = await child;
+        const events = parseEvents(await readFile(eventsFile, "utf8"));
+        const log = await readFile(join(dir, "log"), "utf8").catch(() => "");
+        await rm(dir, { recursive: true, force: true });
+        return { events, stdout: "", stderr: log, exitCode: r.exitCode };
+      })();
+      return finished;
+    },
+    signal(name: NodeJS.Signals) {
+      child.kill(name);
+    },
+    log: () => readFile(join(dir, "log"), "utf8").catch(() => ""),
+    resolvConf: async () => "",
+    /** Runs `dhcpcd ARGS` beside the daemon (its mount and network namespaces): -k, -x, -n... */
+    async command(args: string[]) {
+      const pid = await dhcpcdPid();
+      // -4 as the daemon was started: the control socket's name depends on it.
+      return execa("nsenter", ["-t", String(pid), "-m", "-n", "-p", dhcpcd, "-4", ...args], {
+        reject: false,
+        timeout: 30_000,
+      });
+    },
+  };
+  handle.stop = async () => {
+    await handle.command?.(["-x", iface]).catch(() => undefined);
+  };
+  return handle;
+}
+
+/** Ends a client (SIGTERM, then SIGKILL after 5 s) and waits until it has exited. */
+export async function stopClient(client: ClientHandle): Promise<ClientRun> {
+  if (client.stop) await client.stop();
+  else client.signal("SIGTERM");
+  const timer = setTimeout(() => client.signal("SIGKILL"), 5000);
+  try {
+    return await client.done();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls a client's events until one matches (or the time is up). */
+export async function waitForEvent(
+  client: ClientHandle,
+  match: (e: ClientEvent) => boolean,
+  timeoutMs = 30_000,
+): Promise<ClientEvent> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = (await client.events()).find(match);
+    if (found) return found;
+    if (Date.now() > deadline) {
+      const events = (await client.events()).map((e) => e.event).join(", ");
+      throw new Error(
+        `no matching client event in ${timeoutMs} ms; got: ${events}\n${(await client.log?.()) ?? ""}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
