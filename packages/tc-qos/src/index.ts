@@ -3,8 +3,12 @@
 export { StepError } from "@vmnet/netlink-native/plan";
 export type { ActionInfo, ActionSpec, ResolvedAction } from "./actions/action.js";
 export type { ActionControl, MirredAction, MirredInfo } from "./actions/mirred.js";
+export type { PoliceAction, PoliceInfo } from "./actions/police.js";
+export type { SampleAction, SampleInfo } from "./actions/sample.js";
+export type { VlanAction, VlanInfo } from "./actions/vlan.js";
 export * as constants from "./constants.js";
 export { TcError, TcInputError } from "./errors.js";
+export type { MatchallFilter, MatchallInfo } from "./filters/matchall.js";
 export {
   type FieldMatch,
   formatU32Handle,
@@ -16,10 +20,12 @@ export {
 } from "./filters/u32.js";
 export { formatHandle, type Handle, parseHandle } from "./handle.js";
 export type { FifoInfo } from "./kinds/fifo.js";
+export type { FqCodelInfo, FqCodelOptions } from "./kinds/fq-codel.js";
 export type { HtbClassInfo, HtbClassOptions, HtbInfo, HtbOptions } from "./kinds/htb.js";
 export { type KnownQdiscKind, qdiscKinds } from "./kinds/index.js";
 export type { CodecContext, QdiscKind } from "./kinds/kind.js";
 export type { NetemInfo, NetemLossInfo, NetemOptions } from "./kinds/netem.js";
+export type { SfqInfo, SfqOptions } from "./kinds/sfq.js";
 export type { TbfInfo, TbfOptions } from "./kinds/tbf.js";
 export type { TcMsg, TcRequest, TcStats } from "./messages.js";
 export { type Distribution, parseDistribution } from "./netem-dist.js";

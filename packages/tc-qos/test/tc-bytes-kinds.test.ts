@@ -7,6 +7,7 @@ import { encodeMessage, NLM_F_ACK, NLM_F_REQUEST, parseAttrs } from "@vmnet/netl
 import { describe, expect, test } from "vitest";
 import type { ResolvedAction } from "../src/actions/action.js";
 import * as C from "../src/constants.js";
+import { decodeMatchall } from "../src/filters/matchall.js";
 import { decodeU32 } from "../src/filters/u32.js";
 import { qdiscKinds } from "../src/kinds/index.js";
 import type { TcRequest } from "../src/messages.js";
@@ -41,7 +42,7 @@ const filter = (op: TcOp, spec: Record<string, unknown>) => {
 const all = { kind: "u32", parent: "ffff:", protocol: "all", matchAll: true };
 const mirred = (action: string) => ({ kind: "mirred", direction: "egress", action, dev: "a1" });
 
-export const kindsTable: Record<string, () => TcRequest> = {
+const kindsTable: Record<string, () => TcRequest> = {
   "tc filter add dev a0 parent ffff: protocol all matchall action mirred egress redirect dev a1": () =>
     filter("add", { kind: "matchall", parent: "ffff:", protocol: "all", actions: [mirred("redirect")] }),
   "tc filter add dev a0 parent 1: protocol all prio 5 matchall classid 1:10": () =>
@@ -275,6 +276,66 @@ describe("new kinds: decoded back", () => {
     // 10.0.0.9 as the kernel holds it (0x0900000a little-endian), folded: 0x0a ^ 0x09 ^ ... mod 16.
     expect(sampled.hash).toBe(0x00200000 | (3 << 12));
   });
+  test("matchall and the vlan, sample and police actions read back from their own bytes", () => {
+    const req = filter("add", {
+      kind: "matchall",
+      parent: "ffff:",
+      classid: "1:10",
+      skipSw: true,
+      actions: [
+        { kind: "vlan", action: "push", id: 200, protocol: "802.1ad", priority: 3 },
+        { kind: "sample", rate: 10, group: 1, trunc: 128 },
+        { kind: "police", rate: "10mbit", burst: "64k", mtu: "2kb", exceed: "pipe", conform: "drop" },
+        mirred("redirect"),
+      ],
+    });
+    expect(decodeMatchall(optionsOf(req), ctx)).toEqual({
+      kind: "matchall",
+      classid: "1:10",
+      flags: C.TCA_CLS_FLAGS_SKIP_SW,
+      actions: [
+        {
+          kind: "vlan",
+          action: "push",
+          id: 200,
+          protocol: C.ETH_P_8021AD,
+          priority: 3,
+          index: 0,
+          control: C.TC_ACT_PIPE,
+        },
+        { kind: "sample", rate: 10, group: 1, trunc: 128, index: 0, control: C.TC_ACT_PIPE },
+        {
+          kind: "police",
+          rate: 1_250_000,
+          burst: expect.closeTo(65536, -2),
+          mtu: 2048,
+          exceed: C.TC_ACT_PIPE,
+          conform: C.TC_ACT_SHOT,
+          index: 0,
+        },
+        {
+          kind: "mirred",
+          direction: "egress",
+          action: "redirect",
+          ifindex: 3,
+          index: 0,
+          control: C.TC_ACT_STOLEN,
+        },
+      ],
+    });
+    expect(() => parseFilterSpec({ kind: "matchall", parent: "ffff:" })).toThrow(
+      /^filter\.actions: give "classid" or at least one action/,
+    );
+    expect(() =>
+      parseFilterSpec({
+        kind: "u32",
+        parent: "ffff:",
+        matchAll: true,
+        actions: [{ kind: "vlan", action: "push" }],
+      }),
+    ).toThrow(/^filter\.actions\.0\.id: is required to push a tag/);
+  });
+
   test("bad hash-table specs are refused naming the field", () => {
     expect(() => parseFilterSpec({ kind: "u32", parent: "1:", divisor: 100 })).toThrow(
       /^filter\.divisor: must be a power of two/,

@@ -35,13 +35,17 @@ export type ActionInfo =
 function encodeAction(w: AttrWriter, a: ResolvedAction, ctx: CodecContext): void {
   switch (a.kind) {
     case "mirred":
-      return encodeMirred(w, a, a.ifindex);
+      encodeMirred(w, a, a.ifindex);
+      return;
     case "vlan":
-      return encodeVlan(w, a);
+      encodeVlan(w, a);
+      return;
     case "sample":
-      return encodeSample(w, a);
+      encodeSample(w, a);
+      return;
     case "police":
-      return encodePolice(w, a, ctx);
+      encodePolice(w, a, ctx);
+      return;
   }
 }
 
