@@ -28,6 +28,7 @@ SYSTEM_PACKAGES=(
   udhcpc dhcpcd5                # real DHCP clients on the VM side of ContainerSideNetwork tests
   isc-dhcp-client               # dhclient: a third real DHCP client
   busybox                       # busybox udhcpc and small tools in test namespaces
+  qemu-system-x86               # real-VM tests and the full-kernel lane (software emulation; no KVM needed)
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
@@ -59,4 +60,8 @@ log "pnpm install"
 pnpm install --frozen-lockfile --reporter=append-only >/dev/null
 log "pnpm build"
 pnpm build --output-logs=errors-only
+# The test guest: Debian's kernel and busybox fetched with apt-get download, an initramfs built
+# from them. Done here because the tests run in a sandbox without network.
+log "preparing the test guest (tools/vm-lane)"
+node tools/vm-lane/bin/vmnet-vm.mjs prepare >&2
 log "ready"

@@ -1,0 +1,3 @@
+export { cacheDir, guestReady, prepare } from "./assets.mjs";
+export { buildCpio } from "./cpio.mjs";
+export { bootGuest } from "./guest.mjs";
