@@ -41,6 +41,8 @@ const SWEEP_MS = 250;
 /** Callers admitted per event-loop turn (see admit()). */
 const ADMIT_PER_TURN = 64;
 const ADMITTED = Promise.resolve();
+/** Received messages dispatched per event-loop turn (see drainInbox()). */
+const DISPATCH_PER_TURN = 64;
 
 export interface RequestOptions {
   /** Milliseconds before the request fails with NetlinkTimeoutError. Default 60 s. */
@@ -338,8 +340,32 @@ export class NetlinkConnection {
     );
   }
 
+  /**
+   * Received datagrams not yet dispatched. A wake-up can bring hundreds of answers, and settling
+   * each runs its caller's continuation (often the next request) in the same turn; dispatching
+   * at most DISPATCH_PER_TURN per turn lets timers and I/O run between slices.
+   */
+  private readonly inbox: (Buffer | { overrun: true })[] = [];
+  private draining = false;
+
   private receive(err: NodeJS.ErrnoException | null, datagrams: Buffer[]): void {
-    for (const d of datagrams) {
+    for (const d of datagrams) this.inbox.push(d);
+    // Answers may have been dropped: after what did arrive, fail everything pending rather than
+    // hang, and let subscribers re-sync.
+    if (err?.code === "ENOBUFS") this.inbox.push({ overrun: true });
+    if (!this.draining) this.drainInbox();
+  }
+
+  private drainInbox(): void {
+    this.draining = true;
+    let dispatched = 0;
+    while (this.inbox.length > 0 && dispatched < DISPATCH_PER_TURN && !this.closed) {
+      const d = this.inbox.shift() as Buffer | { overrun: true };
+      if (!Buffer.isBuffer(d)) {
+        for (const [seq, p] of this.pending) this.settle(seq, new NetlinkError(105, p.context));
+        this.onOverrun?.();
+        continue;
+      }
       let messages: Message[];
       try {
         messages = parseMessages(d);
@@ -348,14 +374,12 @@ export class NetlinkConnection {
         throw e;
       }
       for (const m of messages) this.dispatch(m);
+      dispatched += messages.length;
     }
-    if (err) {
-      if (err.code === "ENOBUFS") {
-        // Answers may have been dropped: fail everything pending rather than hang, and let
-        // subscribers re-sync.
-        for (const [seq, p] of this.pending) this.settle(seq, new NetlinkError(105, p.context));
-        this.onOverrun?.();
-      }
+    if (this.inbox.length > 0 && !this.closed) setImmediate(() => this.drainInbox());
+    else {
+      this.draining = false;
+      if (this.closed) this.inbox.length = 0;
     }
   }
 

@@ -4,7 +4,7 @@ import { expect } from "vitest";
 import * as C from "../src/codec/constants.js";
 import { parseMessages } from "../src/codec/message.js";
 import type { RtnlEvent } from "../src/index.js";
-import { NetlinkConnection, NetlinkTimeoutError, Rtnl, requests } from "../src/index.js";
+import { NetlinkConnection, NetlinkTimeoutError, openTap, Rtnl, requests } from "../src/index.js";
 import { linkDump } from "../src/rtnl/requests.js";
 
 describePrivileged("request engine", () => {
@@ -126,25 +126,42 @@ describePrivileged("request engine", () => {
     }
   });
 
-  test("event-loop delay stays low during a 1000-operation storm", async ({ netns }) => {
-    const rtnl = await Rtnl.open({ netns: netns.name });
+  test("a 1000-link create/address/up/delete storm keeps event-loop delay p99 within 50 ms of the idle loop's", async ({
+    netns,
+  }) => {
+    // The < 5 ms target is for a quiet machine (`pnpm bench` records it); a shared test machine
+    // adds its own scheduling delay, so the bound here is relative to the idle loop measured
+    // just before. Anything that blocked the loop for the kernel (a synchronous sendmsg of a
+    // batch, a TAP close, a netns entry) would add tens to hundreds of ms.
+    const idle = monitorEventLoopDelay({ resolution: 1 });
+    idle.enable();
+    await new Promise((r) => setTimeout(r, 500));
+    idle.disable();
     const h = monitorEventLoopDelay({ resolution: 1 });
+    h.enable();
+    const rtnl = await Rtnl.open({ netns: netns.name });
     try {
-      h.enable();
       const links = await Promise.all(
-        Array.from({ length: 250 }, (_, i) =>
+        Array.from({ length: 500 }, (_, i) =>
           rtnl.links.add({ kind: "veth", name: `s${i}`, peer: { name: `t${i}` } }),
         ),
       );
+      const taps = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => openTap({ name: `u${i}`, netns: netns.name })),
+      );
       await Promise.all(links.map((l, i) => rtnl.addresses.add(l.index, `10.${i >> 8}.${i & 255}.1/24`)));
       await Promise.all(links.map((l) => rtnl.links.set(l.index, { up: true })));
+      await Promise.all(taps.map((t) => t.close())); // each close unregisters a device
       await rtnl.links.deleteMany(links.map((l) => l.index));
       h.disable();
+      expect((await netns.ipJson(["link", "show"])).length).toBe(1);
       const p99 = h.percentile(99) / 1e6;
+      const idleP99 = idle.percentile(99) / 1e6;
       console.log(
-        `event-loop delay during 1000 operations: p99 ${p99.toFixed(2)} ms, max ${(h.max / 1e6).toFixed(2)} ms`,
+        `event-loop delay during the 1000-link storm: p99 ${p99.toFixed(2)} ms, max ${(h.max / 1e6).toFixed(2)} ms ` +
+          `(idle loop p99 ${idleP99.toFixed(2)} ms)`,
       );
-      expect(p99).toBeLessThan(50);
+      expect(p99).toBeLessThan(idleP99 + 50);
     } finally {
       rtnl.close();
     }
