@@ -7,8 +7,10 @@ import { prepare } from "./assets.mjs";
 
 /**
  * options:
- *   mode: "dhcp" | "lane"
- *   tapFd: an open TAP fd to hand to qemu as the guest's eth0 (dhcp mode)
+ *   mode: "dhcp" | "static" | "lane"
+ *   tapFd: an open TAP fd to hand to qemu as the guest's eth0
+ *   tapName, netns: or an existing persistent TAP that qemu opens by name, run in that netns
+ *   address: the guest's CIDR (static mode)
  *   mac: the guest NIC's MAC (default qemu's)
  *   ping: addresses the guest pings after its lease (dhcp mode)
  *   run: host path of a shell script the guest runs in the host's root (lane mode)
@@ -29,6 +31,7 @@ export async function bootGuest(options) {
     `vmnet.mode=${options.mode}`,
   ];
   if (options.ping?.length) append.push(`vmnet.ping=${options.ping.join(",")}`);
+  if (options.address) append.push(`vmnet.addr=${options.address}`);
   if (options.run) append.push(`vmnet.run=${options.run}`, `vmnet.modules=${assets.modulesRoot}`);
   const args = [
     // The pc machine, not microvm: under software emulation on a loaded host microvm's kernel
@@ -57,11 +60,14 @@ export async function bootGuest(options) {
     append.join(" "),
   ];
   const stdio = ["ignore", "pipe", "pipe"];
+  const nic = `virtio-net-pci,netdev=n0${options.mac ? `,mac=${options.mac}` : ""}`;
   if (options.tapFd !== undefined) {
     stdio.push(options.tapFd);
     // qemu reads IFF_VNET_HDR from the fd itself (vnet_hdr= is refused together with fd=).
-    args.push("-netdev", "tap,id=n0,fd=3");
-    args.push("-device", `virtio-net-pci,netdev=n0${options.mac ? `,mac=${options.mac}` : ""}`);
+    args.push("-netdev", "tap,id=n0,fd=3", "-device", nic);
+  } else if (options.tapName) {
+    // An existing (persistent) TAP, opened by qemu by name in `netns`.
+    args.push("-netdev", `tap,id=n0,ifname=${options.tapName},script=no,downscript=no`, "-device", nic);
   }
   if (options.mode === "lane") {
     args.push(
@@ -75,7 +81,10 @@ export async function bootGuest(options) {
       args.push("-device", "virtio-9p-pci,fsdev=out,mount_tag=out");
     }
   }
-  const child = spawn("qemu-system-x86_64", args, { stdio });
+  const command = options.netns
+    ? ["ip", ["netns", "exec", options.netns, "qemu-system-x86_64", ...args]]
+    : ["qemu-system-x86_64", args];
+  const child = spawn(command[0], command[1], { stdio });
   const lines = [];
   let buffered = "";
   let stderr = "";

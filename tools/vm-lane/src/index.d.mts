@@ -7,8 +7,11 @@ export function prepare(options?: { log?: (line: string) => void }): {
   modulesRoot: string;
 };
 export interface GuestOptions {
-  mode: "dhcp" | "lane";
+  mode: "dhcp" | "static" | "lane";
   tapFd?: number;
+  tapName?: string;
+  netns?: string;
+  address?: string;
   vnetHdr?: boolean;
   mac?: string;
   ping?: string[];
