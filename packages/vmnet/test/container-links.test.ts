@@ -1,5 +1,5 @@
 // Virtlet's link helpers, each working in the netns it is given: extractLinkInfo / stripLink /
-// configureLink round-trip IPv4 and IPv6; veths (also the escapePair pair) across namespaces; a
+// configureLink round-trip IPv4 and IPv6; veths (also the escape pair) across namespaces; a
 // bridge built and torn down (and a foreign one refused); a marked TAP.
 
 import { createNetns } from "@vmnet/harness";
@@ -58,7 +58,7 @@ describePrivileged("ContainerSideNetwork link helpers", () => {
     }
   });
 
-  test("veths across namespaces, the escapePair pair, a bridge and a TAP, all marked", async ({ netns }) => {
+  test("veths across namespaces, the escape pair, a bridge and a TAP, all marked", async ({ netns }) => {
     const host = await createNetns("csnhost");
     try {
       expect(randomVethName()).toMatch(/^veth[0-9a-f]{8}$/);

@@ -13,6 +13,15 @@ export const setupOptionsSchema = z.strictObject({
   queues: z.number().int().min(1, "must be 1-256").max(256, "must be 1-256").optional(),
   mtu: z.number().int().min(68, "must be at least 68").max(65535, "must be at most 65535").optional(),
   dhcp: z.boolean().optional(),
+  taps: z
+    .array(
+      z
+        .string()
+        .min(1, "must not be empty")
+        .refine((n) => Buffer.byteLength(n) <= 15, "must be at most 15 bytes (IFNAMSIZ)")
+        .refine((n) => !/[\s/:]/.test(n), "must not contain whitespace, / or :"),
+    )
+    .optional(),
   stateDir: z.string().min(1).optional(),
   owner: z
     .string()

@@ -330,7 +330,11 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
         hadIngress.set(link.index, (await tc.qdiscs.get(link.index, "ingress")) !== undefined);
     }
     const interfaces: JournalInterface[] = resolved.wired.map((cni, i) => {
-      const tap = freeName("tap", i, taken);
+      const wanted = o.taps?.[i];
+      if (wanted !== undefined && taken.has(wanted))
+        throw new VmnetInputError(`taps.${i}`, `a link named "${wanted}" already exists in the netns`);
+      const tap = wanted ?? freeName("tap", i, taken);
+      taken.add(tap);
       checkIfName(tap, `interfaces[${i}].tap`);
       const ji: JournalInterface = {
         cni,

@@ -20,6 +20,8 @@ export interface SetupOptions {
   queues?: number;
   /** MTU of the TAPs and bridges, announced by DHCP; default the CNI interface's, never above it. */
   mtu?: number;
+  /** TAP names, in the order of the CNI interfaces (default tap0, tap1, ...: the first free). */
+  taps?: string[];
   /** Serve the CNI identity by DHCP on each TAP (default true). */
   dhcp?: boolean;
   /** Where the journal is kept (default /run/vmnet). */
