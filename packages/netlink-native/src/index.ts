@@ -1,4 +1,5 @@
 export * from "./capture/index.js";
+export { formatIPv6 } from "./codec/addresses.js";
 export { NetlinkDecodeError } from "./codec/decode-error.js";
 export {
   type ConnectionOptions,
@@ -61,31 +62,8 @@ export {
   parseOwnerMark,
   processStartTicks,
 } from "./owner/index.js";
-export {
-  type CompletedPlan,
-  type PlanOptions,
-  runPlan,
-  type Step,
-  StepError,
-  step,
-  UndoError,
-  type UndoFailure,
-  undoSteps,
-} from "./plan/index.js";
-export type { Address } from "./rtnl/addr-message.js";
-export { decodeAddress } from "./rtnl/addr-message.js";
-export type { AddressOptions } from "./rtnl/addresses.js";
-export type {
-  EventKind,
-  EventOptions,
-  EventStats,
-  EventSubscription,
-  ResyncReason,
-  RtnlEvent,
-} from "./rtnl/events.js";
-export type { LinkIdentity } from "./rtnl/link-identity.js";
-export type { Link, LinkAttrs, OperState } from "./rtnl/link-message.js";
-export { decodeLink } from "./rtnl/link-message.js";
+export type { Address } from "./packet/addr-message.js";
+export { decodeAddress } from "./packet/addr-message.js";
 export type {
   BridgeInfo,
   GeneveInfo,
@@ -100,20 +78,44 @@ export type {
   VlanInfo,
   VlanProtocol,
   VxlanInfo,
-} from "./rtnl/kinds/index.js";
-export { LINK_KINDS } from "./rtnl/kinds/index.js";
+} from "./packet/kinds/index.js";
+export { LINK_KINDS } from "./packet/kinds/index.js";
+export type { LinkIdentity } from "./packet/link-identity.js";
+export type { Link, LinkAttrs, OperState } from "./packet/link-message.js";
+export { decodeLink } from "./packet/link-message.js";
+export type { Neighbour, NeighState } from "./packet/neigh-message.js";
+export { decodeNeighbour } from "./packet/neigh-message.js";
+// biome-ignore lint/performance/noReExportAll: the request builders form one namespace
+export * as requests from "./packet/requests.js";
+export type { NextHop, Route } from "./packet/route-message.js";
+export { decodeRoute } from "./packet/route-message.js";
+export type { LinkStats } from "./packet/stats.js";
+export {
+  type CompletedPlan,
+  type PlanOptions,
+  runPlan,
+  type Step,
+  StepError,
+  step,
+  UndoError,
+  type UndoFailure,
+  undoSteps,
+} from "./plan/index.js";
+export type { AddressOptions } from "./rtnl/addresses.js";
+export type {
+  EventKind,
+  EventOptions,
+  EventStats,
+  EventSubscription,
+  ResyncReason,
+  RtnlEvent,
+} from "./rtnl/events.js";
 export type { LinkAddPlan } from "./rtnl/link-plan.js";
 export type { LinkAddSpec, LinkChanges, MarkSpec } from "./rtnl/link-specs.js";
-export type { OwnedLink, OwnedQuery } from "./rtnl/owned-links.js";
 export type { LinkRef } from "./rtnl/links.js";
-export type { Neighbour, NeighState } from "./rtnl/neigh-message.js";
-export { decodeNeighbour } from "./rtnl/neigh-message.js";
 export type { NeighbourSpec } from "./rtnl/neighbours.js";
-export * as requests from "./rtnl/requests.js";
-export type { NextHop, Route } from "./rtnl/route-message.js";
-export { decodeRoute } from "./rtnl/route-message.js";
+export type { OwnedLink, OwnedQuery } from "./rtnl/owned-links.js";
 export type { RouteSpec } from "./rtnl/routes.js";
-export type { LinkStats } from "./rtnl/stats.js";
 export { Rtnl, type RtnlOptions } from "./rtnl.js";
 export { openTap, type Tap, type TapOptions } from "./tap.js";
 export {
@@ -123,4 +125,3 @@ export {
   linkRef as linkRefSchema,
   netnsRef as netnsRefSchema,
 } from "./validate.js";
-export { formatIPv6 } from "./codec/addresses.js";

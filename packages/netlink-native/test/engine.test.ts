@@ -5,7 +5,7 @@ import * as C from "../src/codec/constants.js";
 import { parseMessages } from "../src/codec/message.js";
 import type { RtnlEvent } from "../src/index.js";
 import { NetlinkConnection, NetlinkTimeoutError, openTap, Rtnl, requests } from "../src/index.js";
-import { linkDump } from "../src/rtnl/requests.js";
+import { linkDump } from "../src/packet/requests.js";
 
 describePrivileged("request engine", () => {
   test("events: link/addr/route/neigh changes arrive as typed events", async ({ netns }) => {

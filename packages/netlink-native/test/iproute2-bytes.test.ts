@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import * as C from "../src/codec/constants.js";
 import { encodeMessage } from "../src/codec/message.js";
-import { broadcastOf } from "../src/rtnl/addr-message.js";
-import * as R from "../src/rtnl/requests.js";
+import { broadcastOf } from "../src/packet/addr-message.js";
+import * as R from "../src/packet/requests.js";
 
 const fixtures = JSON.parse(
   readFileSync(new URL("./fixtures/iproute2-requests.json", import.meta.url), "utf8"),

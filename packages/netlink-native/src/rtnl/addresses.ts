@@ -11,9 +11,9 @@ import {
   decodeAddress,
   encodeAddrDumpBody,
   INFINITY_LIFETIME,
-} from "./addr-message.js";
+} from "../packet/addr-message.js";
 import type { LinkRef, Links } from "./links.js";
-import * as R from "./requests.js";
+import * as R from "../packet/requests.js";
 
 export const SCOPES = { universe: 0, site: 200, link: 253, host: 254, nowhere: 255 } as const;
 export type ScopeName = keyof typeof SCOPES;

@@ -7,10 +7,10 @@ import type { Message } from "../codec/message.js";
 import { NetlinkConnection } from "../connection.js";
 import { NetlinkDumpInterruptedError } from "../errors.js";
 import type { NetnsRef } from "../netns.js";
-import { type Address, decodeAddress } from "./addr-message.js";
-import { decodeLink, type Link } from "./link-message.js";
-import { decodeNeighbour, type Neighbour } from "./neigh-message.js";
-import { decodeRoute, type Route } from "./route-message.js";
+import { type Address, decodeAddress } from "../packet/addr-message.js";
+import { decodeLink, type Link } from "../packet/link-message.js";
+import { decodeNeighbour, type Neighbour } from "../packet/neigh-message.js";
+import { decodeRoute, type Route } from "../packet/route-message.js";
 
 export type EventKind = "link" | "addr" | "route" | "neigh";
 

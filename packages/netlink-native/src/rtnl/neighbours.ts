@@ -5,8 +5,8 @@ import type { NetlinkConnection } from "../connection.js";
 import { NetlinkError } from "../errors.js";
 import { check, ip, mac } from "../validate.js";
 import type { LinkRef, Links } from "./links.js";
-import { decodeNeighbour, encodeNeighDumpBody, type Neighbour, NUD_STATES } from "./neigh-message.js";
-import * as R from "./requests.js";
+import { decodeNeighbour, encodeNeighDumpBody, type Neighbour, NUD_STATES } from "../packet/neigh-message.js";
+import * as R from "../packet/requests.js";
 
 const neighSpec = z
   .object({

@@ -1,7 +1,7 @@
 // Finding the links vmnet made, by the ownership mark in their ifalias. Pure: works on the
 // identities of one link dump.
 import { isMarkOwnerAlive, type OwnerMark, parseOwnerMark } from "../owner/index.js";
-import type { LinkIdentity } from "./link-identity.js";
+import type { LinkIdentity } from "../packet/link-identity.js";
 
 export interface OwnedQuery {
   /** Only marks with this owner. */
