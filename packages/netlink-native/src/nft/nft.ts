@@ -6,7 +6,7 @@ import * as C from "../codec/constants.js";
 import { NetlinkDecodeError } from "../codec/decode-error.js";
 import { type Message, parseErrorMessage, parseMessages } from "../codec/message.js";
 import { NetlinkError, NetlinkTimeoutError, type RequestContext } from "../errors.js";
-import { NetlinkSocket } from "../netlink-socket.js";
+import { NetlinkSocket, openNetlinkFd } from "../netlink-socket.js";
 import type { NetnsRef } from "../netns.js";
 import { NETLINK_NETFILTER, type NftFamily } from "./constants.js";
 import {
@@ -44,19 +44,26 @@ export class Nft {
   private dumpTail: Promise<unknown> = Promise.resolve();
   private readonly timeoutMs: number;
 
-  private constructor(options: NftOptions) {
+  private constructor(options: NftOptions, fd: number) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.socket = new NetlinkSocket((err, datagrams) => this.receive(err, datagrams), {
       protocol: NETLINK_NETFILTER,
       receiveBuffer: 4 << 20,
-      ...(options.netns !== undefined && { netns: options.netns }),
+      fd,
     });
     this.socket.raw.unref();
   }
 
-  /** Opens a handle. Throws ENOENT for a netns that does not exist. */
+  /**
+   * Opens a handle. The socket is opened inside the netns on libuv's pool (setns never runs on
+   * the event loop). A netns that does not exist is a NetnsError.
+   */
   static async open(options: NftOptions = {}): Promise<Nft> {
-    return new Nft(options);
+    const fd = await openNetlinkFd({
+      protocol: NETLINK_NETFILTER,
+      ...(options.netns !== undefined && { netns: options.netns }),
+    });
+    return new Nft(options, fd);
   }
 
   private nextSeqs(n: number): number {

@@ -324,7 +324,7 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
     let tc: Tc | undefined;
     const hadIngress = new Map<number, boolean>();
     if (!bridgeMode) {
-      tc = await Tc.open({ netns: { path } });
+      tc = await Tc.open({ rtnl });
       ctx.tc = tc;
       for (const link of resolved.wired)
         hadIngress.set(link.index, (await tc.qdiscs.get(link.index, "ingress")) !== undefined);

@@ -60,7 +60,7 @@ export async function restoreFromJournal(
     };
     const tcPart = async () => {
       if (record.mode !== "tcfilter") return;
-      const tc = await Tc.open({ netns: { path } });
+      const tc = await Tc.open({ rtnl });
       try {
         for (const i of record.interfaces) {
           const ingress = await tc.qdiscs.get(i.cni.index, "ingress");
