@@ -64,8 +64,40 @@ describePrivileged("Bridge features with real traffic", () => {
     } else {
       console.log("netem is available here: delay applies (not this machine's usual kernel)");
     }
+    // Ingress: what the VM sends into its tap. On this userspace datapath OVS's ingress policing
+    // does it (AF_PACKET sees frames before tc ingress would); read back from OVSDB. Policing
+    // drops, so TCP gets somewhat less than the rate, never more.
+    const both = await br.updateQos(tap[1] as string, { rate: "30mbit", ingress: { rate: "10mbit" } });
+    expect([both.rate, both.ingress?.rate]).toEqual([3_750_000, 1_250_000]);
+    const server2 = a.exec("iperf3", ["-s", "-1", "-B", "10.8.0.1"], { reject: false, timeout: 30_000 });
+    await sleep(500);
+    const r2 = await b.exec("iperf3", ["-c", "10.8.0.1", "-t", "3", "-J"], {
+      reject: false,
+      timeout: 20_000,
+    });
+    await server2;
+    const sent = JSON.parse(String(r2.stdout)).end.sum_received.bits_per_second as number;
+    expect(sent).toBeGreaterThan(10e6 * 0.4);
+    expect(sent).toBeLessThan(10e6 * 1.1);
+    const meters = async () =>
+      (
+        await execa("ovs-ofctl", ["-O", "OpenFlow13", "dump-meters", "brX"], {
+          env: { OVS_RUNDIR: env.ovs.dir },
+        })
+      ).stdout;
+    expect(await meters()).toMatch(/type=drop rate=10000/);
+    await br.removeQos(tap[1] as string);
+    expect(await meters()).not.toMatch(/type=drop/);
+    expect((await br.getQos(tap[1] as string)).ingress).toBeUndefined();
+    // A metered tap destroyed takes its meter along (a later tap on that port number must not inherit it).
+    const extra = await br.createTap({ vlan: 99 });
+    await br.updateQos(extra, { ingress: { rate: "5mbit" } });
+    expect(await meters()).toMatch(/rate=5000/);
+    await br.destroyTaps([extra]);
+    expect(await meters()).not.toMatch(/type=drop/);
     await br.removeQos(tap[0] as string);
     expect((await br.getQos(tap[0] as string)).rate).toBeUndefined();
+    expect((await br.getQos(tap[1] as string)).ingress).toBeUndefined();
   }, 60_000);
 
   test("whole-bridge capture through a mirror into a host tap, read back with tshark", async () => {

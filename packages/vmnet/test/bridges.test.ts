@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { createNetns, type TestNetns } from "@vmnet/harness";
 import { describePrivileged } from "@vmnet/harness/vitest";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -187,4 +188,67 @@ describePrivileged("Bridges on a private Open vSwitch", () => {
     await env.bridges.destroyBridge("brM1");
     await env.bridges.destroyBridge("brM2");
   });
+  test("QinQ tap: dot1q-tunnel with outer VLAN and customer VLANs, vlan-limit=2", async () => {
+    const br = await env.bridges.get("brQ");
+    const name = await br.createQinqTap({ outerVlan: 100, cvlans: [10, 20] });
+    expect(await vsctl(env, ["get", "Port", name, "vlan_mode"])).toBe("dot1q-tunnel");
+    expect(await vsctl(env, ["get", "Port", name, "tag"])).toBe("100");
+    expect(await vsctl(env, ["get", "Port", name, "cvlans"])).toBe("[10, 20]");
+    expect(
+      (await vsctl(env, ["get", "Open_vSwitch", ".", "other_config:vlan-limit"])).replace(/"/g, ""),
+    ).toBe("2");
+    expect((await br.taps()).map((t) => [t.name, t.kind, t.vlan])).toEqual([[name, "qinq", 100]]);
+    await env.bridges.destroyBridge("brQ");
+  });
+
+  test("a fault at every step of host, container and QinQ tap plans leaves nothing behind", async () => {
+    const br = await env.bridges.get("brG");
+    const vm = await createNetns("bvm");
+    vms.push(vm);
+    const plans: [
+      string,
+      number,
+      (hooks: { beforeStep: (s: unknown, i: number) => void }) => Promise<string>,
+    ][] = [
+      ["host", 3, (h) => br.createHostTap({ name: "gh0", vlan: 4, address: "10.66.0.1/24" }, h)],
+      [
+        "container",
+        3,
+        (h) => br.createContainerTap({ netns: vm.name, name: "gc0", vlan: 4, address: "10.66.0.2/24" }, h),
+      ],
+      ["qinq", 3, (h) => br.createQinqTap({ name: "gq0", outerVlan: 5 }, h)],
+    ];
+    for (const [what, steps, make] of plans) {
+      for (let at = 0; at < steps; at++) {
+        const err = await make({
+          beforeStep: (_s, i) => {
+            if (i === at) throw new Error(`injected ${what} ${i}`);
+          },
+        }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(StepError);
+        expect(await vsctl(env, ["list-ports", "brG"])).toBe("");
+        const links = await linkNames(env.ns.name);
+        for (const n of ["gh0", "gc0", "gq0"]) expect(links).not.toContain(n);
+        expect((await vm.ipJson(["link", "show"])).map((l: { ifname: string }) => l.ifname)).toEqual(["lo"]);
+      }
+    }
+    await env.bridges.destroyBridge("brG");
+  });
+
+  test("tap lifecycle does not leak: fds and heap flat over many create/destroy rounds", async () => {
+    const br = await env.bridges.get("brL");
+    const fds = () => readdirSync("/proc/self/fd").length;
+    const round = async () =>
+      br.destroyTaps(await br.createTaps(Array.from({ length: 10 }, (_, i) => ({ vlan: 1 + i }))));
+    for (let i = 0; i < 3; i++) await round();
+    global.gc?.();
+    const fdBefore = fds();
+    const heapBefore = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 30; i++) await round();
+    global.gc?.();
+    expect(fds()).toBe(fdBefore);
+    // 300 taps made and removed: the heap may wobble, not grow with the count.
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(30 * 1024 * 1024);
+    await env.bridges.destroyBridge("brL");
+  }, 120_000);
 });

@@ -14,6 +14,8 @@ export const CONTAINER_KEY = "vmnet-container";
 /** Addresses learned by snooping, comma separated. */
 export const IPV4_KEY = "vmnet-ipv4";
 export const IPV6_KEY = "vmnet-ipv6";
+/** Set while an ingress OpenFlow meter limits the tap (value: the meter id). */
+export const METER_KEY = "vmnet-ingress-meter";
 /** The creating process, as the kernel mark's text (so OVS-only rows, e.g. tunnels, can be reaped). */
 export const MARK_KEY = "vmnet-mark";
 

@@ -9,8 +9,9 @@ import { z } from "zod";
 import { VmnetError } from "../errors.js";
 import { step } from "../plan/step.js";
 import type { BridgesContext } from "./context.js";
+import { clearIngressMeter } from "./ingress-meter.js";
 import { ifName, macAddress, parseInput, vlanId } from "./input.js";
-import { DEFUNCT_KEY, MAC_KEY, OWNER_KEY, type PortKind } from "./keys.js";
+import { DEFUNCT_KEY, MAC_KEY, METER_KEY, OWNER_KEY, type PortKind } from "./keys.js";
 import { ovsStep } from "./ovs-step.js";
 import { allocateTapNames } from "./tap-names.js";
 
@@ -198,6 +199,9 @@ export async function destroyPorts(
       throw new VmnetError(`${name}: is on bridge ${port.bridge}, not ${options.bridge}`);
     ports.push(port);
   }
+  // Ingress meters keyed by OpenFlow port number go first: a later port must not inherit one.
+  for (const p of ports)
+    if (p.externalIds[METER_KEY] && p.bridge) await clearIngressMeter(ctx, p.bridge, p.name);
   const steps: Step[] = [
     ovsStep(
       ctx,
