@@ -90,10 +90,39 @@ export const linkRef = z.union(
   { error: "expected an interface name or ifindex" },
 );
 
-/** Parses `value` with `schema`; on failure throws a TcInputError naming `field.path`. */
+/** Successful parses by schema and input text: a thousand identical specs are parsed once. */
+const parsedCache = new WeakMap<z.ZodType, Map<string, unknown>>();
+const CACHE_MAX = 256;
+
+function cacheKey(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined; // BigInt, cycles: parsed every time
+  }
+}
+
+/**
+ * Parses `value` with `schema`; on failure throws a TcInputError naming `field.path`. Parsing is
+ * pure, so a success is remembered by the input's JSON text (results are never mutated).
+ */
 export function check<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
+  const key = cacheKey(value);
+  let bySchema = parsedCache.get(schema);
+  if (key !== undefined && bySchema?.has(key)) return bySchema.get(key) as T;
   const r = schema.safeParse(value);
-  if (r.success) return r.data;
+  if (r.success) {
+    if (key !== undefined) {
+      if (!bySchema) {
+        bySchema = new Map();
+        parsedCache.set(schema, bySchema);
+      }
+      if (bySchema.size >= CACHE_MAX) bySchema.clear();
+      bySchema.set(key, r.data);
+    }
+    return r.data;
+  }
   const { path, reason } = describeZodError(r.error, field, { listValues: true });
   throw new TcInputError(path, reason);
 }

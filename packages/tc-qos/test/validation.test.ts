@@ -124,8 +124,8 @@ describe("Tc specs", () => {
   test.each([
     [
       "unknown kind",
-      () => tc.qdiscs.add(1, { kind: "sfq" } as never),
-      /^qdisc\.kind: "sfq" is not a qdisc kind this package writes/,
+      () => tc.qdiscs.add(1, { kind: "cake" } as never),
+      /^qdisc\.kind: "cake" is not a qdisc kind this package writes \(netem, tbf, htb, ingress, clsact, pfifo, bfifo, sfq, fq_codel\)$/,
     ],
     [
       "tbf without latency or limit",
@@ -244,5 +244,19 @@ describe("Tc specs", () => {
   ])("%s", async (_what, run, message) => {
     const e = await inputError(run() as Promise<unknown>);
     expect(e.message).toMatch(message);
+  });
+});
+
+describe("parsing is remembered by the spec's text", () => {
+  test("identical specs parse once (same result object); failures are never remembered", async () => {
+    const { check } = await import("../src/validate.js");
+    const { qosSchema } = await import("../src/qos/schema.js");
+    const a = check(qosSchema, { rate: "10mbit", latency: "20ms" }, "qos");
+    const b = check(qosSchema, { rate: "10mbit", latency: "20ms" }, "qos");
+    expect(b).toBe(a);
+    expect(a).toMatchObject({ rate: 1_250_000 });
+    expect(check(qosSchema, { rate: "20mbit" }, "qos")).not.toBe(a);
+    for (let i = 0; i < 2; i++)
+      expect(() => check(qosSchema, { rate: "10mbs" }, "qos")).toThrow(/^qos\.rate: /);
   });
 });
