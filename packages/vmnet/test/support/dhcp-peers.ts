@@ -22,11 +22,13 @@ let pairs = 0;
 /** A veth pair: `podIf` in a fresh pod netns, `vmIf` (with `vmMac`) in a fresh VM netns, both up. */
 export async function podAndVm(
   vmMac: string,
-  options: { vmIf?: string; mtu?: number } = {},
+  options: { vmIf?: string; mtu?: number; vm?: TestNetns } = {},
 ): Promise<PodAndVm> {
   pairs += 1;
   const pod = await createNetns("dpod");
-  const vm = await createNetns("dvm");
+  // Several guests may share one VM netns (one device each); it then stays the caller's.
+  const vm = options.vm ?? (await createNetns("dvm"));
+  const ownVm = options.vm === undefined;
   const podIf = `dp${process.env.VITEST_POOL_ID ?? "0"}x${pairs}`;
   const vmIf = options.vmIf ?? "eth0";
   try {
@@ -55,7 +57,7 @@ export async function podAndVm(
       await execa("ip", ["-n", ns.name, "link", "set", dev, "up"]);
     }
   } catch (error) {
-    await Promise.all([pod.remove(), vm.remove()]);
+    await Promise.all([pod.remove(), ownVm && vm.remove()]);
     throw error;
   }
   return {
@@ -65,7 +67,7 @@ export async function podAndVm(
     vmIf,
     vmMac,
     remove: async () => {
-      await Promise.all([pod.remove(), vm.remove()]);
+      await Promise.all([pod.remove(), ownVm && vm.remove()]);
     },
   };
 }
