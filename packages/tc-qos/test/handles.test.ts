@@ -1,0 +1,53 @@
+// A Tc sends on an Rtnl's socket: its own (closed with it) or one passed in (shared, left open).
+// Opening and closing thousands of handles must not leak file descriptors or memory.
+import { readdirSync } from "node:fs";
+import { describePrivileged, netnsTest as test } from "@vmnet/harness/vitest";
+import { Rtnl } from "@vmnet/netlink-native";
+import { expect } from "vitest";
+import { applyQos, getQos, Tc } from "../src/index.js";
+
+const fds = () => readdirSync("/proc/self/fd").length;
+
+describePrivileged("Tc handles", () => {
+  test("Tc.open({ rtnl }) shares the Rtnl's socket; closing the Tc leaves it open", async ({ netns }) => {
+    const rtnl = await Rtnl.open({ netns: netns.name });
+    try {
+      await rtnl.links.add({ kind: "veth", name: "h0", peer: { name: "h1" }, up: true });
+      const before = fds();
+      const tc = await Tc.open({ rtnl });
+      expect(fds()).toBe(before);
+      expect(tc.connection).toBe(rtnl.connection);
+      expect(await tc.rtnl()).toBe(rtnl);
+      await applyQos("h0", { rate: "3mbit" }, { tc });
+      tc.close();
+      // The Rtnl still works after the Tc is closed.
+      expect((await rtnl.links.get("h0")).name).toBe("h0");
+      const tc2 = await Tc.open({ rtnl });
+      expect((await getQos("h0", { tc: tc2 })).rate).toBe(375_000);
+      tc2.close();
+      expect(fds()).toBe(before);
+    } finally {
+      rtnl.close();
+    }
+  });
+
+  test("2000 handles opened and closed: no file descriptor or memory left behind", async ({ netns }) => {
+    const round = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const tc = await Tc.open({ netns: netns.name });
+        await tc.qdiscs.list();
+        tc.close();
+      }
+    };
+    await round(200); // warm up (JIT, pools)
+    global.gc?.();
+    const fd0 = fds();
+    const rss0 = process.memoryUsage().rss;
+    await round(2000);
+    global.gc?.();
+    const grown = (process.memoryUsage().rss - rss0) / 1024 / 1024;
+    console.log(`2000 Tc open/list/close: fds ${fd0} -> ${fds()}, rss +${grown.toFixed(1)} MiB`);
+    expect(fds()).toBe(fd0);
+    expect(grown).toBeLessThan(40);
+  });
+});
