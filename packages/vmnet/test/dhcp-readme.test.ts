@@ -1,0 +1,27 @@
+// The README's DhcpServer example runs as written (this package taken from dist) and prints what
+// the README says.
+import { readFileSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
+import { describePrivileged } from "@vmnet/harness/vitest";
+import { execaNode } from "execa";
+import { expect, test } from "vitest";
+
+describePrivileged("README: DhcpServer", () => {
+  test("the example runs and prints what the README says", async () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("## DhcpServer"));
+    const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(code).toBeDefined();
+    // Beside package.json, so "@vmnet/netlink-native" resolves; this package from dist.
+    const file = new URL(`../.readme-dhcp-${process.pid}.mjs`, import.meta.url).pathname;
+    const dist = new URL("../dist/index.js", import.meta.url).pathname;
+    await writeFile(file, (code as string).replace('"@vmnet/vmnet"', JSON.stringify(dist)));
+    try {
+      const r = await execaNode(file);
+      expect(r.stdout).toBe("10.244.1.5 offer=1 ack=1");
+      expect(section).toContain(`It prints \`${r.stdout}\``);
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
+});
