@@ -93,27 +93,35 @@ export async function restoreFromJournal(
         await Promise.all(ours.map((l) => rtnl.links.deleteIfExists(l.index)));
       }
     };
-    // The nftables table, tc filters and our links go first, in parallel: nothing depends on
-    // them; the CNI links can only be restored once their bridges are gone.
-    await Promise.all([attempt("nftables", nftPart), attempt("tc", tcPart), attempt("links", linksPart)]);
-    await Promise.all(
+    // Everything at once: the nftables table, our links (one group delete, where the kernel's RCU
+    // wait is most of teardown's time), the tc filters and the CNI links' identity. The CNI links
+    // need not wait for their bridge to go: a bridge port takes its MAC, addresses and routes back
+    // as well, and deleting the bridge releases it.
+    const restoreCni = () =>
       record.interfaces.map((i) =>
         attempt(`restore ${i.cni.name}`, async () => {
           const link = await rtnl.links.get(i.cni.index);
           if (link.name !== i.cni.name)
             throw new VmnetError(`link ${i.cni.index} is now "${link.name}", not "${i.cni.name}"`);
-          const changes: { mac?: string; mtu?: number; up?: boolean; master?: null; txqlen?: number } = {};
+          const changes: { mac?: string; mtu?: number; up?: boolean; txqlen?: number } = {};
           if (link.mac !== i.cni.mac) changes.mac = i.cni.mac;
           if (link.mtu !== i.cni.mtu) changes.mtu = i.cni.mtu;
           if (link.up !== i.cni.up) changes.up = i.cni.up;
           // The kernel gives a queue-less link a queue length when a qdisc comes and goes.
           if (i.cni.txqlen !== undefined && link.txqlen !== i.cni.txqlen) changes.txqlen = i.cni.txqlen;
-          if (link.master !== undefined && link.master !== 0) changes.master = null;
           if (Object.keys(changes).length > 0) await rtnl.links.set(i.cni.index, changes);
           await configureLinkWith(rtnl, i.cni);
         }),
-      ),
-    );
+      );
+    await Promise.all([
+      attempt("nftables", nftPart),
+      attempt("links", linksPart),
+      // After the tc filters and qdiscs: removing a qdisc can change the link's queue length.
+      (async () => {
+        await attempt("tc", tcPart);
+        await Promise.all(restoreCni());
+      })(),
+    ]);
     if (!record.loWasUp) await attempt("lo", () => rtnl.links.down("lo"));
   } finally {
     rtnl.close();
