@@ -1,9 +1,9 @@
-// 802.1Q and gretap links, which the host kernel lacks, made by @vmnet/netlink-native in a full
+// 802.1Q, gretap and geneve links, which the host kernel lacks, made by @vmnet/netlink-native in a full
 // guest kernel, read back, and carrying real traffic.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ping, veth } from "./support.js";
 
-describe("vlan and gretap links in a full kernel", () => {
+describe("vlan, gretap and geneve links in a full kernel", () => {
   let pair: Awaited<ReturnType<typeof veth>>;
   beforeAll(async () => {
     pair = await veth();
@@ -50,5 +50,16 @@ describe("vlan and gretap links in a full kernel", () => {
     const link = await pair.rtnlA.links.get("gta");
     expect(link.kind).toBe("gretap");
     expect((await ping(pair.a, "10.99.0.2", 3, 0.2)).received).toBe(3);
+  });
+
+  it("geneve: a VNI tunnel carries traffic and reads back its VNI and remote", async () => {
+    await pair.rtnlA.links.add({ kind: "geneve", name: "gna", vni: 5001, remote: pair.ipB, up: true });
+    await pair.rtnlB.links.add({ kind: "geneve", name: "gnb", vni: 5001, remote: pair.ipA, up: true });
+    await pair.rtnlA.addresses.add("gna", "10.98.0.1/24");
+    await pair.rtnlB.addresses.add("gnb", "10.98.0.2/24");
+    const link = await pair.rtnlA.links.get("gna");
+    expect(link.kind).toBe("geneve");
+    expect(link.info).toMatchObject({ kind: "geneve", vni: 5001, remote: pair.ipB });
+    expect((await ping(pair.a, "10.98.0.2", 3, 0.2)).received).toBe(3);
   });
 });
