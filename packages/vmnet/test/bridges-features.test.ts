@@ -235,4 +235,19 @@ describePrivileged("Bridge features with real traffic", () => {
     await br.config("mac-aging-time", undefined);
     expect((await br.info()).config["mac-aging-time"]).toBeUndefined();
   });
+  test("IP snooping learns a global IPv6 address from duplicate address detection, not the link-local one", async () => {
+    const v6 = await createNetns("bfv");
+    vm.push(v6);
+    const name = await br.createContainerTap({ netns: v6.name, vlan: 10, mac: "02:00:00:00:0b:66" });
+    await env.bridges.startSnooping("brX");
+    await v6.exec("ip", ["addr", "add", "fd00:66::6/64", "dev", "eth0"]);
+    let learned: string[] = [];
+    for (let i = 0; i < 30 && !learned.length; i++) {
+      await sleep(200);
+      learned = (await env.bridges.findTap(name))?.ipv6 ?? [];
+    }
+    await env.bridges.stopSnooping("brX");
+    expect(learned).toEqual(["fd00:66::6"]);
+    await br.destroyTaps([name]);
+  }, 30_000);
 });
