@@ -421,3 +421,81 @@ export async function waitForEvent(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * ISC dhclient in the VM netns with Debian's own /sbin/dhclient-script and exit hooks (including
+ * rfc3442-classless-routes), so what it installs is what a Debian guest gets. In a mount
+ * namespace of its own, the enter-hooks directory is replaced by one hook that records the call
+ * and keeps the script away from /etc/resolv.conf.
+ */
+export async function startDhclient(vm: TestNetns, iface: string): Promise<ClientHandle> {
+  const dhclient = requireProgram("dhclient", "isc-dhcp-client");
+  const dir = await mkdtemp(join(tmpdir(), "dhcp-dhclient-"));
+  const eventsFile = join(dir, "events");
+  await writeFile(eventsFile, "");
+  const hooks = join(dir, "enter-hooks");
+  await execa("mkdir", ["-p", hooks]);
+  await writeFile(
+    join(hooks, "00-record"),
+    [
+      `vars=$(env | grep -E '^(interface|new_|old_)')`,
+      `printf '@@ %s\\n%s\\n' "$reason" "$vars" >> "${eventsFile}"`,
+      "make_resolv_conf() { :; }",
+      "",
+    ].join("\n"),
+  );
+  const conf = join(dir, "dhclient.conf");
+  await writeFile(
+    conf,
+    [
+      "option rfc3442-classless-static-routes code 121 = array of unsigned integer 8;",
+      "request subnet-mask, broadcast-address, routers, domain-name, domain-name-servers, domain-search,",
+      "  host-name, interface-mtu, rfc3442-classless-static-routes;",
+      "timeout 30;",
+      "",
+    ].join("\n"),
+  );
+  const setup = [
+    "set -e",
+    `mount --bind ${hooks} /etc/dhcp/dhclient-enter-hooks.d`,
+    `exec ${dhclient} -4 -d -v -cf ${conf} -lf ${join(dir, "leases")} -pf ${join(dir, "pid")} ${iface} 2>>${join(dir, "log")}`,
+  ].join("; ");
+  const child = execa(
+    "ip",
+    [
+      "netns",
+      "exec",
+      vm.name,
+      "unshare",
+      "--mount",
+      "--pid",
+      "--fork",
+      "--kill-child=SIGKILL",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      setup,
+    ],
+    { reject: false, timeout: 120_000, stdio: "ignore" },
+  );
+  let finished: Promise<ClientRun> | undefined;
+  return {
+    events: async () => parseEvents(await readFile(eventsFile, "utf8").catch(() => "")),
+    done(): Promise<ClientRun> {
+      finished ??= (async () => {
+        const r = await child;
+        const events = parseEvents(await readFile(eventsFile, "utf8"));
+        const log = await readFile(join(dir, "log"), "utf8").catch(() => "");
+        await rm(dir, { recursive: true, force: true });
+        return { events, stdout: "", stderr: log, exitCode: r.exitCode };
+      })();
+      return finished;
+    },
+    signal(name: NodeJS.Signals) {
+      child.kill(name);
+    },
+    log: () => readFile(join(dir, "log"), "utf8").catch(() => ""),
+    resolvConf: async () => "",
+  };
+}
