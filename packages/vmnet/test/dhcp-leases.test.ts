@@ -4,7 +4,7 @@
 import { expect, test } from "vitest";
 import { decodeClasslessRoutes } from "../src/dhcp/classless-routes.js";
 import { decodeDomainSearch } from "../src/dhcp/dns-search.js";
-import { leasesFromResult } from "../src/dhcp/index.js";
+import { type DhcpLease, leasesFromResult } from "../src/dhcp/index.js";
 import { formatIpv4 } from "../src/dhcp/ipv4.js";
 import { OPTION } from "../src/dhcp/options.js";
 import { serveLease } from "../src/dhcp/served-lease.js";
@@ -96,7 +96,7 @@ const routesText = (b: Buffer | undefined) =>
   );
 
 test("wire options: a plain subnet with only a default route needs option 3 alone", () => {
-  const o = options({ ...(leasesFromResult(v100).get("eth0") as never), routes: [{ dst: "0.0.0.0/0" }] });
+  const o = options({ ...(leasesFromResult(v100).get("eth0") as DhcpLease), routes: [{ dst: "0.0.0.0/0" }] });
   expect(o.get(OPTION.SUBNET_MASK)).toEqual(Buffer.from([255, 255, 0, 0]));
   expect(o.get(OPTION.BROADCAST_ADDRESS)).toEqual(Buffer.from([10, 1, 255, 255]));
   expect(o.get(OPTION.ROUTERS)).toEqual(Buffer.from([10, 1, 0, 1]));
@@ -112,7 +112,7 @@ test("wire options: a /32 with an on-link gateway (Calico) gets a host route, th
     routes: [{ dst: "0.0.0.0/0" }],
   }).get("eth0");
   expect(calico).toBeDefined();
-  const o = options(calico as never);
+  const o = options(calico as DhcpLease);
   expect(o.get(OPTION.SUBNET_MASK)).toEqual(Buffer.from([255, 255, 255, 255]));
   expect(o.get(OPTION.ROUTERS)).toEqual(Buffer.from([169, 254, 1, 1]));
   expect(routesText(o.get(OPTION.CLASSLESS_ROUTES))).toEqual([
@@ -121,7 +121,7 @@ test("wire options: a /32 with an on-link gateway (Calico) gets a host route, th
   ]);
   // A /31 has no broadcast (RFC 3021); a /32's is the address itself.
   expect(o.get(OPTION.BROADCAST_ADDRESS)).toEqual(Buffer.from([10, 244, 1, 5]));
-  expect(options({ ...(calico as never), prefixLength: 31 }).has(OPTION.BROADCAST_ADDRESS)).toBe(false);
+  expect(options({ ...(calico as DhcpLease), prefixLength: 31 }).has(OPTION.BROADCAST_ADDRESS)).toBe(false);
 });
 
 test("wire options: on-link routes first, routes through a hop after, the default last; the subnet route is implied", () => {
