@@ -85,7 +85,6 @@ export type { Link, LinkAttrs, OperState } from "./packet/link-message.js";
 export { decodeLink } from "./packet/link-message.js";
 export type { Neighbour, NeighState } from "./packet/neigh-message.js";
 export { decodeNeighbour } from "./packet/neigh-message.js";
-// biome-ignore lint/performance/noReExportAll: the request builders form one namespace
 export * as requests from "./packet/requests.js";
 export type { NextHop, Route } from "./packet/route-message.js";
 export { decodeRoute } from "./packet/route-message.js";

@@ -3,7 +3,6 @@ import { parseCidr } from "../codec/addresses.js";
 import * as C from "../codec/constants.js";
 import type { NetlinkConnection } from "../connection.js";
 import { NetlinkError, NetlinkInputError } from "../errors.js";
-import { check, cidr, ip } from "../validate.js";
 import {
   type Address,
   type AddrRequest,
@@ -12,8 +11,9 @@ import {
   encodeAddrDumpBody,
   INFINITY_LIFETIME,
 } from "../packet/addr-message.js";
-import type { LinkRef, Links } from "./links.js";
 import * as R from "../packet/requests.js";
+import { check, cidr, ip } from "../validate.js";
+import type { LinkRef, Links } from "./links.js";
 
 export const SCOPES = { universe: 0, site: 200, link: 253, host: 254, nowhere: 255 } as const;
 export type ScopeName = keyof typeof SCOPES;

@@ -15,12 +15,12 @@ import type { NetlinkConnection } from "../connection.js";
 import { NetlinkError } from "../errors.js";
 import { netnsPath } from "../netns.js";
 import { formatOwnerMark, ownerMarkForThisProcess } from "../owner/index.js";
-import { type Step, step } from "../plan/index.js";
 import { linkKind, type ResolveContext } from "../packet/kinds/index.js";
 import type { LinkAttrs } from "../packet/link-attrs.js";
 import { decodeLink, type Link } from "../packet/link-message.js";
-import type { ParsedLinkAddSpec } from "./link-specs.js";
 import * as R from "../packet/requests.js";
+import { type Step, step } from "../plan/index.js";
+import type { ParsedLinkAddSpec } from "./link-specs.js";
 
 /** Fields every kind shares; the rest of a spec belongs to its kind's plugin. */
 const COMMON_KEYS = new Set([

@@ -2,8 +2,8 @@
 // the settings every link takes plus the kind's own schema, for each kind of the registry.
 import { z } from "zod";
 import { NetlinkInputError } from "../errors.js";
-import { check, ifName, linkRef, mac, mtu, netnsRef, u32 } from "../validate.js";
 import { LINK_KIND_REGISTRY, LINK_KINDS, type LinkKind, type LinkKindName } from "../packet/kinds/index.js";
+import { check, ifName, linkRef, mac, mtu, netnsRef, u32 } from "../validate.js";
 
 const alias = z.string().refine((s) => Buffer.byteLength(s) <= 255, "must be at most 255 bytes");
 const markToken = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 of [A-Za-z0-9._-]");

@@ -5,10 +5,12 @@ import type { Message } from "../codec/message.js";
 import { NetlinkConnection } from "../connection.js";
 import { NetlinkError, NetlinkInputError } from "../errors.js";
 import { type NetnsRef, netnsPath } from "../netns.js";
-import { type PlanOptions, runPlan, StepError } from "../plan/index.js";
-import { altName, check, linkRef } from "../validate.js";
 import { decodeLinkIdentity, type LinkIdentity } from "../packet/link-identity.js";
 import { decodeLink, type Link, type LinkAttrs } from "../packet/link-message.js";
+import * as R from "../packet/requests.js";
+import type { LinkStats } from "../packet/stats.js";
+import { type PlanOptions, runPlan, StepError } from "../plan/index.js";
+import { altName, check, linkRef } from "../validate.js";
 import { aliasOf, type LinkAddPlan, planLinkAdd } from "./link-plan.js";
 import {
   checkLinkAddSpec,
@@ -20,8 +22,6 @@ import {
   type ParsedLinkAddSpec,
 } from "./link-specs.js";
 import { findOwned, type OwnedLink, type OwnedQuery } from "./owned-links.js";
-import * as R from "../packet/requests.js";
-import type { LinkStats } from "../packet/stats.js";
 
 const linkRefList = z.array(linkRef);
 const addManyOptions = z.object({ mark: markSpec.optional() }).strict();

@@ -3,10 +3,10 @@ import { familyOf } from "../codec/addresses.js";
 import * as C from "../codec/constants.js";
 import type { NetlinkConnection } from "../connection.js";
 import { NetlinkError } from "../errors.js";
-import { check, ip, mac } from "../validate.js";
-import type { LinkRef, Links } from "./links.js";
 import { decodeNeighbour, encodeNeighDumpBody, type Neighbour, NUD_STATES } from "../packet/neigh-message.js";
 import * as R from "../packet/requests.js";
+import { check, ip, mac } from "../validate.js";
+import type { LinkRef, Links } from "./links.js";
 
 const neighSpec = z
   .object({

@@ -3,11 +3,11 @@ import { parseCidr } from "../codec/addresses.js";
 import * as C from "../codec/constants.js";
 import type { NetlinkConnection } from "../connection.js";
 import { NetlinkError } from "../errors.js";
+import * as R from "../packet/requests.js";
+import { decodeRoute, encodeRouteDumpBody, type Route, type RouteRequest } from "../packet/route-message.js";
 import { check, cidr, ip, linkRef, u32 } from "../validate.js";
 import { SCOPES } from "./addresses.js";
 import type { Links } from "./links.js";
-import * as R from "../packet/requests.js";
-import { decodeRoute, encodeRouteDumpBody, type Route, type RouteRequest } from "../packet/route-message.js";
 
 const PROTOCOLS = { unspec: 0, redirect: 1, kernel: 2, boot: 3, static: 4, dhcp: 16 } as const;
 const TYPES = {
