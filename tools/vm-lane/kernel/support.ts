@@ -1,6 +1,6 @@
 // Two "hosts" (network namespaces) joined by a veth pair, for the full-kernel lane. IPv6 is off
 // on every link so only the test's own traffic crosses them.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { createNetns, deleteNetns, Rtnl } from "@vmnet/netlink-native";
 
@@ -78,4 +78,44 @@ export async function ping(
 export function median(xs: number[]): number {
   const s = [...xs].sort((x, y) => x - y);
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
+}
+
+/**
+ * Offers `offeredBps` of UDP from a to b for 6 s (iperf3) and returns the bits per second that
+ * arrived. UDP measures a shaper or policer itself; TCP under software emulation is limited by the
+ * guest's CPU.
+ */
+export async function udpArrivedBps(pair: Pair & { ipB: string }, offeredBps: number): Promise<number> {
+  const server = spawn("ip", ["netns", "exec", pair.b, "iperf3", "-s", "-1", "-B", pair.ipB], {
+    stdio: "ignore",
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 1500));
+    const out = await run(
+      "ip",
+      [
+        "netns",
+        "exec",
+        pair.a,
+        "iperf3",
+        "-c",
+        pair.ipB,
+        "-u",
+        "-b",
+        String(offeredBps),
+        "-l",
+        "1200",
+        "-t",
+        "6",
+        "-J",
+      ],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    const sum = (
+      JSON.parse(out.stdout) as { end: { sum: { bits_per_second: number; lost_percent: number } } }
+    ).end.sum;
+    return sum.bits_per_second * (1 - sum.lost_percent / 100);
+  } finally {
+    server.kill();
+  }
 }

@@ -2,10 +2,9 @@
 // actions), applied by @vmnet/tc-qos in a full guest kernel: read back, and where traffic can show
 // it, measured: the police holds a UDP flood to its rate; vlan push on egress + pop on ingress
 // carries a ping to the peer's VLAN 100 sub-interface.
-import { spawn } from "node:child_process";
 import { Tc } from "@vmnet/tc-qos";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ping, run, veth } from "./support.js";
+import { ping, udpArrivedBps, veth } from "./support.js";
 
 /** The filter that holds actions: a dump also lists each prio's head, which has none. */
 async function withActions(tc: Tc, link: string, parent: string) {
@@ -72,25 +71,9 @@ describe("tc kinds in a full kernel", () => {
     });
     const f = await withActions(tcB, "vb", "ffff:");
     expect(f).toMatchObject({ kind: "matchall", options: { actions: [{ kind: "police", rate: 250_000 }] } });
-    const server = spawn("ip", ["netns", "exec", pair.b, "iperf3", "-s", "-1", "-B", pair.ipB], {
-      stdio: "ignore",
-    });
-    try {
-      await new Promise((r) => setTimeout(r, 1500));
-      const out = await run(
-        "ip",
-        ["netns", "exec", pair.a, "iperf3", "-c", pair.ipB, "-u", "-b", "8M", "-l", "1200", "-t", "6", "-J"],
-        { maxBuffer: 64 * 1024 * 1024 },
-      );
-      const sum = (
-        JSON.parse(out.stdout) as { end: { sum: { bits_per_second: number; lost_percent: number } } }
-      ).end.sum;
-      const arrived = sum.bits_per_second * (1 - sum.lost_percent / 100);
-      expect(arrived).toBeGreaterThan(2e6 * 0.75);
-      expect(arrived).toBeLessThan(2e6 * 1.25);
-    } finally {
-      server.kill();
-    }
+    const arrived = await udpArrivedBps(pair, 8e6);
+    expect(arrived).toBeGreaterThan(2e6 * 0.75);
+    expect(arrived).toBeLessThan(2e6 * 1.25);
   });
 
   it("vlan push (egress) and pop (ingress) on matchall carry a ping to the peer's VLAN 100", async () => {
