@@ -73,6 +73,9 @@ export async function openTap(options: TapOptions = {}): Promise<Tap> {
         .catch((e: unknown) => {
           throw fromNative(e, `close tap "${opened.name}"`);
         });
+      // Callers that do not wait for the close (it used to be synchronous) must not get an
+      // unhandled rejection; callers that await it still see the error.
+      closing.catch(() => undefined);
       return closing;
     },
     unpersist() {
