@@ -1,13 +1,9 @@
 // netem, which the host kernel lacks, applied by @vmnet/tc-qos in a full guest kernel and measured
 // with real traffic: added delay within ±10 %, loss within statistical bounds, and netem combined
 // with a rate limit measured by iperf3.
-import { execFile, spawn } from "node:child_process";
-import { promisify } from "node:util";
 import { applyQos, getQos, removeQos } from "@vmnet/tc-qos";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { median, ping, udpArrivedBps, veth } from "./support.js";
-
-const run = promisify(execFile);
 
 describe("netem in a full kernel", () => {
   let pair: Awaited<ReturnType<typeof veth>>;
