@@ -18,7 +18,7 @@ export {
   type RequestContext,
   SyscallError,
 } from "./errors.js";
-export { type NativeAddon, type NativeDatagramSocket, native } from "./native.js";
+export { AddonLoadError, type NativeAddon, type NativeDatagramSocket, native } from "./native.js";
 export { NetlinkSocket, sockaddrNl } from "./netlink-socket.js";
 export {
   CURRENT_NETNS,

@@ -3,6 +3,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { NetlinkNativeError } from "./codec/base-error.js";
 
 export interface NativeDatagramSocket {
   readonly fd: number;
@@ -66,11 +67,32 @@ const require = createRequire(import.meta.url);
 
 let cached: NativeAddon | undefined;
 
+/**
+ * The addon could not be loaded: no build for this platform, or a prebuild this system cannot
+ * load (an older glibc, another Node ABI). The message carries the loader's own reason and how to
+ * build from source.
+ */
+export class AddonLoadError extends NetlinkNativeError {
+  override readonly name = "AddonLoadError";
+  constructor(readonly reason: string) {
+    super(
+      `@vmnet/netlink-native: the native addon could not be loaded: ${reason}. ` +
+        "Build it from source for this system with `npm rebuild @vmnet/netlink-native --build-from-source` " +
+        "(needs g++, make and python3; installs that skipped install scripts, as pnpm does for " +
+        "dependencies, need this too)",
+    );
+  }
+}
+
 /** The addon, loaded on first use so that importing the codec alone never needs it. */
 export function native(): NativeAddon {
   if (!cached) {
     const load = require("node-gyp-build") as (dir: string) => NativeAddon;
-    cached = load(packageRoot);
+    try {
+      cached = load(packageRoot);
+    } catch (e) {
+      throw new AddonLoadError(e instanceof Error ? e.message : String(e));
+    }
   }
   return cached;
 }
