@@ -25,7 +25,7 @@ import { configureLinkWith, type LinkInfo, linkInfoFrom, stripLinkWith } from ".
 import { checkNetns } from "./netns.js";
 import { checkIfName, checkOptions, setupOptionsSchema } from "./options.js";
 import { resolveResult } from "./result.js";
-import { restoreFromJournal } from "./teardown.js";
+import { type NetnsHandles, restoreFromJournal } from "./teardown.js";
 import type {
   ContainerInterface,
   ContainerSideNetwork,
@@ -94,6 +94,7 @@ export function handOut(
   journal: Journal<CsnJournal>,
   taps: Map<string, Tap>,
   dhcp: DhcpServer | undefined,
+  handles: NetnsHandles = {},
 ): ContainerSideNetwork {
   const interfaces: ContainerInterface[] = record.interfaces.map((i) => ({
     name: i.cni.name,
@@ -115,7 +116,16 @@ export function handOut(
       done ??= (async () => {
         await dhcp?.stop();
         for (const tap of taps.values()) tap.close();
-        await restoreFromJournal(path, record, journal);
+        // Setup's own sockets, still open, spare teardown opening new ones; used once.
+        const held = { ...handles };
+        handles.rtnl = undefined;
+        handles.nft = undefined;
+        try {
+          await restoreFromJournal(path, record, journal, held);
+        } finally {
+          held.rtnl?.close();
+          held.nft?.close();
+        }
       })();
       // A failed teardown may be retried: forget the failed attempt.
       done.catch(() => {
@@ -293,6 +303,7 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
   const owner = o.owner ?? "vmnet";
   const rtnl = await Rtnl.open({ netns: { path } });
   const ctx: Partial<Context> & { rtnl: Rtnl; taps: Map<string, Tap> } = { rtnl, taps: new Map() };
+  let kept = false;
   try {
     const [links, addresses, routes] = await Promise.all([
       rtnl.links.list(),
@@ -447,13 +458,17 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
       ...(o.beforeStep && { beforeStep: o.beforeStep as SetupOptions["beforeStep"] }),
     });
     record.complete = true;
-    return handOut(path, record, journal, ctx.taps, full.dhcp);
+    const handles: NetnsHandles = { rtnl, ...(ctx.nft && { nft: ctx.nft }) };
+    kept = true;
+    return handOut(path, record, journal, ctx.taps, full.dhcp, handles);
   } catch (e) {
     for (const tap of ctx.taps.values()) tap.close();
     throw e;
   } finally {
-    rtnl.close();
-    ctx.nft?.close();
     ctx.tc?.close();
+    if (!kept) {
+      rtnl.close();
+      ctx.nft?.close();
+    }
   }
 }

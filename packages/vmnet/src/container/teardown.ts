@@ -28,10 +28,17 @@ export class TeardownError extends VmnetError {
 
 const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
 
+/** Handles a caller already holds in the pod's netns (setup keeps its own for teardown). */
+export interface NetnsHandles {
+  rtnl?: Rtnl;
+  nft?: Nft;
+}
+
 export async function restoreFromJournal(
   path: string,
   record: CsnJournal,
   journal: Journal<CsnJournal>,
+  handles: NetnsHandles = {},
 ): Promise<void> {
   const failures: { part: string; error: Error }[] = [];
   const attempt = async (part: string, fn: () => Promise<unknown>) => {
@@ -41,11 +48,11 @@ export async function restoreFromJournal(
       failures.push({ part, error: asError(e) });
     }
   };
-  const rtnl = await Rtnl.open({ netns: { path } });
+  const rtnl = handles.rtnl ?? (await Rtnl.open({ netns: { path } }));
   try {
     const nftPart = async () => {
       if (!record.nftTable) return;
-      const nft = await Nft.open({ netns: { path } });
+      const nft = handles.nft ?? (await Nft.open({ netns: { path } }));
       try {
         const table = (await nft.tables("bridge")).find((t) => t.name === record.nftTable);
         if (!table) return;
@@ -55,7 +62,7 @@ export async function restoreFromJournal(
           );
         await nft.deleteTable("bridge", table.name);
       } finally {
-        nft.close();
+        if (nft !== handles.nft) nft.close();
       }
     };
     const tcPart = async () => {
@@ -124,7 +131,7 @@ export async function restoreFromJournal(
     ]);
     if (!record.loWasUp) await attempt("lo", () => rtnl.links.down("lo"));
   } finally {
-    rtnl.close();
+    if (rtnl !== handles.rtnl) rtnl.close();
   }
   if (failures.length > 0) throw new TeardownError(path, failures);
   await journal.remove();
