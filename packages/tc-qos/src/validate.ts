@@ -1,7 +1,7 @@
 // zod schemas for public inputs. Units are parsed inside the schema (so a bad "10mbs" is reported
 // with its path, e.g. `qdisc.rate`), and every failure becomes one TcInputError naming the field.
 
-import { describeZodError } from "@vmnet/netlink-native";
+import { describeZodError } from "@vmnet/netlink-native/packet";
 import { z } from "zod";
 import { TcInputError } from "./errors.js";
 import {

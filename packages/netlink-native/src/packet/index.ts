@@ -1,6 +1,14 @@
 // @vmnet/netlink-native/packet: the rtnetlink messages (links, addresses, routes, neighbours),
 // their encoders, decoders and request builders, and the link-kind plugins. Pure: no I/O, no
 // addon (like rust-netlink's netlink-packet-route). The handles that send them live in ../rtnl.
+
+// Input schemas and the one zod-failure formatter, for other packages' validation (pure).
+export {
+  altName as altNameSchema,
+  describeZodError,
+  ifName as interfaceNameSchema,
+  linkRef as linkRefSchema,
+} from "../validate.js";
 export {
   type Address,
   type AddrRequest,
