@@ -135,7 +135,7 @@ describePrivileged("DhcpServer with dhcpcd", () => {
         interval: 200,
       },
     );
-    expect((await client.events()).some((e) => e.event === "REBIND")).toBe(true);
+    await waitForEvent(client, (e) => e.event === "REBIND", 10_000);
     expect((await installed(net.vm, net.vmIf)).addresses.map((a) => a.local)).toEqual(["10.7.0.9"]);
   }, 90_000);
 

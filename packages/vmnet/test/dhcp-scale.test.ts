@@ -60,7 +60,9 @@ describePrivileged("DhcpServer at scale", () => {
     });
     // Each server saw only its own guest.
     servers.forEach((s) => {
-      expect(s.stats().bindings[0]).toMatchObject({ bound: true, sent: { ack: 1, nak: 0 } });
+      // (A guest that timed out while the loop was busy may have asked twice: one ACK or more.)
+      expect(s.stats().bindings[0]).toMatchObject({ bound: true, sent: { nak: 0 } });
+      expect(s.stats().bindings[0]?.sent.ack).toBeGreaterThanOrEqual(1);
       expect(s.stats().total.dropped["unknown-client"]).toBeUndefined();
     });
   }, 180_000);
