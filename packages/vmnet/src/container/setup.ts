@@ -115,7 +115,6 @@ export function handOut(
     teardown() {
       done ??= (async () => {
         await dhcp?.stop();
-        for (const tap of taps.values()) tap.close();
         // Setup's own sockets, still open, spare teardown opening new ones; used once.
         const held = { ...handles };
         handles.rtnl = undefined;
@@ -125,6 +124,10 @@ export function handOut(
         } finally {
           held.rtnl?.close();
           held.nft?.close();
+          // The TAP fds close after the TAPs are gone: a queue still attached when its fd
+          // closes costs an RCU grace period (tun_detach), one already detached by the
+          // device's removal does not.
+          await Promise.allSettled([...taps.values()].map((tap) => tap.close()));
         }
       })();
       // A failed teardown may be retried: forget the failed attempt.
