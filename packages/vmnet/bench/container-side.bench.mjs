@@ -20,6 +20,8 @@ import { setupContainerSideNetwork } from "../dist/index.js";
 const here = dirname(fileURLToPath(import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const PODS = Number(process.env.BENCH_PODS ?? 100);
+/** BENCH_CONCURRENT_DHCP=0: the concurrent pods without DHCP servers (to see what their sockets cost). */
+const CONCURRENT_DHCP = process.env.BENCH_CONCURRENT_DHCP !== "0";
 const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(here, "results");
 const stateDir = mkdtempSync(join(tmpdir(), "csn-bench-state-"));
 const ipamDir = mkdtempSync(join(tmpdir(), "csn-bench-ipam-"));
@@ -250,7 +252,15 @@ async function main() {
   delay.enable();
   const t0 = now();
   const settled = await Promise.allSettled(
-    many.map((p) => setupContainerSideNetwork({ netns: p.name, result: p.result, mode: "bridge", stateDir })),
+    many.map((p) =>
+      setupContainerSideNetwork({
+        netns: p.name,
+        result: p.result,
+        mode: "bridge",
+        stateDir,
+        dhcp: CONCURRENT_DHCP,
+      }),
+    ),
   );
   const t1 = now();
   const ok = settled.filter((s) => s.status === "fulfilled").map((s) => s.value);
@@ -263,7 +273,7 @@ async function main() {
   for (const s of [...settled, ...torn]) if (s.status === "rejected") console.error(s.reason);
   const maxDelayMs = delay.max / 1e6;
   rows.push({
-    workload: `${PODS} pods set up concurrently (bridge mode, DHCP on)`,
+    workload: `${PODS} pods set up concurrently (bridge mode, DHCP ${CONCURRENT_DHCP ? "on" : "off"})`,
     subject: "vmnet",
     peer: null,
     subject_s: t1 - t0,
