@@ -4,6 +4,8 @@
 // kernel process every request in it before returning (a batch of 1000 link creations would
 // otherwise stall the event loop for a quarter of a second). Address and message formats are
 // built in TypeScript; this class only moves bytes.
+#include <linux/filter.h>
+#include <cstring>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -79,6 +81,7 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
                            InstanceMethod("localAddress", &DatagramSocket::LocalAddress),
                            InstanceMethod("setOption", &DatagramSocket::SetOption),
                            InstanceMethod("getOption", &DatagramSocket::GetOption),
+                           InstanceMethod("attachFilter", &DatagramSocket::AttachFilter),
                            InstanceMethod("send", &DatagramSocket::Send),
                            InstanceMethod("start", &DatagramSocket::Start),
                            InstanceMethod("stop", &DatagramSocket::Stop),
@@ -183,6 +186,34 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
       return env.Undefined();
     }
     if (rc != 0) ThrowSysError(env, SysError::from("setsockopt", "option " + std::to_string(name)));
+    return env.Undefined();
+  }
+
+  // attachFilter(program): attaches a classic BPF program (struct sock_filter[], 8 bytes per
+  // instruction, as tcpdump -ddd prints them) with SO_ATTACH_FILTER, so the kernel drops what
+  // the program rejects before the socket is ever woken. setOption cannot do this: the option
+  // takes a struct holding a pointer to the instructions.
+  Napi::Value AttachFilter(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsBuffer()) {
+      ThrowTypeError(env, "attachFilter(program: Buffer)");
+      return env.Undefined();
+    }
+    auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+    size_t count = buf.Length() / sizeof(struct sock_filter);
+    if (count == 0 || count > BPF_MAXINSNS || buf.Length() % sizeof(struct sock_filter) != 0) {
+      ThrowTypeError(env, "attachFilter: the program must be 1-4096 instructions of 8 bytes");
+      return env.Undefined();
+    }
+    // Copied: the kernel reads the instructions during the call only, but a Buffer's bytes need
+    // not be aligned for struct sock_filter.
+    std::vector<struct sock_filter> program(count);
+    std::memcpy(program.data(), buf.Data(), count * sizeof(struct sock_filter));
+    struct sock_fprog fprog = {static_cast<unsigned short>(count), program.data()};
+    if (::setsockopt(fd_.get(), SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) != 0) {
+      ThrowSysError(env, SysError::from("setsockopt", "SO_ATTACH_FILTER"));
+    }
     return env.Undefined();
   }
 

@@ -12,6 +12,8 @@ export interface NativeDatagramSocket {
   localAddress(): Buffer;
   setOption(level: number, name: number, value: number | Buffer): void;
   getOption(level: number, name: number, length: number): Buffer;
+  /** Attaches a classic BPF program (8-byte sock_filter instructions) with SO_ATTACH_FILTER. */
+  attachFilter(program: Buffer): void;
   send(data: Buffer, dest?: Buffer): Promise<number>;
   start(): void;
   stop(): void;

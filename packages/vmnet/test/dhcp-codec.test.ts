@@ -1,6 +1,7 @@
 // The pure layers of the DHCP server: options (RFC 2132/3396), option 119 (RFC 3397 with name
 // compression), option 121 (RFC 3442), the BOOTP message, and Ethernet/IPv4/UDP framing.
-import { expect, test } from "vitest";
+import { compileFilter } from "@vmnet/capture";
+import { describe, expect, test } from "vitest";
 import { decodeClasslessRoutes, encodeClasslessRoutes } from "../src/dhcp/classless-routes.js";
 import { decodeDomainSearch, domainNameProblem, encodeDomainSearch } from "../src/dhcp/dns-search.js";
 import { buildFrame, internetChecksum, parseFrame } from "../src/dhcp/frame.js";
@@ -8,6 +9,7 @@ import { parseIpv4 } from "../src/dhcp/ipv4.js";
 import { BROADCAST_MAC, macBytes } from "../src/dhcp/mac.js";
 import { DhcpDecodeError, encodeOption, OPTION } from "../src/dhcp/options.js";
 import { decodeDhcpMessage, encodeDhcpMessage, MAGIC_COOKIE, MESSAGE_TYPE } from "../src/dhcp/packet.js";
+import { DHCP_SERVER_FILTER_INSTRUCTIONS, dhcpServerFilter } from "../src/dhcp/socket-filter.js";
 
 const ip = (s: string) => parseIpv4(s) as number;
 
@@ -197,4 +199,14 @@ test("frames: checksums that the receiver verifies, and what is ignored versus d
   fragment.writeUInt16BE(0, 24);
   fragment.writeUInt16BE(internetChecksum(fragment, 14, 20), 24);
   expect(parseFrame(fragment)).toEqual({ kind: "drop", reason: "fragmented" });
+});
+
+describe("the packet socket's kernel filter", () => {
+  test("is what libpcap compiles for 'ip and udp dst port 67' on Ethernet", () => {
+    const compiled = compileFilter("ip and udp dst port 67", { linkType: "ethernet", snaplen: 262144 });
+    expect(compiled.map((i) => [i.code, i.jt, i.jf, i.k])).toEqual(
+      DHCP_SERVER_FILTER_INSTRUCTIONS.map((i) => [...i]),
+    );
+    expect(dhcpServerFilter().length).toBe(DHCP_SERVER_FILTER_INSTRUCTIONS.length * 8);
+  });
 });

@@ -2,6 +2,7 @@
 // through the addon (on libuv's pool when the addon offers it, so setns never runs on the event
 // loop), bound to one device for IPv4 frames only, and deaf to the frames it sends itself.
 import { type NativeAddon, type NativeDatagramSocket, native } from "@vmnet/netlink-native";
+import { dhcpServerFilter } from "./socket-filter.js";
 
 const AF_PACKET = 17;
 const SOCK_RAW = 3;
@@ -35,7 +36,7 @@ export type FramesHandler = (error: Error | null, data: Buffer, lengths: Uint32A
  * the kernel hands a received frame to ETH_P_ALL sockets before a bridge port's rx handler and
  * before tc ingress, but to protocol-bound sockets only after them, so on a TAP enslaved to a
  * bridge, or redirected by tc mirred, an ETH_P_IP socket never sees the guest's DISCOVER.
- * Frames of other ethertypes are ignored by parseFrame.
+ * A BPF program in the kernel (socket-filter.ts) keeps every frame but DHCP requests off it.
  */
 export async function openPacketSocket(
   netnsPath: string,
@@ -54,6 +55,10 @@ export async function openPacketSocket(
     throw error;
   }
   try {
+    // The filter goes on before the bind: nothing is queued on the socket until it is bound, so
+    // no frame ever reaches it unfiltered. Only DHCP requests wake the process, not every frame
+    // the VM sends.
+    socket.attachFilter(dhcpServerFilter());
     socket.bind(sockaddrLl(ifindex, ETH_P_ALL));
     try {
       // Linux >= 4.20; without it our own replies come back and are ignored as not-for-us.
