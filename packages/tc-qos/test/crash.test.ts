@@ -13,8 +13,10 @@ import { applyQos, getQos, reapQosLeftovers, removeQos } from "../src/index.js";
 const child = fileURLToPath(new URL("./crash-child.mjs", import.meta.url));
 const dist = fileURLToPath(new URL("../dist/index.js", import.meta.url));
 
-async function killedMidway(netns: string, link: string, delayMs: number): Promise<void> {
-  const p = spawn(process.execPath, [child, netns, link], { stdio: ["ignore", "pipe", "pipe"] });
+/** Kills the child `delayMs` after it is ready, or, with delayMs "after-ifb", where it paused. */
+async function killedMidway(netns: string, link: string, delayMs: number | "after-ifb"): Promise<void> {
+  const args = delayMs === "after-ifb" ? [child, netns, link, "pause-after-ifb"] : [child, netns, link];
+  const p = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   p.stderr.on("data", (d) => {
     err += String(d);
@@ -23,7 +25,16 @@ async function killedMidway(netns: string, link: string, delayMs: number): Promi
     p.stdout.once("data", () => resolve());
     p.once("exit", (code) => reject(new Error(`child exited (${code}) before it was ready: ${err}`)));
   });
-  await new Promise((r) => setTimeout(r, delayMs));
+  if (delayMs === "after-ifb") {
+    await new Promise<void>((resolve, reject) => {
+      p.stdout.on("data", (d) => {
+        if (String(d).includes("paused before")) resolve();
+      });
+      p.once("exit", (code) => reject(new Error(`child exited (${code}) before it paused: ${err}`)));
+    });
+  } else {
+    await new Promise((r) => setTimeout(r, delayMs));
+  }
   const exited = new Promise((r) => p.once("exit", r));
   p.kill("SIGKILL");
   await exited;
@@ -49,7 +60,9 @@ describePrivileged("a process killed during applyQos", () => {
       const leftovers = { provisional: 0, marked: 0 };
       const iterations = 14;
       for (let i = 0; i < iterations; i++) {
-        await killedMidway(netns.name, "v0", Math.floor(Math.random() * 250));
+        // The first kill lands in the window on purpose (right after the ifb was made), so the
+        // test never depends on a random kill finding it; the rest are random.
+        await killedMidway(netns.name, "v0", i === 0 ? "after-ifb" : Math.floor(Math.random() * 250));
         const names = (await rtnl.links.list()).map((l) => l.name);
         if (names.some((n) => /^vq[0-9a-z]+\.[0-9a-z]+\.[0-9a-z]+$/.test(n) && n !== "vq1.0.1"))
           leftovers.provisional++;
@@ -67,7 +80,8 @@ describePrivileged("a process killed during applyQos", () => {
         expect(after).toEqual(["fx0", "fx1", "lo", `qosin${v0}`, "v0", "v1", "vq1.0.1"].sort());
         await removeQos("v0", opts);
       }
-      // The loop really hit the crash windows (what it found after each kill).
+      // The loop really hit the crash windows (what it found after each kill; the first kill
+      // always does).
       console.log(`after ${iterations} kills: ${JSON.stringify(leftovers)}`);
       expect(leftovers.provisional + leftovers.marked).toBeGreaterThan(0);
 
