@@ -13,6 +13,7 @@ SYSTEM_PACKAGES=(
   util-linux                    # unshare (private namespaces for tests and the demo)
   containernetworking-plugins   # real CNI plugins (bridge, host-local, ptp, macvlan) in /usr/lib/cni
   g++ make python3              # node-gyp builds the netlink-native addon
+  binutils                      # objdump: the test that checks the addon's glibc floor (g++ brings it too)
   openvswitch-switch            # ovsdb-server + ovs-vswitchd for the private OVS sandbox (userspace datapath)
   openvswitch-common            # ovs-vsctl, ovs-ofctl, ovs-appctl, ovsdb-tool
   tcpdump tshark                # read the pcaps we write; watch traffic in tests
