@@ -30,6 +30,8 @@ SYSTEM_PACKAGES=(
   isc-dhcp-client               # dhclient: a third real DHCP client
   busybox                       # busybox udhcpc and small tools in test namespaces
   qemu-system-x86               # real-VM tests and the full-kernel lane (software emulation; no KVM needed)
+  ovn-central ovn-host          # OVN northbound/southbound databases, ovn-northd and ovn-controller (the OVN backend's tests)
+  chromium fonts-dejavu-core    # headless browser for the `vmnet serve` page tests (driven by puppeteer-core; nothing downloaded)
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
