@@ -7,7 +7,7 @@ import { statSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { isProcessAlive, processStartTicks } from "./processes.js";
+import { processStartTicks } from "./processes.js";
 
 export const MARKER_FILE = "vmnet-sandbox.json";
 
@@ -94,14 +94,4 @@ export async function readMarker(dir: string): Promise<SandboxMarker | undefined
   } catch {
     return undefined;
   }
-}
-
-/** True when this process can tell whether the owner runs: same pid namespace. */
-export function isJudgeable(marker: SandboxMarker): boolean {
-  return marker.pidnsInode !== 0 && marker.pidnsInode === pidnsInode();
-}
-
-/** True while the process that started the sandbox runs. */
-export function isOwnerAlive(marker: SandboxMarker): boolean {
-  return isProcessAlive(marker.pid, marker.start);
 }

@@ -1,14 +1,16 @@
 // Finding and reaping sandboxes whose owner process is gone (killed with SIGKILL, crashed): their
 // daemons keep running detached, their directory and TAP devices stay. They are found by the
 // marker file in their directory; only sandboxes whose owner (pid + start time) no longer runs
-// are orphans, so a live owner's sandbox is never touched. Only markers written in this pid
-// namespace are judged (a pid from another one could name anyone here).
+// are orphans, so a live owner's sandbox is never touched. A marker written in another pid
+// namespace is judged by what can be seen from here (judge.ts): a namespace below ours by its
+// processes, one that is gone by its sandbox's sockets that nobody serves any more.
 import { readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { parseInput } from "../errors.js";
-import { isJudgeable, isOwnerAlive, readMarker, type SandboxMarker } from "./marker.js";
+import { judgeSandbox, STARTUP_GRACE_MS } from "./judge.js";
+import { readMarker, type SandboxMarker } from "./marker.js";
 import { isDaemonOf } from "./processes.js";
 import { type TeardownReport, teardownSandbox } from "./teardown.js";
 
@@ -21,6 +23,11 @@ const findOptions = z
     roots: z.array(z.string().min(1)).optional(),
     /** Sandbox directories to check as well (for sandboxes started with `dir`). */
     dirs: z.array(z.string().min(1)).optional(),
+    /**
+     * A sandbox from a pid namespace we cannot see is judged only once its marker is this old
+     * (default 10 s), so one that is still starting is not mistaken for a dead one.
+     */
+    startupGraceMs: z.number().int().nonnegative().optional(),
   })
   .strict();
 export type FindOrphansOptions = z.input<typeof findOptions>;
@@ -32,7 +39,9 @@ export interface OrphanSandbox {
   readonly mark: string;
   readonly ownerPid: number;
   readonly netns: string | undefined;
-  /** Its daemons that still run. */
+  /** Why it is an orphan (owner gone, or its whole pid namespace gone). */
+  readonly why: string;
+  /** Its daemons that still run (pids in this process's view). */
   readonly runningDaemons: number[];
 }
 
@@ -52,16 +61,41 @@ async function candidates(options: z.output<typeof findOptions>): Promise<string
   return [...dirs];
 }
 
-async function orphanIn(dir: string): Promise<{ orphan: OrphanSandbox; marker: SandboxMarker } | undefined> {
+interface FoundOrphan {
+  orphan: OrphanSandbox;
+  marker: SandboxMarker;
+  /** Running daemons by name, pids in our view. */
+  daemons: Record<string, number>;
+}
+
+async function orphanIn(dir: string, graceMs: number): Promise<FoundOrphan | undefined> {
   const marker = await readMarker(dir);
-  // A marker from another pid namespace names a pid we cannot check: never an orphan from here.
-  if (!marker || !isJudgeable(marker) || isOwnerAlive(marker)) return undefined;
-  const runningDaemons: number[] = [];
-  for (const pid of Object.values(marker.daemons)) if (await isDaemonOf(pid, dir)) runningDaemons.push(pid);
+  if (!marker) return undefined;
+  const verdict = await judgeSandbox(dir, marker, graceMs);
+  if (verdict.state !== "orphan") return undefined;
+  const daemons: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(verdict.daemons))
+    if (await isDaemonOf(pid, dir)) daemons[name] = pid;
   return {
     marker,
-    orphan: { dir, mark: marker.mark, ownerPid: marker.pid, netns: marker.netns, runningDaemons },
+    daemons,
+    orphan: {
+      dir,
+      mark: marker.mark,
+      ownerPid: marker.pid,
+      netns: marker.netns,
+      why: verdict.why,
+      runningDaemons: Object.values(daemons),
+    },
   };
+}
+
+/** Daemons in the order they are ended: the database servers last (the others are their clients). */
+export function daemonStopOrder(daemons: Readonly<Record<string, number>>): number[] {
+  const names = Object.keys(daemons).sort(
+    (a, b) => Number(a.startsWith("ovsdb-server")) - Number(b.startsWith("ovsdb-server")),
+  );
+  return names.map((name) => daemons[name] as number);
 }
 
 /** Sandboxes (in the temp dir, or the given roots and dirs) whose owner process no longer runs. */
@@ -69,7 +103,7 @@ export async function findOrphanSandboxes(input: FindOrphansOptions = {}): Promi
   const options = parseInput(findOptions, input, "findOrphans");
   const found: OrphanSandbox[] = [];
   for (const dir of await candidates(options)) {
-    const entry = await orphanIn(dir);
+    const entry = await orphanIn(dir, options.startupGraceMs ?? STARTUP_GRACE_MS);
     if (entry) found.push(entry.orphan);
   }
   return found;
@@ -84,12 +118,10 @@ export async function reapOrphanSandboxes(input: FindOrphansOptions = {}): Promi
   const options = parseInput(findOptions, input, "reapOrphans");
   const reaped: ReapedSandbox[] = [];
   for (const dir of await candidates(options)) {
-    const entry = await orphanIn(dir);
+    const entry = await orphanIn(dir, options.startupGraceMs ?? STARTUP_GRACE_MS);
     if (!entry) continue;
     const { marker } = entry;
-    const daemons = [marker.daemons["ovs-vswitchd"], marker.daemons["ovsdb-server"]].filter(
-      (pid): pid is number => pid !== undefined,
-    );
+    const daemons = daemonStopOrder(entry.daemons);
     const report = await teardownSandbox({
       dir,
       ownsDir: marker.ownsDir,

@@ -3,7 +3,7 @@
 // pid and by the sandbox directory on their command line, so a stranger's process is never signalled).
 
 import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { OvsTimeoutError } from "../errors.js";
 
@@ -83,4 +83,41 @@ export async function terminateDaemon(pid: number, dir: string, timeoutMs = 10_0
     await sleep(10);
   }
   return true;
+}
+
+/** A process seen from here that lives in another pid namespace. */
+export interface ForeignProcess {
+  /** Its pid in our view. */
+  readonly pid: number;
+  /** Its pid inside its own namespace (the last NSpid entry). */
+  readonly innerPid: number;
+  readonly start: number | undefined;
+}
+
+/**
+ * The processes we can see that live in the pid namespace with this inode (a namespace below
+ * ours shows its processes here, under other pids; one beside or above ours shows none).
+ */
+export async function processesInPidns(inode: number): Promise<ForeignProcess[]> {
+  let entries: string[];
+  try {
+    entries = await readdir("/proc");
+  } catch {
+    return [];
+  }
+  const found: ForeignProcess[] = [];
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    try {
+      if ((await stat(`/proc/${pid}/ns/pid`)).ino !== inode) continue;
+      const status = await readFile(`/proc/${pid}/status`, "latin1");
+      const nspids = /^NSpid:\s*(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/).map(Number) ?? [];
+      const innerPid = nspids[nspids.length - 1];
+      if (innerPid === undefined || !Number.isInteger(innerPid)) continue;
+      if (!(await isRunning(pid))) continue;
+      found.push({ pid, innerPid, start: processStartTicks(pid) });
+    } catch {}
+  }
+  return found;
 }
