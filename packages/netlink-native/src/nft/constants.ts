@@ -52,6 +52,34 @@ export const NFTA_IMMEDIATE = { DREG: 1, DATA: 2 } as const;
 export const NFTA_DATA = { VALUE: 1, VERDICT: 2 } as const;
 export const NFTA_VERDICT = { CODE: 1, CHAIN: 2 } as const;
 export const NFTA_COUNTER = { BYTES: 1, PACKETS: 2 } as const;
+export const NFTA_BITWISE = { SREG: 1, DREG: 2, LEN: 3, MASK: 4, XOR: 5 } as const;
+export const NFTA_CT = { DREG: 1, KEY: 2 } as const;
+export const NFTA_NAT = {
+  TYPE: 1,
+  FAMILY: 2,
+  REG_ADDR_MIN: 3,
+  REG_ADDR_MAX: 4,
+  REG_PROTO_MIN: 5,
+  REG_PROTO_MAX: 6,
+  FLAGS: 7,
+} as const;
+export const NFTA_MASQ = { FLAGS: 1, REG_PROTO_MIN: 2, REG_PROTO_MAX: 3 } as const;
+
+/** enum nft_nat_types. */
+export const NAT_TYPES = { snat: 0, dnat: 1 } as const;
+export type NatType = keyof typeof NAT_TYPES;
+/** NF_NAT_RANGE_* flags (nf_nat.h): nft sets PROTO_SPECIFIED when a port is given. */
+export const NF_NAT_RANGE = { MAP_IPS: 1, PROTO_SPECIFIED: 2, PROTO_RANDOM: 4, PERSISTENT: 8 } as const;
+/** The NFPROTO_* a nat expression or `meta nfproto` names. */
+export const NFPROTO = { ipv4: 2, ipv6: 10 } as const;
+export type NfProto = keyof typeof NFPROTO;
+
+/** Conntrack keys (enum nft_ct_keys) this client models. */
+export const CT_KEYS = { state: 0, direction: 1, status: 2, mark: 3 } as const;
+export type CtKey = keyof typeof CT_KEYS;
+/** `ct state` bits (NF_CT_STATE_*): a u32 in host byte order, as the kernel's register holds it. */
+export const CT_STATES = { invalid: 1, established: 2, related: 4, new: 8, untracked: 64 } as const;
+export type CtState = keyof typeof CT_STATES;
 
 /** Hook numbers by family: bridge (NF_BR_*), netdev, and the IP families (NF_INET_*). */
 export const HOOKS = {
@@ -71,6 +99,7 @@ export const META_KEYS = {
   oifname: 7,
   iiftype: 8,
   oiftype: 9,
+  nfproto: 15,
   l4proto: 16,
 } as const;
 export type MetaKey = keyof typeof META_KEYS;
@@ -96,6 +125,7 @@ export type Verdict = keyof typeof VERDICTS;
 /** Registers: 0 is the verdict register, 1-4 the 16-byte data registers. */
 export const NFT_REG_VERDICT = 0;
 export const NFT_REG_1 = 1;
+export const NFT_REG_2 = 2;
 
 /** libnftnl's user-data TLV type for table, chain and rule comments. */
 export const UDATA_COMMENT = 0;

@@ -6,19 +6,29 @@ import type { AttrWriter } from "../codec/writer.js";
 import {
   CMP_OPS,
   type CmpOp,
+  CT_KEYS,
+  type CtKey,
   META_KEYS,
   type MetaKey,
+  NAT_TYPES,
+  type NatType,
+  NFPROTO,
   NFT_REG_1,
   NFT_REG_VERDICT,
+  NFTA_BITWISE,
   NFTA_CMP,
   NFTA_COUNTER,
+  NFTA_CT,
   NFTA_DATA,
   NFTA_EXPR,
   NFTA_IMMEDIATE,
   NFTA_LIST_ELEM,
+  NFTA_MASQ,
   NFTA_META,
+  NFTA_NAT,
   NFTA_PAYLOAD,
   NFTA_VERDICT,
+  type NfProto,
   PAYLOAD_BASES,
   type PayloadBase,
   VERDICTS,
@@ -32,8 +42,27 @@ export type NftExpression =
   | { kind: "cmp"; op: CmpOp; data: Buffer; sreg?: number }
   /** Loads `len` bytes at `offset` from a header into a register. */
   | { kind: "payload"; base: PayloadBase; offset: number; len: number; dreg?: number }
+  /** `(reg & mask) ^ xor` over `len` bytes (prefix matches, flag tests). */
+  | { kind: "bitwise"; len: number; mask: Buffer; xor: Buffer; sreg?: number; dreg?: number }
+  /** Loads conntrack state into a register. */
+  | { kind: "ct"; key: CtKey; dreg?: number }
   /** Ends the rule with a verdict. */
   | { kind: "immediate"; verdict: Verdict; chain?: string }
+  /** Puts constant bytes (a NAT address or port) into a data register. */
+  | { kind: "immediate"; dreg: number; data: Buffer }
+  /** Source or destination NAT to the address (and port) held in registers. */
+  | {
+      kind: "nat";
+      type: NatType;
+      family: NfProto;
+      addrReg?: number;
+      addrMaxReg?: number;
+      protoReg?: number;
+      protoMaxReg?: number;
+      flags?: number;
+    }
+  /** Source NAT to the outgoing interface's address. */
+  | { kind: "masq"; flags?: number; protoReg?: number; protoMaxReg?: number }
   | { kind: "counter"; bytes?: bigint; packets?: bigint }
   /** An expression this client does not model, as the kernel sent it. */
   | { kind: "raw"; name: string; data: Buffer };
@@ -75,7 +104,58 @@ export function writeExpression(w: AttrWriter, e: NftExpression): void {
       w.attr(NFTA_PAYLOAD.LEN, be32(e.len));
       w.end();
       break;
+    case "bitwise":
+      w.begin(NFTA_EXPR.DATA, true);
+      w.attr(NFTA_BITWISE.SREG, be32(e.sreg ?? NFT_REG_1));
+      w.attr(NFTA_BITWISE.DREG, be32(e.dreg ?? NFT_REG_1));
+      w.attr(NFTA_BITWISE.LEN, be32(e.len));
+      w.begin(NFTA_BITWISE.MASK, true);
+      w.attr(NFTA_DATA.VALUE, e.mask);
+      w.end();
+      w.begin(NFTA_BITWISE.XOR, true);
+      w.attr(NFTA_DATA.VALUE, e.xor);
+      w.end();
+      w.end();
+      break;
+    case "ct":
+      w.begin(NFTA_EXPR.DATA, true);
+      w.attr(NFTA_CT.KEY, be32(CT_KEYS[e.key]));
+      w.attr(NFTA_CT.DREG, be32(e.dreg ?? NFT_REG_1));
+      w.end();
+      break;
+    case "nat": {
+      w.begin(NFTA_EXPR.DATA, true);
+      w.attr(NFTA_NAT.TYPE, be32(NAT_TYPES[e.type]));
+      w.attr(NFTA_NAT.FAMILY, be32(NFPROTO[e.family]));
+      const regs: [number, number | undefined][] = [
+        [NFTA_NAT.REG_ADDR_MIN, e.addrReg],
+        [NFTA_NAT.REG_ADDR_MAX, e.addrMaxReg],
+        [NFTA_NAT.REG_PROTO_MIN, e.protoReg],
+        [NFTA_NAT.REG_PROTO_MAX, e.protoMaxReg],
+        [NFTA_NAT.FLAGS, e.flags],
+      ];
+      for (const [type, value] of regs) if (value !== undefined) w.attr(type, be32(value));
+      w.end();
+      break;
+    }
+    case "masq":
+      // nft sends an empty (nested) data attribute for a plain `masquerade`.
+      w.begin(NFTA_EXPR.DATA, true);
+      if (e.flags !== undefined) w.attr(NFTA_MASQ.FLAGS, be32(e.flags));
+      if (e.protoReg !== undefined) w.attr(NFTA_MASQ.REG_PROTO_MIN, be32(e.protoReg));
+      if (e.protoMaxReg !== undefined) w.attr(NFTA_MASQ.REG_PROTO_MAX, be32(e.protoMaxReg));
+      w.end();
+      break;
     case "immediate":
+      if ("data" in e) {
+        w.begin(NFTA_EXPR.DATA, true);
+        w.attr(NFTA_IMMEDIATE.DREG, be32(e.dreg));
+        w.begin(NFTA_IMMEDIATE.DATA, true);
+        w.attr(NFTA_DATA.VALUE, e.data);
+        w.end();
+        w.end();
+        break;
+      }
       w.begin(NFTA_EXPR.DATA, true);
       w.attr(NFTA_IMMEDIATE.DREG, be32(NFT_REG_VERDICT));
       w.begin(NFTA_IMMEDIATE.DATA, true);
@@ -140,8 +220,54 @@ export function decodeExpression(elem: RawAttr): NftExpression {
         dreg: u(NFTA_PAYLOAD.DREG) as number,
       };
     }
+    case "bitwise": {
+      if (!data.has(NFTA_BITWISE.MASK) || !data.has(NFTA_BITWISE.XOR)) return raw();
+      return {
+        kind: "bitwise",
+        sreg: u(NFTA_BITWISE.SREG) ?? 0,
+        dreg: u(NFTA_BITWISE.DREG) ?? 0,
+        len: u(NFTA_BITWISE.LEN) ?? 0,
+        mask: decodeData(data.get(NFTA_BITWISE.MASK)),
+        xor: decodeData(data.get(NFTA_BITWISE.XOR)),
+      };
+    }
+    case "ct": {
+      const key = keyName(CT_KEYS, u(NFTA_CT.KEY) ?? -1);
+      if (key === undefined || !data.has(NFTA_CT.DREG)) return raw();
+      return { kind: "ct", key, dreg: u(NFTA_CT.DREG) as number };
+    }
+    case "nat": {
+      const type = keyName(NAT_TYPES, u(NFTA_NAT.TYPE) ?? -1);
+      const family = keyName(NFPROTO, u(NFTA_NAT.FAMILY) ?? -1);
+      if (type === undefined || family === undefined) return raw();
+      const opt = (t: number, k: string) => (data.has(t) ? { [k]: u(t) as number } : {});
+      return {
+        kind: "nat",
+        type,
+        family,
+        ...opt(NFTA_NAT.REG_ADDR_MIN, "addrReg"),
+        ...opt(NFTA_NAT.REG_ADDR_MAX, "addrMaxReg"),
+        ...opt(NFTA_NAT.REG_PROTO_MIN, "protoReg"),
+        ...opt(NFTA_NAT.REG_PROTO_MAX, "protoMaxReg"),
+        ...opt(NFTA_NAT.FLAGS, "flags"),
+      };
+    }
+    case "masq": {
+      const opt = (t: number, k: string) => (data.has(t) ? { [k]: u(t) as number } : {});
+      return {
+        kind: "masq",
+        ...opt(NFTA_MASQ.FLAGS, "flags"),
+        ...opt(NFTA_MASQ.REG_PROTO_MIN, "protoReg"),
+        ...opt(NFTA_MASQ.REG_PROTO_MAX, "protoMaxReg"),
+      };
+    }
     case "immediate": {
-      if (u(NFTA_IMMEDIATE.DREG) !== NFT_REG_VERDICT) return raw();
+      const dreg = u(NFTA_IMMEDIATE.DREG);
+      if (dreg !== undefined && dreg !== NFT_REG_VERDICT) {
+        const value = data.get(NFTA_IMMEDIATE.DATA);
+        if (!value) return raw();
+        return { kind: "immediate", dreg, data: decodeData(value) };
+      }
       const d = data.get(NFTA_IMMEDIATE.DATA);
       const verdictAttr = d ? attrsOf(read.nested(d)).get(NFTA_DATA.VERDICT) : undefined;
       if (!verdictAttr) return raw();

@@ -3,10 +3,17 @@
 export {
   CMP_OPS,
   type CmpOp,
+  CT_STATES,
+  type CtKey,
+  type CtState,
   FAMILIES,
   META_KEYS,
   type MetaKey,
+  NAT_TYPES,
+  type NatType,
   NETLINK_NETFILTER,
+  NF_NAT_RANGE,
+  type NfProto,
   type NftFamily,
   PAYLOAD_BASES,
   type PayloadBase,
@@ -43,4 +50,5 @@ export {
   tableAdd,
   tableDelete,
 } from "./messages.js";
+export { masquerade, matchAddress, matchCtState, matchIcmpv6Type, matchNfproto, natTo } from "./nat.js";
 export { Nft, type NftOptions } from "./nft.js";
