@@ -38,6 +38,18 @@ export {
   parseDumpFlows,
   parseFdbShow,
 } from "./ofctl.js";
+// OVN: typed northbound operations and a sandbox with a control plane and simulated chassis.
+export { OvnCentral, SOUTHBOUND_DATABASE } from "./ovn/central.js";
+export { type ChassisConfig, OvnChassis } from "./ovn/chassis.js";
+export type { AclSpec, LocalnetPortSpec, LogicalPortSpec, LogicalSwitchSpec } from "./ovn/inputs.js";
+export {
+  NORTHBOUND_DATABASE,
+  type NorthboundOptions,
+  OvnNorthbound,
+  type WaitUpOptions,
+} from "./ovn/northbound.js";
+export type { AclInfo, LogicalPortInfo, LogicalSwitchInfo } from "./ovn/records.js";
+export { OvnSandbox, type OvnSandboxOptions, type PlugSpec } from "./ovn/sandbox.js";
 export {
   type MonitorOptions,
   OvsdbClient,

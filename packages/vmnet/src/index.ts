@@ -74,4 +74,33 @@ export {
   leasesFromResult,
   type RequestState,
 } from "./dhcp/index.js";
+export {
+  type Dhcp6Binding,
+  type Dhcp6Counters,
+  type Dhcp6DropReason,
+  type Dhcp6Event,
+  type Dhcp6Lease,
+  type Dhcp6MessageName,
+  Dhcp6Server,
+  type Dhcp6ServerOptions,
+  type Dhcp6Stats,
+  type Leases6FromResultOptions,
+  leases6FromResult,
+  stableDuid,
+} from "./dhcp6/index.js";
 export { DEFAULT_STATE_DIR, Journal } from "./plan/journal.js";
+export {
+  type AdvertsFromResultOptions,
+  advertsFromResult,
+  gateways6FromResult,
+  type RaCounters,
+  type RaDropReason,
+  type RaEvent,
+  type RaPrefix,
+  type RaRoute,
+  type RaStats,
+  type RouterAdvertBinding,
+  type RouterAdvertConfig,
+  RouterAdvertiser,
+  type RouterAdvertiserOptions,
+} from "./ra/index.js";

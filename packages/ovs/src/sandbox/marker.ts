@@ -30,6 +30,8 @@ const markerSchema = z
     /** True when start() made the directory (reaping removes it); false for a caller's directory. */
     ownsDir: z.boolean(),
     daemons: z.record(z.string(), z.number().int().positive()),
+    /** What the directory holds: an OVS sandbox (default) or an OVN control plane (no devices). */
+    role: z.enum(["ovs-sandbox", "ovn-central"]).optional(),
   })
   .strict();
 export type SandboxMarker = z.infer<typeof markerSchema>;
@@ -58,10 +60,11 @@ export function markerForThisProcess(
   owner: string,
   netns: string | undefined,
   ownsDir: boolean,
+  role: "ovs-sandbox" | "ovn-central" = "ovs-sandbox",
 ): SandboxMarker {
   const start = processStartTicks(process.pid) ?? 0;
   return {
-    mark: `vmnet:1 owner=${owner} pid=${process.pid}@${start} role=ovs-sandbox`,
+    mark: `vmnet:1 owner=${owner} pid=${process.pid}@${start} role=${role}`,
     owner,
     pid: process.pid,
     start,
@@ -70,6 +73,7 @@ export function markerForThisProcess(
     netnsInode: netnsInode(netns) ?? 0,
     ownsDir,
     daemons: {},
+    ...(role !== "ovs-sandbox" ? { role } : {}),
   };
 }
 

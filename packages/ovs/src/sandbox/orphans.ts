@@ -128,6 +128,7 @@ export async function reapOrphanSandboxes(input: FindOrphansOptions = {}): Promi
       netns: marker.netns,
       netnsInode: marker.netnsInode,
       daemons,
+      devices: marker.role !== "ovn-central",
     });
     reaped.push({ dir, ...report });
   }

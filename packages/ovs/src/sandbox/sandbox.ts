@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { z } from "zod";
-import { OvsCommandError, parseInput } from "../errors.js";
+import { OvsCommandError, OvsInputError, parseInput } from "../errors.js";
 import { Ofctl } from "../ofctl.js";
 import { OvsdbClient, type OvsdbClientOptions } from "../ovsdb/client.js";
 import { findProgram } from "../programs.js";
@@ -24,6 +24,7 @@ import {
   reapOrphanSandboxes,
   SANDBOX_DIR_PREFIX,
 } from "./orphans.js";
+import { terminateDaemon } from "./processes.js";
 import { type TeardownReport, teardownSandbox } from "./teardown.js";
 
 export const DEFAULT_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema";
@@ -51,6 +52,8 @@ const DAEMONS = ["ovsdb-server", "ovs-vswitchd"] as const;
 
 export class OvsSandbox {
   private stopping: Promise<TeardownReport> | undefined;
+  /** Daemons started by others against this sandbox (ovn-controller), ended first by stop(). */
+  private readonly adopted: Record<string, number> = {};
 
   private constructor(
     /** Where the sandbox keeps its files. */
@@ -166,12 +169,41 @@ export class OvsSandbox {
           ownsDir: this.marker.ownsDir,
           netns: this.netns,
           netnsInode: this.marker.netnsInode,
-          daemons: [this.pids["ovs-vswitchd"], this.pids["ovsdb-server"]],
+          daemons: [...Object.values(this.adopted), this.pids["ovs-vswitchd"], this.pids["ovsdb-server"]],
         },
         timeoutMs,
       );
     })();
     return this.stopping;
+  }
+
+  /**
+   * Records a daemon someone started against this sandbox (with the sandbox directory on its
+   * command line, e.g. ovn-controller's --pidfile): stop() and orphan reaping end it before the
+   * sandbox's own two daemons. A name already adopted is replaced (a restarted daemon).
+   */
+  async adoptDaemon(name: string, pid: number): Promise<void> {
+    if (DAEMONS.includes(name as (typeof DAEMONS)[number]))
+      throw new OvsInputError("name", `${name} is the sandbox's own daemon`);
+    this.adopted[name] = pid;
+    this.marker.daemons[name] = pid;
+    await writeMarker(this.dir, this.marker);
+  }
+
+  /** Ends an adopted daemon (SIGTERM, then SIGKILL after timeoutMs) and forgets it. */
+  async stopAdopted(name: string, timeoutMs = 10_000): Promise<boolean> {
+    const pid = this.adopted[name];
+    if (pid === undefined) return false;
+    const stopped = await terminateDaemon(pid, this.dir, timeoutMs);
+    delete this.adopted[name];
+    delete this.marker.daemons[name];
+    await writeMarker(this.dir, this.marker);
+    return stopped;
+  }
+
+  /** Pid of an adopted daemon. */
+  adoptedPid(name: string): number | undefined {
+    return this.adopted[name];
   }
 
   /**

@@ -31,6 +31,8 @@ export interface TeardownTarget {
   readonly netnsInode: number;
   /** Daemon pids, ovs-vswitchd first. */
   readonly daemons: readonly number[];
+  /** False for a directory whose daemons make no devices (an OVN control plane). */
+  readonly devices?: boolean;
 }
 
 export interface TeardownReport {
@@ -70,7 +72,9 @@ export async function teardownSandbox(target: TeardownTarget, timeoutMs = 10_000
   let deletedDevices: string[] = [];
   let devicesSkipped: string | undefined;
   const inode = netnsInode(target.netns);
-  if (target.netnsInode === 0 || inode !== target.netnsInode) {
+  if (target.devices === false) {
+    devicesSkipped = "its daemons make no devices";
+  } else if (target.netnsInode === 0 || inode !== target.netnsInode) {
     devicesSkipped =
       target.netns === undefined
         ? "the sandbox ran in another network namespace than this process"
