@@ -6,8 +6,8 @@
 // separately, in order. Sends run on libuv's pool (the kernel does the work inside sendmsg()), so
 // the event loop never waits for the kernel.
 import * as C from "./codec/constants.js";
-import { NetlinkDecodeError } from "./codec/decode-error.js";
-import { encodeMessage, type Message, parseErrorMessage, parseMessages } from "./codec/message.js";
+import { type Message, NLMSG_HDRLEN, parseErrorMessage } from "./codec/message.js";
+import { align4 } from "./codec/writer.js";
 import {
   NetlinkDumpInterruptedError,
   NetlinkError,
@@ -38,6 +38,40 @@ interface Pending {
 
 /** How often deadlines are checked: one timer per connection, not one per request. */
 const SWEEP_MS = 250;
+/** A send buffer grown past this for one large batch is let go after it (see flush()). */
+const KEEP_SEND_BUFFER = 256 << 10;
+
+interface Outgoing {
+  seq: number;
+  type: number;
+  flags: number;
+  body: Buffer;
+  glued: boolean;
+}
+
+/** One wake-up's datagrams and how far they have been dispatched. */
+interface InboxBatch {
+  data: Buffer;
+  lengths: Uint32Array;
+  /** The datagram being read, where it starts, and where its next message starts. */
+  datagram: number;
+  start: number;
+  at: number;
+}
+/** Marks where the kernel reported dropped messages (ENOBUFS) in the inbox. */
+const OVERRUN = Symbol("overrun");
+
+/** The message at `at` as a Message (its body a view into `data`). */
+function messageAt(data: Buffer, at: number, len: number): Message {
+  return {
+    type: data.readUInt16LE(at + 4),
+    flags: data.readUInt16LE(at + 6),
+    seq: data.readUInt32LE(at + 8),
+    pid: data.readUInt32LE(at + 12),
+    body: data.subarray(at + NLMSG_HDRLEN, at + len),
+  };
+}
+
 /** Callers admitted per event-loop turn (see admit()). */
 const ADMIT_PER_TURN = 64;
 const ADMITTED = Promise.resolve();
@@ -56,8 +90,17 @@ export interface ConnectionOptions extends NetlinkSocketOptions {
 export class NetlinkConnection {
   private readonly socket: NetlinkSocket;
   private readonly pending = new Map<number, Pending>();
-  /** Encoded requests waiting to be sent; `glued` keeps the next one in the same sendmsg(). */
-  private readonly outbox: { seq: number; bytes: Buffer; glued?: boolean }[] = [];
+  /**
+   * Requests waiting to be sent (header fields and body; the header is written at send time,
+   * straight into the send buffer); `glued` keeps the next one in the same sendmsg().
+   */
+  private readonly outbox: Outgoing[] = [];
+  /**
+   * Where each sendmsg()'s bytes are assembled: one growable buffer per connection, reused for
+   * every send. Only one send is in flight at a time (the next flush starts when it returns), and
+   * the addon holds the buffer only for the duration of its send, so nothing is overwritten early.
+   */
+  private sendBuffer: Buffer | undefined;
   private sending = false;
   private seq: number;
   private closed = false;
@@ -87,7 +130,10 @@ export class NetlinkConnection {
     if (options.timeoutMs !== undefined) check(timeoutSchema, options.timeoutMs, "timeoutMs");
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.seq = Math.floor(Math.random() * 0x7fffffff);
-    this.socket = new NetlinkSocket((err, datagrams) => this.receive(err, datagrams), options);
+    this.socket = new NetlinkSocket(() => undefined, {
+      ...options,
+      onBatch: (err, data, lengths) => this.receive(err, data, lengths),
+    });
     this.socket.raw.unref();
   }
 
@@ -240,10 +286,14 @@ export class NetlinkConnection {
     this.sweep = setInterval(
       () => {
         const now = performance.now();
-        for (const [seq, p] of this.pending) {
-          if (p.deadline !== undefined && now >= p.deadline) {
-            this.settle(seq, new NetlinkTimeoutError(p.context, p.timeoutMs ?? 0));
-          }
+        // forEach, not for-of over entries: no [seq, p] pair per pending request every sweep.
+        const expired: number[] = [];
+        this.pending.forEach((p, seq) => {
+          if (p.deadline !== undefined && now >= p.deadline) expired.push(seq);
+        });
+        for (const seq of expired) {
+          const p = this.pending.get(seq);
+          if (p) this.settle(seq, new NetlinkTimeoutError(p.context, p.timeoutMs ?? 0));
         }
         if (this.pending.size === 0 && this.sweep) {
           clearInterval(this.sweep);
@@ -288,18 +338,24 @@ export class NetlinkConnection {
     }
     this.seq = (this.seq + 1) >>> 0 || 1;
     const seq = this.seq;
-    const bytes = encodeMessage({ type, flags, seq, pid: 0 }, body);
     return new Promise<Message[]>((resolve, reject) => {
-      const p: Pending = { context, dump, messages: [], interrupted: false, resolve, reject };
-      if (onMessage) p.onMessage = onMessage;
       // Every request has a deadline (validated positive and finite: never silently none).
       const ms = opts.timeoutMs ?? this.timeoutMs;
-      p.deadline = performance.now() + ms;
-      p.timeoutMs = ms;
+      const p: Pending = {
+        context,
+        dump,
+        messages: [],
+        interrupted: false,
+        resolve,
+        reject,
+        deadline: performance.now() + ms,
+        timeoutMs: ms,
+      };
+      if (onMessage) p.onMessage = onMessage;
       this.armSweep();
       this.pending.set(seq, p);
       if (this.pending.size === 1) this.socket.raw.ref();
-      this.outbox.push(glued ? { seq, bytes, glued } : { seq, bytes });
+      this.outbox.push({ seq, type, flags, body, glued });
       if (!this.sending) this.flush();
     });
   }
@@ -311,48 +367,65 @@ export class NetlinkConnection {
       return;
     }
     this.sending = true;
-    const batch: { seq: number; bytes: Buffer; glued?: boolean }[] = [];
+    // How many queued requests go in this sendmsg(), and their size with headers.
+    let count = 0;
     let size = 0;
-    while (this.outbox.length > 0) {
-      const next = this.outbox[0] as { seq: number; bytes: Buffer };
-      const glued = batch.length > 0 && batch[batch.length - 1]?.glued === true;
-      if (batch.length > 0 && !glued && size + next.bytes.length > MAX_SEND_BYTES) break;
-      batch.push(next);
-      size += next.bytes.length;
-      this.outbox.shift();
+    while (count < this.outbox.length) {
+      const next = this.outbox[count] as Outgoing;
+      const bytes = NLMSG_HDRLEN + align4(next.body.length);
+      const glued = count > 0 && (this.outbox[count - 1] as Outgoing).glued;
+      if (count > 0 && !glued && size + bytes > MAX_SEND_BYTES) break;
+      size += bytes;
+      count++;
     }
-    const data =
-      batch.length === 1
-        ? (batch[0] as { bytes: Buffer }).bytes
-        : Buffer.concat(
-            batch.map((b) => b.bytes),
-            size,
-          );
-    this.socket.send(data).then(
-      () => this.flush(),
-      (error: NodeJS.ErrnoException) => {
-        for (const { seq } of batch) {
-          const p = this.pending.get(seq);
-          if (p) this.settle(seq, new NetlinkError(error.errno ? Math.abs(error.errno) : 5, p.context));
-        }
-        this.flush();
-      },
-    );
+    let buf = this.sendBuffer;
+    if (!buf || buf.length < size) {
+      buf = Buffer.allocUnsafe(Math.max(size, buf ? buf.length * 2 : 16384));
+      this.sendBuffer = buf;
+    }
+    const batch = this.outbox.splice(0, count);
+    let at = 0;
+    for (const r of batch) {
+      buf.writeUInt32LE(NLMSG_HDRLEN + r.body.length, at);
+      buf.writeUInt16LE(r.type, at + 4);
+      buf.writeUInt16LE(r.flags, at + 6);
+      buf.writeUInt32LE(r.seq, at + 8);
+      buf.writeUInt32LE(0, at + 12);
+      buf.set(r.body, at + NLMSG_HDRLEN);
+      const end = at + NLMSG_HDRLEN + r.body.length;
+      at += NLMSG_HDRLEN + align4(r.body.length);
+      if (end < at) buf.fill(0, end, at); // the padding goes out zeroed, as encodeMessage's did
+    }
+    const sent = () => {
+      // A buffer grown for one very large batch is not kept for the connection's whole life.
+      if (this.sendBuffer && this.sendBuffer.length > KEEP_SEND_BUFFER) this.sendBuffer = undefined;
+      this.flush();
+    };
+    this.socket.send(buf.subarray(0, size)).then(sent, (error: NodeJS.ErrnoException) => {
+      for (const { seq } of batch) {
+        const p = this.pending.get(seq);
+        if (p) this.settle(seq, new NetlinkError(error.errno ? Math.abs(error.errno) : 5, p.context));
+      }
+      sent();
+    });
   }
 
   /**
-   * Received datagrams not yet dispatched. A wake-up can bring hundreds of answers, and settling
-   * each runs its caller's continuation (often the next request) in the same turn; dispatching
-   * at most DISPATCH_PER_TURN per turn lets timers and I/O run between slices.
+   * Received datagrams not yet dispatched: each wake-up's buffer with the datagram lengths and a
+   * read position. A wake-up can bring hundreds of answers, and settling each runs its caller's
+   * continuation (often the next request) in the same turn; dispatching at most
+   * DISPATCH_PER_TURN per turn lets timers and I/O run between slices. Answers are read in place
+   * (offsets into the buffer): an ACK costs no object at all, only replies with content become
+   * Message objects.
    */
-  private readonly inbox: (Buffer | { overrun: true })[] = [];
+  private readonly inbox: (InboxBatch | typeof OVERRUN)[] = [];
   private draining = false;
 
-  private receive(err: NodeJS.ErrnoException | null, datagrams: Buffer[]): void {
-    for (const d of datagrams) this.inbox.push(d);
+  private receive(err: NodeJS.ErrnoException | null, data: Buffer, lengths: Uint32Array): void {
+    if (lengths.length > 0) this.inbox.push({ data, lengths, datagram: 0, start: 0, at: 0 });
     // Answers may have been dropped: after what did arrive, fail everything pending rather than
     // hang, and let subscribers re-sync.
-    if (err?.code === "ENOBUFS") this.inbox.push({ overrun: true });
+    if (err?.code === "ENOBUFS") this.inbox.push(OVERRUN);
     if (!this.draining) this.drainInbox();
   }
 
@@ -360,21 +433,35 @@ export class NetlinkConnection {
     this.draining = true;
     let dispatched = 0;
     while (this.inbox.length > 0 && dispatched < DISPATCH_PER_TURN && !this.closed) {
-      const d = this.inbox.shift() as Buffer | { overrun: true };
-      if (!Buffer.isBuffer(d)) {
+      const b = this.inbox[0] as InboxBatch | typeof OVERRUN;
+      if (b === OVERRUN) {
+        this.inbox.shift();
         for (const [seq, p] of this.pending) this.settle(seq, new NetlinkError(105, p.context));
         this.onOverrun?.();
         continue;
       }
-      let messages: Message[];
-      try {
-        messages = parseMessages(d);
-      } catch (e) {
-        if (e instanceof NetlinkDecodeError) continue; // a malformed datagram cannot be matched
-        throw e;
+      if (b.datagram >= b.lengths.length) {
+        this.inbox.shift();
+        continue;
       }
-      for (const m of messages) this.dispatch(m);
-      dispatched += messages.length;
+      const end = b.start + (b.lengths[b.datagram] as number);
+      if (b.at + NLMSG_HDRLEN > end) {
+        // This datagram is done (trailing bytes too few for a header are ignored).
+        b.datagram++;
+        b.start = end;
+        b.at = end;
+        continue;
+      }
+      const len = b.data.readUInt32LE(b.at);
+      if (len < NLMSG_HDRLEN || b.at + len > end) {
+        // Malformed: the rest of this datagram cannot be matched to requests.
+        b.at = end;
+        continue;
+      }
+      const at = b.at;
+      b.at += align4(len);
+      this.dispatch(b.data, at, len);
+      dispatched++;
     }
     if (this.inbox.length > 0 && !this.closed) setImmediate(() => this.drainInbox());
     else {
@@ -383,37 +470,47 @@ export class NetlinkConnection {
     }
   }
 
-  private dispatch(m: Message): void {
-    const p = m.seq === 0 ? undefined : this.pending.get(m.seq);
-    if (!p || (m.pid !== this.socket.portId && m.pid !== 0)) {
-      this.onUnsolicited?.(m);
+  /** One message at `at` (`len` bytes) of a received buffer. */
+  private dispatch(data: Buffer, at: number, len: number): void {
+    const type = data.readUInt16LE(at + 4);
+    const seq = data.readUInt32LE(at + 8);
+    const pid = data.readUInt32LE(at + 12);
+    const p = seq === 0 ? undefined : this.pending.get(seq);
+    if (!p || (pid !== this.socket.portId && pid !== 0)) {
+      this.onUnsolicited?.(messageAt(data, at, len));
       return;
     }
-    if (m.type === C.NLMSG_ERROR) {
-      let e: ReturnType<typeof parseErrorMessage>;
-      try {
-        e = parseErrorMessage(m);
-      } catch (error) {
-        this.settle(m.seq, error as Error);
+    if (type === C.NLMSG_ERROR) {
+      // An ACK (error 0) settles without decoding anything else.
+      if (len >= NLMSG_HDRLEN + 4 + NLMSG_HDRLEN && data.readInt32LE(at + NLMSG_HDRLEN) === 0) {
+        this.settle(seq);
         return;
       }
-      if (e.error === 0) this.settle(m.seq);
-      else this.settle(m.seq, new NetlinkError(-e.error, p.context, e.extackMessage, e.extackOffset));
+      let e: ReturnType<typeof parseErrorMessage>;
+      try {
+        e = parseErrorMessage(messageAt(data, at, len));
+      } catch (error) {
+        this.settle(seq, error as Error);
+        return;
+      }
+      if (e.error === 0) this.settle(seq);
+      else this.settle(seq, new NetlinkError(-e.error, p.context, e.extackMessage, e.extackOffset));
       return;
     }
-    if (m.type === C.NLMSG_DONE) {
+    if (type === C.NLMSG_DONE) {
       // A dump's DONE may carry an error code (e.g. a filter the kernel refused).
-      if (m.body.length >= 4) {
-        const code = m.body.readInt32LE(0);
+      if (len >= NLMSG_HDRLEN + 4) {
+        const code = data.readInt32LE(at + NLMSG_HDRLEN);
         if (code < 0) {
-          this.settle(m.seq, new NetlinkError(-code, p.context));
+          this.settle(seq, new NetlinkError(-code, p.context));
           return;
         }
       }
-      if (m.flags & C.NLM_F_DUMP_INTR) p.interrupted = true;
-      this.settle(m.seq);
+      if (data.readUInt16LE(at + 6) & C.NLM_F_DUMP_INTR) p.interrupted = true;
+      this.settle(seq);
       return;
     }
+    const m = messageAt(data, at, len);
     if (p.onMessage) p.onMessage(m);
     else p.messages.push(m);
   }

@@ -6,6 +6,15 @@ import { type NativeDatagramSocket, native } from "./native.js";
 import { type NetnsRef, netnsPath } from "./netns.js";
 
 export type DatagramHandler = (error: NodeJS.ErrnoException | null, datagrams: Buffer[]) => void;
+/**
+ * One wake-up's datagrams as the addon hands them over: back to back in `data`, `lengths[i]`
+ * bytes each. No Buffer per datagram: a reader that walks them with offsets allocates nothing.
+ */
+export type DatagramBatchHandler = (
+  error: NodeJS.ErrnoException | null,
+  data: Buffer,
+  lengths: Uint32Array,
+) => void;
 
 /** Splits one wake-up's buffer into its datagrams (views, no copies). */
 export function splitDatagrams(data: Buffer, lengths: Uint32Array): Buffer[] {
@@ -34,6 +43,8 @@ export interface NetlinkSocketOptions {
   receiveBuffer?: number;
   /** A socket already opened by openNetlinkFd() (in the netns): taken over, not opened here. */
   fd?: number;
+  /** Receive each wake-up's datagrams as one buffer plus lengths (the constructor's handler is then unused). */
+  onBatch?: DatagramBatchHandler;
 }
 
 /**
@@ -57,13 +68,14 @@ export class NetlinkSocket {
 
   constructor(onDatagrams: DatagramHandler, options: NetlinkSocketOptions = {}) {
     const path = options.netns === undefined ? "" : netnsPath(options.netns);
+    const onBatch = options.onBatch;
     try {
       this.raw = new (native().DatagramSocket)(
         C.AF_NETLINK,
         C.SOCK_RAW,
         options.protocol ?? C.NETLINK_ROUTE,
         options.fd ?? path,
-        (err, data, lengths) => onDatagrams(err, splitDatagrams(data, lengths)),
+        onBatch ?? ((err, data, lengths) => onDatagrams(err, splitDatagrams(data, lengths))),
       );
     } catch (e) {
       throw fromNative(e, "open netlink socket", path);

@@ -51,14 +51,18 @@ export const mtu = z
   .max(65535, "must be at most 65535");
 export const ip = z.string().refine((s) => isIPv4(s) || isIPv6(s), "must be an IPv4 or IPv6 address");
 export const ipv4 = z.string().refine((s) => isIPv4(s), "must be an IPv4 address");
-export const cidr = z.string().refine((s) => {
+/** An address with an optional prefix length (what `cidr` accepts). */
+export function isCidr(s: string): boolean {
   const [a = "", p, extra] = s.split("/");
   if (extra !== undefined) return false;
   const max = isIPv4(a) ? 32 : isIPv6(a) ? 128 : -1;
   if (max < 0) return false;
   if (p === undefined) return true;
   return /^\d{1,3}$/.test(p) && Number(p) <= max;
-}, "must be an address with an optional prefix, like 10.0.0.1/24 or 2001:db8::1/64");
+}
+export const cidr = z
+  .string()
+  .refine(isCidr, "must be an address with an optional prefix, like 10.0.0.1/24 or 2001:db8::1/64");
 export const vlanId = z
   .number()
   .int("must be an integer")

@@ -94,5 +94,11 @@ export function macToBytes(mac: string): Buffer {
   return Buffer.from(mac.replace(/[:-]/g, ""), "hex");
 }
 
-export const bytesToMac = (b: Uint8Array): string =>
-  Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(":");
+/** Two lowercase hex digits for each byte value: a MAC is formatted without an array per call. */
+const HEX2 = Array.from({ length: 256 }, (_, x) => x.toString(16).padStart(2, "0"));
+
+export const bytesToMac = (b: Uint8Array): string => {
+  let out = "";
+  for (let i = 0; i < b.length; i++) out += i === 0 ? HEX2[b[i] as number] : `:${HEX2[b[i] as number]}`;
+  return out;
+};

@@ -46,6 +46,87 @@ export function parseAttrs(buf: Buffer, base = 0): RawAttr[] {
   return out;
 }
 
+/**
+ * Walks a run of attributes without making an object per attribute: `next()` moves to the next
+ * one and sets `type`, `nestedFlag`, `start` and `length` (payload offsets in `source`). Decoders
+ * of large replies (a link has some fifty attributes) use it and keep `raw()` objects only for
+ * what they store. Validates exactly as parseAttrs does (same errors, same offsets).
+ */
+export class AttrCursor {
+  type = 0;
+  nestedFlag = false;
+  start = 0;
+  length = 0;
+  private off = 0;
+
+  constructor(
+    readonly source: Buffer,
+    private readonly base = 0,
+  ) {}
+
+  next(): boolean {
+    const buf = this.source;
+    const off = this.off;
+    if (off + 4 > buf.length) {
+      if (off < buf.length && buf.length - off < 4 && buf.subarray(off).some((b) => b !== 0)) {
+        throw new NetlinkDecodeError("trailing bytes after the last attribute", this.base + off);
+      }
+      return false;
+    }
+    const len = buf.readUInt16LE(off);
+    const rawType = buf.readUInt16LE(off + 2);
+    if (len < 4)
+      throw new NetlinkDecodeError(`attribute length ${len} is below the header size`, this.base + off);
+    if (off + len > buf.length) {
+      throw new NetlinkDecodeError(
+        `attribute of ${len} bytes overruns its ${buf.length - off}`,
+        this.base + off,
+      );
+    }
+    this.type = rawType & TYPE_MASK;
+    this.nestedFlag = (rawType & NLA_F_NESTED) !== 0;
+    this.start = off + 4;
+    this.length = len - 4;
+    this.off = off + align4(len);
+    return true;
+  }
+
+  /** The current attribute as a RawAttr (for keeping it). */
+  raw(): RawAttr {
+    return new RawAttr(this.type, this.nestedFlag, this.source, this.start, this.length);
+  }
+
+  /** The current attribute's payload as a view. */
+  data(): Buffer {
+    return this.source.subarray(this.start, this.start + this.length);
+  }
+
+  u8(): number {
+    return this.source.readUInt8(this.need(1));
+  }
+
+  u32(): number {
+    return this.source.readUInt32LE(this.need(4));
+  }
+
+  s32(): number {
+    return this.source.readInt32LE(this.need(4));
+  }
+
+  /** A string up to its NUL (or the payload's end). */
+  string(): string {
+    const end = this.start + this.length;
+    const nul = this.source.indexOf(0, this.start);
+    return this.source.toString("utf8", this.start, nul === -1 || nul > end ? end : nul);
+  }
+
+  private need(n: number): number {
+    if (this.length < n)
+      throw new NetlinkDecodeError(`attribute ${this.type} has ${this.length} bytes, needs ${n}`, 0);
+    return this.start;
+  }
+}
+
 /** Typed reads of attribute payloads; each checks the size so hostile input cannot overrun. */
 export const read = {
   u8(a: RawAttr): number {

@@ -6,16 +6,30 @@ const NLA_HDRLEN = 4;
 export const align4 = (n: number): number => (n + 3) & ~3;
 
 /**
+ * Work buffers of finished writers, reused by the next ones: every request is built in one, so a
+ * thousand requests do not allocate (and leave to the garbage collector) a thousand of them.
+ * A few are kept, for writers that are open at the same time.
+ */
+const spare: Buffer[] = [];
+const SPARE_MAX = 8;
+const SPARE_MAX_BYTES = 64 << 10;
+const EMPTY = Buffer.alloc(0);
+
+/**
  * Builds one netlink message body: fixed headers, then attributes (type-length-value, 4-byte
- * aligned, nestable). Grows its buffer as needed; `finish()` returns exactly the bytes written.
+ * aligned, nestable). Grows its buffer as needed; `finish()` returns exactly the bytes written,
+ * as a copy of its own (small ones share Node's buffer pool), and hands the work buffer on.
  */
 export class AttrWriter {
   private buf: Buffer;
   private len = 0;
   private readonly open: number[] = [];
+  /** What finish() returned: the bytes to start from if the writer is written to again. */
+  private finished: Buffer | undefined;
 
   constructor(initial = 128) {
-    this.buf = Buffer.alloc(initial);
+    const reused = spare.pop();
+    this.buf = reused && reused.length >= initial ? reused : Buffer.allocUnsafe(Math.max(initial, 512));
   }
 
   get length(): number {
@@ -23,13 +37,22 @@ export class AttrWriter {
   }
 
   private reserve(n: number): number {
+    if (this.finished) {
+      // Written to after finish(): start again from what it returned.
+      const again = Buffer.allocUnsafe(Math.max(512, this.finished.length * 2));
+      this.finished.copy(again);
+      this.buf = again;
+      this.finished = undefined;
+    }
     const start = this.len;
     const need = start + n;
     if (need > this.buf.length) {
-      const next = Buffer.alloc(Math.max(need, this.buf.length * 2));
+      const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
       this.buf.copy(next, 0, 0, this.len);
       this.buf = next;
     }
+    // Work buffers are reused: what is reserved starts zeroed (padding, fixed headers).
+    this.buf.fill(0, start, need);
     this.len = need;
     return start;
   }
@@ -143,6 +166,17 @@ export class AttrWriter {
     return this;
   }
 
+  /** Ends a nested attribute, or takes it out again when nothing was written inside it. */
+  endOrDrop(): this {
+    const at = this.open[this.open.length - 1];
+    if (at !== undefined && this.len === at + NLA_HDRLEN) {
+      this.open.pop();
+      this.len = at;
+      return this;
+    }
+    return this.end();
+  }
+
   nested(type: number, fill: (w: this) => void, nestedFlag = false): this {
     this.begin(type, nestedFlag);
     fill(this);
@@ -151,6 +185,12 @@ export class AttrWriter {
 
   finish(): Buffer {
     if (this.open.length > 0) throw new Error("AttrWriter.finish() with an unclosed nested attribute");
-    return this.buf.subarray(0, this.len);
+    if (this.finished) return this.finished;
+    const out = Buffer.allocUnsafe(this.len);
+    this.buf.copy(out, 0, 0, this.len);
+    if (spare.length < SPARE_MAX && this.buf.length <= SPARE_MAX_BYTES) spare.push(this.buf);
+    this.buf = EMPTY;
+    this.finished = out;
+    return out;
   }
 }

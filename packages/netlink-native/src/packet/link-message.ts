@@ -2,7 +2,7 @@
 // to indexes by the caller. Attribute order follows iproute2 so our bytes can be compared with its.
 
 import { bytesToMac } from "../codec/addresses.js";
-import { attrMap, parseAttrs, type RawAttr, read } from "../codec/attrs.js";
+import { AttrCursor, parseAttrs, type RawAttr } from "../codec/attrs.js";
 import * as C from "../codec/constants.js";
 import { NetlinkDecodeError } from "../codec/decode-error.js";
 import { AttrWriter } from "../codec/writer.js";
@@ -30,10 +30,9 @@ export function writeLinkInfo(w: AttrWriter, kind: string, data?: (w: AttrWriter
   w.text(C.IFLA_INFO_KIND, kind);
   if (data) {
     // iproute2 omits IFLA_INFO_DATA when a kind has nothing to say (a bridge with defaults).
-    const inner = new AttrWriter();
-    data(inner);
-    const bytes = inner.finish();
-    if (bytes.length > 0) w.attr(C.IFLA_INFO_DATA, bytes);
+    w.begin(C.IFLA_INFO_DATA);
+    data(w);
+    w.endOrDrop();
   }
   w.end();
 }
@@ -98,103 +97,115 @@ export interface Link {
   unknown: RawAttr[];
 }
 
-const KNOWN = new Set([
-  C.IFLA_IFNAME,
-  C.IFLA_MTU,
-  C.IFLA_MIN_MTU,
-  C.IFLA_MAX_MTU,
-  C.IFLA_ADDRESS,
-  C.IFLA_BROADCAST,
-  C.IFLA_PERM_ADDRESS,
-  C.IFLA_TXQLEN,
-  C.IFLA_GROUP,
-  C.IFLA_OPERSTATE,
-  C.IFLA_PROMISCUITY,
-  C.IFLA_CARRIER,
-  C.IFLA_IFALIAS,
-  C.IFLA_PROP_LIST,
-  C.IFLA_QDISC,
-  C.IFLA_MASTER,
-  C.IFLA_LINK,
-  C.IFLA_LINK_NETNSID,
-  C.IFLA_LINKINFO,
-  C.IFLA_STATS64,
-]);
-
+/**
+ * Decodes an RTM_NEWLINK body. One pass over the attributes (a link has some fifty): a RawAttr is
+ * made only for those kept in `unknown`, and an attribute seen twice counts as its last
+ * occurrence, as the kernel's nla_parse does.
+ */
 export function decodeLink(body: Buffer): Link {
   if (body.length < IFINFOMSG_LEN) throw new NetlinkDecodeError("ifinfomsg too short", 16);
   const flags = body.readUInt32LE(8);
-  const attrs = parseAttrs(body.subarray(IFINFOMSG_LEN), 16 + IFINFOMSG_LEN);
-  const m = attrMap(attrs);
-  const get = <T>(type: number, f: (a: RawAttr) => T): T | undefined => {
-    const a = m.get(type);
-    return a === undefined ? undefined : f(a);
-  };
   const link: Link = {
     index: body.readInt32LE(4),
-    name: get(C.IFLA_IFNAME, read.string) ?? "",
+    name: "",
     hwType: body.readUInt16LE(2),
     flags,
     up: (flags & C.IFF_UP) !== 0,
     lowerUp: (flags & C.IFF_LOWER_UP) !== 0,
     running: (flags & C.IFF_RUNNING) !== 0,
     promisc: (flags & C.IFF_PROMISC) !== 0,
-    mtu: get(C.IFLA_MTU, read.u32) ?? 0,
-    group: get(C.IFLA_GROUP, read.u32) ?? 0,
-    operstate: OPERSTATES[get(C.IFLA_OPERSTATE, read.u8) ?? 0] ?? "unknown",
+    mtu: 0,
+    group: 0,
+    operstate: "unknown",
     altNames: [],
     unknown: [],
   };
-  const set = <K extends keyof Link>(key: K, v: Link[K] | undefined) => {
-    if (v !== undefined) link[key] = v;
-  };
-  set("minMtu", get(C.IFLA_MIN_MTU, read.u32));
-  set("maxMtu", get(C.IFLA_MAX_MTU, read.u32));
-  set(
-    "mac",
-    get(C.IFLA_ADDRESS, (a) => bytesToMac(a.data)),
-  );
-  set(
-    "broadcast",
-    get(C.IFLA_BROADCAST, (a) => bytesToMac(a.data)),
-  );
-  set(
-    "permMac",
-    get(C.IFLA_PERM_ADDRESS, (a) => bytesToMac(a.data)),
-  );
-  set("txqlen", get(C.IFLA_TXQLEN, read.u32));
-  set("promiscuity", get(C.IFLA_PROMISCUITY, read.u32));
-  set(
-    "carrier",
-    get(C.IFLA_CARRIER, (a) => read.u8(a) !== 0),
-  );
-  set("alias", get(C.IFLA_IFALIAS, read.string));
-  set("qdisc", get(C.IFLA_QDISC, read.string));
-  set("master", get(C.IFLA_MASTER, read.u32));
-  set("parent", get(C.IFLA_LINK, read.u32));
-  set("parentNetnsId", get(C.IFLA_LINK_NETNSID, read.s32));
-  set(
-    "stats",
-    get(C.IFLA_STATS64, (a) => decodeLinkStats64(a.data)),
-  );
-  const props = m.get(C.IFLA_PROP_LIST);
-  if (props) {
-    for (const p of parseAttrs(props.data))
-      if (p.type === C.IFLA_ALT_IFNAME) link.altNames.push(read.string(p));
-  }
-  const info = m.get(C.IFLA_LINKINFO);
-  if (info) {
-    for (const a of parseAttrs(info.data)) {
-      if (a.type === C.IFLA_INFO_KIND) link.kind = read.string(a);
-      if (a.type === C.IFLA_INFO_SLAVE_KIND) link.slaveKind = read.string(a);
+  let props: Buffer | undefined;
+  let info: Buffer | undefined;
+  const c = new AttrCursor(body.subarray(IFINFOMSG_LEN), 16 + IFINFOMSG_LEN);
+  while (c.next()) {
+    switch (c.type) {
+      case C.IFLA_IFNAME:
+        link.name = c.string();
+        break;
+      case C.IFLA_MTU:
+        link.mtu = c.u32();
+        break;
+      case C.IFLA_MIN_MTU:
+        link.minMtu = c.u32();
+        break;
+      case C.IFLA_MAX_MTU:
+        link.maxMtu = c.u32();
+        break;
+      case C.IFLA_ADDRESS:
+        link.mac = bytesToMac(c.data());
+        break;
+      case C.IFLA_BROADCAST:
+        link.broadcast = bytesToMac(c.data());
+        break;
+      case C.IFLA_PERM_ADDRESS:
+        link.permMac = bytesToMac(c.data());
+        break;
+      case C.IFLA_TXQLEN:
+        link.txqlen = c.u32();
+        break;
+      case C.IFLA_GROUP:
+        link.group = c.u32();
+        break;
+      case C.IFLA_OPERSTATE:
+        link.operstate = OPERSTATES[c.u8()] ?? "unknown";
+        break;
+      case C.IFLA_PROMISCUITY:
+        link.promiscuity = c.u32();
+        break;
+      case C.IFLA_CARRIER:
+        link.carrier = c.u8() !== 0;
+        break;
+      case C.IFLA_IFALIAS:
+        link.alias = c.string();
+        break;
+      case C.IFLA_QDISC:
+        link.qdisc = c.string();
+        break;
+      case C.IFLA_MASTER:
+        link.master = c.u32();
+        break;
+      case C.IFLA_LINK:
+        link.parent = c.u32();
+        break;
+      case C.IFLA_LINK_NETNSID:
+        link.parentNetnsId = c.s32();
+        break;
+      case C.IFLA_STATS64:
+        link.stats = decodeLinkStats64(c.data());
+        break;
+      case C.IFLA_PROP_LIST:
+        props = c.data();
+        break;
+      case C.IFLA_LINKINFO:
+        info = c.data();
+        break;
+      default:
+        link.unknown.push(c.raw());
     }
-    const data = parseAttrs(info.data).find((a) => a.type === C.IFLA_INFO_DATA);
+  }
+  if (props) {
+    const p = new AttrCursor(props);
+    while (p.next()) if (p.type === C.IFLA_ALT_IFNAME) link.altNames.push(p.string());
+  }
+  if (info) {
+    let data: Buffer | undefined;
+    const i = new AttrCursor(info);
+    while (i.next()) {
+      if (i.type === C.IFLA_INFO_KIND) link.kind = i.string();
+      else if (i.type === C.IFLA_INFO_SLAVE_KIND) link.slaveKind = i.string();
+      else if (i.type === C.IFLA_INFO_DATA && data === undefined) data = i.data();
+    }
     const kind = link.kind ? linkKind(link.kind) : undefined;
     if (kind?.decode) {
-      const decoded = kind.decode(data ? parseAttrs(data.data) : []);
+      const decoded = kind.decode(data ? parseAttrs(data) : []);
       link.info = { ...decoded, kind: kind.kind } as LinkInfo;
     }
   }
-  for (const a of attrs) if (!KNOWN.has(a.type)) link.unknown.push(a);
   return link;
 }

@@ -30,8 +30,11 @@ const FIELDS: (keyof LinkStats)[] = [
 export function decodeLinkStats64(b: Buffer): LinkStats {
   if (b.length < FIELDS.length * 8) throw new NetlinkDecodeError(`rtnl_link_stats64 of ${b.length} bytes`, 0);
   const out = {} as LinkStats;
-  FIELDS.forEach((f, i) => {
-    out[f] = b.readBigUInt64LE(i * 8);
-  });
+  for (let i = 0; i < FIELDS.length; i++) out[FIELDS[i] as keyof LinkStats] = u64(b, i * 8);
   return out;
+}
+
+/** A counter; zero (every counter of a link just made) is one shared value, not a new bigint. */
+function u64(b: Buffer, at: number): bigint {
+  return b.readUInt32LE(at) === 0 && b.readUInt32LE(at + 4) === 0 ? 0n : b.readBigUInt64LE(at);
 }

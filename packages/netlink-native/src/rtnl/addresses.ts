@@ -12,7 +12,7 @@ import {
   INFINITY_LIFETIME,
 } from "../packet/addr-message.js";
 import * as R from "../packet/requests.js";
-import { check, cidr, ip } from "../validate.js";
+import { check, cidr, ip, isCidr } from "../validate.js";
 import type { LinkRef, Links } from "./links.js";
 
 export const SCOPES = { universe: 0, site: 200, link: 253, host: 254, nowhere: 255 } as const;
@@ -46,6 +46,15 @@ const addrOptions = z
   .strict();
 export type AddressOptions = z.input<typeof addrOptions>;
 
+/** No options at all (undefined or `{}`): nothing for the schema to check. */
+function isEmptyOptions(options: unknown): boolean {
+  if (options === undefined) return true;
+  if (typeof options !== "object" || options === null || Object.getPrototypeOf(options) !== Object.prototype)
+    return false;
+  for (const _ in options) return false;
+  return true;
+}
+
 export class Addresses {
   constructor(
     private readonly conn: NetlinkConnection,
@@ -54,8 +63,11 @@ export class Addresses {
 
   private async build(link: LinkRef, address: string, options: AddressOptions = {}) {
     await this.conn.admit();
-    check(cidr, address, "address");
-    const o = check(addrOptions, options, "options");
+    // The common call (a well-formed address, no options) skips the schema runs.
+    if (!(typeof address === "string" && isCidr(address))) check(cidr, address, "address");
+    const o: z.output<typeof addrOptions> = isEmptyOptions(options)
+      ? {}
+      : check(addrOptions, options, "options");
     const c = parseCidr(address);
     if (o.broadcast !== undefined && (c.family !== C.AF_INET || o.broadcast.includes(":")))
       throw new NetlinkInputError("options.broadcast", "is for IPv4 addresses only");

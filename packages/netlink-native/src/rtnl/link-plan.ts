@@ -11,6 +11,7 @@
 // request, so a kernel that honours it there marks the link atomically.
 import { closeSync, openSync } from "node:fs";
 import * as C from "../codec/constants.js";
+import type { Message } from "../codec/message.js";
 import type { NetlinkConnection } from "../connection.js";
 import { NetlinkError } from "../errors.js";
 import { netnsPath } from "../netns.js";
@@ -19,7 +20,8 @@ import { linkKind, type ResolveContext } from "../packet/kinds/index.js";
 import type { LinkAttrs } from "../packet/link-attrs.js";
 import { decodeLink, type Link } from "../packet/link-message.js";
 import * as R from "../packet/requests.js";
-import { type Step, step } from "../plan/index.js";
+import { type Step, StepError, step } from "../plan/index.js";
+import { asError, type UndoFailure } from "../plan/step-error.js";
 import type { ParsedLinkAddSpec } from "./link-specs.js";
 
 /** Fields every kind shares; the rest of a spec belongs to its kind's plugin. */
@@ -58,6 +60,121 @@ export function aliasOf(spec: ParsedLinkAddSpec): string | undefined {
   return undefined;
 }
 
+/** A created link (decoded from the kernel's echo) and the promise of its marking, if any. */
+interface Created {
+  link: Link;
+  /** The ifalias request sent in the same sendmsg() as the create; settles with the kernel's answer. */
+  marking: Promise<unknown> | undefined;
+}
+
+/**
+ * Sends the create request (and the ifalias request glued to it) and returns the link the kernel
+ * echoed. A refusal of the create rejects with the kernel's NetlinkError.
+ */
+async function createLink(
+  host: LinkPlanHost,
+  spec: ParsedLinkAddSpec,
+  kind: NonNullable<ReturnType<typeof linkKind>>,
+  alias: string | undefined,
+): Promise<Created> {
+  const object = spec.name;
+  const fds: number[] = [];
+  try {
+    let own: Record<string, unknown> | undefined;
+    for (const k in spec) {
+      if (COMMON_KEYS.has(k)) continue;
+      own ??= {};
+      own[k] = (spec as Record<string, unknown>)[k];
+    }
+    own ??= {};
+    const resolved = kind.resolve
+      ? await kind.resolve(own as never, {
+          index: (ref) => host.index(ref),
+          netnsFd: (ref) => {
+            const fd = openSync(netnsPath(ref), "r");
+            fds.push(fd);
+            return fd;
+          },
+        } satisfies ResolveContext)
+      : { data: own };
+    const attrs: LinkAttrs = { name: spec.name };
+    if (spec.mtu !== undefined) attrs.mtu = spec.mtu;
+    if (spec.mac !== undefined) attrs.mac = spec.mac;
+    if (spec.txqlen !== undefined) attrs.txqlen = spec.txqlen;
+    if (spec.group !== undefined) attrs.group = spec.group;
+    if (spec.master !== undefined) attrs.master = await host.index(spec.master);
+    if (alias !== undefined) attrs.alias = alias;
+    if (resolved.parent !== undefined) attrs.parent = resolved.parent;
+    const add: R.ResolvedLinkAdd = { kind: spec.kind, attrs, data: resolved.data };
+    if (spec.up) add.up = true;
+    const req = R.linkAdd(add);
+    let created: Promise<Message[]>;
+    let marking: Promise<unknown> | undefined;
+    if (alias === undefined) {
+      created = host.conn.request(req.type, req.flags | C.NLM_F_ECHO, req.body, { op: "link add", object });
+    } else {
+      const mark = R.linkSet({ index: 0, attrs: { name: spec.name, alias } });
+      const both = host.conn.requestTogether([
+        { ...req, flags: req.flags | C.NLM_F_ECHO, context: { op: "link add", object } },
+        { ...mark, context: { op: "link set alias", object } },
+      ]);
+      created = both[0] as Promise<Message[]>;
+      marking = both[1] as Promise<Message[]>;
+      marking.catch(() => undefined); // awaited by the caller; failing with the create is expected
+    }
+    const echoed = (await created).find((m) => m.type === C.RTM_NEWLINK);
+    // Some kinds (vxlan) come back without an echo: then one look-up by name.
+    const link = echoed ? decodeLink(echoed.body) : await host.get(spec.name);
+    return { link, marking };
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+}
+
+/** Deletes a link made by createLink (the undo of the create step). */
+async function deleteCreated(host: LinkPlanHost, link: Link, object: string): Promise<void> {
+  const del = R.linkDelete(link.index);
+  try {
+    await host.conn.request(del.type, del.flags, del.body, { op: "link del", object });
+  } catch (e) {
+    // Gone already (a veth whose peer was deleted takes it along): nothing to undo.
+    if (!(e instanceof NetlinkError && e.code === "ENODEV")) throw e;
+  }
+}
+
+const markStepName = (spec: ParsedLinkAddSpec) => `set ifalias of ${spec.name}`;
+
+/**
+ * Creates `spec` without building a plan: what `links.add` does when no fault is injected. Same
+ * outcome and errors as running planLinkAdd's steps (a refused create throws the kernel's error;
+ * a failed marking deletes the link and throws StepError at step 1), without the step objects
+ * and closures a thousand concurrent adds would leave to the garbage collector.
+ */
+export async function addLinkDirect(
+  host: LinkPlanHost,
+  spec: ParsedLinkAddSpec,
+  subject: string,
+): Promise<Link> {
+  const kind = linkKind(spec.kind);
+  if (!kind) throw new Error(`no plugin for link kind ${spec.kind}`); // unreachable: validated
+  const alias = aliasOf(spec);
+  const { link, marking } = await createLink(host, spec, kind, alias);
+  if (marking === undefined) return link;
+  try {
+    await marking;
+  } catch (cause) {
+    const undoErrors: UndoFailure[] = [];
+    try {
+      await deleteCreated(host, link, spec.name);
+    } catch (e) {
+      undoErrors.push({ step: `create ${spec.kind} ${spec.name}`, error: asError(e) });
+    }
+    throw new StepError(subject, markStepName(spec), 1, cause, 1, undoErrors);
+  }
+  link.alias = alias;
+  return link;
+}
+
 /** Builds (does not run) the plan that creates `spec` through `host`'s connection. */
 export function planLinkAdd(host: LinkPlanHost, spec: ParsedLinkAddSpec): LinkAddPlan {
   const kind = linkKind(spec.kind);
@@ -70,61 +187,18 @@ export function planLinkAdd(host: LinkPlanHost, spec: ParsedLinkAddSpec): LinkAd
   const create = step(
     `create ${spec.kind} ${spec.name}`,
     async () => {
-      const fds: number[] = [];
-      try {
-        const ctx: ResolveContext = {
-          index: (ref) => host.index(ref),
-          netnsFd: (ref) => {
-            const fd = openSync(netnsPath(ref), "r");
-            fds.push(fd);
-            return fd;
-          },
-        };
-        const own = Object.fromEntries(Object.entries(spec).filter(([k]) => !COMMON_KEYS.has(k)));
-        const resolved = kind.resolve ? await kind.resolve(own as never, ctx) : { data: own };
-        const attrs: LinkAttrs = { name: spec.name };
-        if (spec.mtu !== undefined) attrs.mtu = spec.mtu;
-        if (spec.mac !== undefined) attrs.mac = spec.mac;
-        if (spec.txqlen !== undefined) attrs.txqlen = spec.txqlen;
-        if (spec.group !== undefined) attrs.group = spec.group;
-        if (spec.master !== undefined) attrs.master = await host.index(spec.master);
-        if (alias !== undefined) attrs.alias = alias;
-        if (resolved.parent !== undefined) attrs.parent = resolved.parent;
-        const add: R.ResolvedLinkAdd = { kind: spec.kind, attrs, data: resolved.data };
-        if (spec.up) add.up = true;
-        const req = R.linkAdd(add);
-        const requests = [{ ...req, flags: req.flags | C.NLM_F_ECHO, context: { op: "link add", object } }];
-        if (alias !== undefined) {
-          const mark = R.linkSet({ index: 0, attrs: { name: spec.name, alias } });
-          requests.push({ ...mark, context: { op: "link set alias", object } });
-        }
-        const [created, marked] = host.conn.requestTogether(requests);
-        if (marked) {
-          marking = marked;
-          marked.catch(() => undefined); // awaited by the mark step; failing with the create is expected
-        }
-        const echoed = (await created)?.find((m) => m.type === C.RTM_NEWLINK);
-        // Some kinds (vxlan) come back without an echo: then one look-up by name.
-        link = echoed ? decodeLink(echoed.body) : await host.get(spec.name);
-      } finally {
-        for (const fd of fds) closeSync(fd);
-      }
+      const made = await createLink(host, spec, kind, alias);
+      link = made.link;
+      marking = made.marking;
     },
     async () => {
-      if (!link) return;
-      const del = R.linkDelete(link.index);
-      try {
-        await host.conn.request(del.type, del.flags, del.body, { op: "link del", object });
-      } catch (e) {
-        // Gone already (a veth whose peer was deleted takes it along): nothing to undo.
-        if (!(e instanceof NetlinkError && e.code === "ENODEV")) throw e;
-      }
+      if (link) await deleteCreated(host, link, object);
     },
   );
   const steps: Step[] = [create];
   if (alias !== undefined) {
     steps.push(
-      step(`set ifalias of ${spec.name}`, async () => {
+      step(markStepName(spec), async () => {
         await marking;
         if (link) link = { ...link, alias };
       }),

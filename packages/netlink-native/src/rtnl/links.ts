@@ -11,7 +11,7 @@ import * as R from "../packet/requests.js";
 import type { LinkStats } from "../packet/stats.js";
 import { type PlanOptions, runPlan, StepError } from "../plan/index.js";
 import { altName, check, linkRef } from "../validate.js";
-import { aliasOf, type LinkAddPlan, planLinkAdd } from "./link-plan.js";
+import { addLinkDirect, aliasOf, type LinkAddPlan, planLinkAdd } from "./link-plan.js";
 import {
   checkLinkAddSpec,
   type LinkAddSpec,
@@ -28,6 +28,22 @@ const addManyOptions = z.object({ mark: markSpec.optional() }).strict();
 
 /** A link given by name or by ifindex. */
 export type LinkRef = string | number;
+
+/** An ifindex that linkRef accepts as it is (checked without running the schema). */
+function isIfindex(ref: unknown): ref is number {
+  return typeof ref === "number" && Number.isInteger(ref) && ref > 0;
+}
+
+/** Exactly `{ up: boolean }`: the one change linkChanges accepts without further checks. */
+function isUpOnly(input: unknown): input is { up: boolean } {
+  if (typeof input !== "object" || input === null || Object.getPrototypeOf(input) !== Object.prototype)
+    return false;
+  let keys = 0;
+  for (const k in input) {
+    if (k !== "up" || ++keys > 1) return false;
+  }
+  return keys === 1 && typeof (input as { up?: unknown }).up === "boolean";
+}
 
 /** Opens a netns file for IFLA_NET_NS_FD and closes it after the request, on every path. */
 async function withNetnsFd<T>(
@@ -71,6 +87,7 @@ export class Links {
 
   /** Resolves a name (or altname) to its ifindex; an index is returned as is. */
   async index(ref: LinkRef): Promise<number> {
+    if (isIfindex(ref)) return ref;
     check(linkRef, ref, "link");
     if (typeof ref === "number") return ref;
     return (await this.get(ref)).index;
@@ -139,6 +156,8 @@ export class Links {
   }
 
   private async addParsed(spec: ParsedLinkAddSpec, options: PlanOptions): Promise<Link> {
+    // Without a fault to inject nobody sees the steps: the same work, without building them.
+    if (!options.beforeStep) return addLinkDirect(this, spec, options.subject ?? `link add "${spec.name}"`);
     const plan = planLinkAdd(this, spec);
     try {
       await runPlan(plan.steps, { subject: `link add "${spec.name}"`, ...options });
@@ -202,7 +221,8 @@ export class Links {
   /** Changes a link in one request (iproute2's `ip link set` with several options). */
   async set(ref: LinkRef, input: LinkChanges): Promise<void> {
     await this.conn.admit();
-    const ch = check(linkChanges, input, "changes");
+    // `{ up: true|false }` (the common change) needs no schema run; anything else is validated.
+    const ch: z.output<typeof linkChanges> = isUpOnly(input) ? input : check(linkChanges, input, "changes");
     const index = await this.index(ref);
     const attrs: LinkAttrs = {};
     if (ch.mtu !== undefined) attrs.mtu = ch.mtu;
@@ -212,11 +232,15 @@ export class Links {
     if (ch.txqlen !== undefined) attrs.txqlen = ch.txqlen;
     if (ch.group !== undefined) attrs.group = ch.group;
     if (ch.master !== undefined) attrs.master = ch.master === null ? 0 : await this.index(ch.master);
+    const r: R.ResolvedLinkSet = { index, attrs };
+    if (ch.up !== undefined) r.up = ch.up;
+    if (ch.promisc !== undefined) r.promisc = ch.promisc;
+    if (ch.netns === undefined) {
+      await this.send(R.linkSet(r), "link set", String(ref));
+      return;
+    }
     await withNetnsFd(ch.netns, async (fd) => {
       if (fd !== undefined) attrs.netnsFd = fd;
-      const r: R.ResolvedLinkSet = { index, attrs };
-      if (ch.up !== undefined) r.up = ch.up;
-      if (ch.promisc !== undefined) r.promisc = ch.promisc;
       await this.send(R.linkSet(r), "link set", String(ref));
     });
   }
