@@ -77,17 +77,12 @@
         }
       }
       const addrs = [...t.ipv4, ...t.ipv6.filter((a) => !a.startsWith("fe80"))];
-      const label = [t.name, t.mac, ...addrs, qosText(t.qos)].filter(Boolean).join("\n");
+      const label = [t.name, t.mac, ...addrs, qosText(t.qos), t.container ? `netns ${t.container}` : ""].filter(Boolean).join("\n");
       node(
         `tap:${t.name}`,
         { label, parent, kind: t.kind, shape: KIND_SHAPE[t.kind] ?? "ellipse", load: 0, tap: t },
         `tap ${t.kind}${t.up ? "" : " down"}`,
       );
-      if (t.container) {
-        const ns = `ns:${t.container}`;
-        if (!els.some((e) => e.data.id === ns)) node(ns, { label: `netns ${t.container}` }, "netns");
-        edge(`e:ns:${t.name}`, `tap:${t.name}`, ns, {}, "netns-edge");
-      }
     }
     for (const c of topo.containers) {
       const pod = `pod:${c.pod}`;

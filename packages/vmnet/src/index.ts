@@ -104,3 +104,13 @@ export {
   RouterAdvertiser,
   type RouterAdvertiserOptions,
 } from "./ra/index.js";
+export {
+  type CaptureView,
+  type ContainerNetworkView,
+  type QosSummary,
+  type ServeHandle,
+  type ServeOptions,
+  startServe,
+  type Topology,
+  type TopologyTap,
+} from "./serve/index.js";

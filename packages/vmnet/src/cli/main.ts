@@ -9,6 +9,7 @@ import { registerCsn } from "./commands/csn.js";
 import { registerLive } from "./commands/live.js";
 import { registerPorts } from "./commands/ports.js";
 import { registerQos } from "./commands/qos.js";
+import { registerServe } from "./commands/serve.js";
 import { OvsUnavailable, registerSystem } from "./commands/system.js";
 import { registerTap } from "./commands/tap.js";
 import { runDemo } from "./demo.js";
@@ -74,6 +75,7 @@ function buildProgram(io: Io, errors: string[]): Command {
   registerLive(program, kit);
   registerCsn(program, kit);
   registerSystem(program, kit);
+  registerServe(program, kit);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();
