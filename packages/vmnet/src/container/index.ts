@@ -1,5 +1,12 @@
 // ContainerSideNetwork: Virtlet's nettools (VM in a pod), for IPv4 and IPv6, rolled back on
 // failure, journalled for teardown and crash recovery.
+
+export {
+  DEFAULT_MASQUERADE_IPV4,
+  DEFAULT_MASQUERADE_IPV6,
+  type ForwardPort,
+  type MasqueradeOptions,
+} from "../masquerade/index.js";
 export { dhcpBlockBatch, NFT_TABLE } from "./dhcp-guard.js";
 export {
   configureLink,

@@ -2,13 +2,17 @@
 import { describeZodError } from "@vmnet/netlink-native";
 import { z } from "zod";
 import { VmnetInputError } from "../errors.js";
+import { masqueradeOptionsSchema } from "../masquerade/index.js";
 import { netnsRefSchema } from "./netns.js";
 
 export const setupOptionsSchema = z.strictObject({
   netns: netnsRefSchema,
   result: z.unknown().optional(),
   cniVersion: z.enum(["1.0.0", "1.1.0"]).optional(),
-  mode: z.enum(["bridge", "tcfilter"], { error: 'must be "bridge" or "tcfilter"' }),
+  mode: z.enum(["bridge", "tcfilter", "masquerade"], {
+    error: 'must be "bridge", "tcfilter" or "masquerade"',
+  }),
+  masquerade: masqueradeOptionsSchema.optional(),
   vnetHdr: z.boolean().optional(),
   queues: z.number().int().min(1, "must be 1-256").max(256, "must be 1-256").optional(),
   mtu: z.number().int().min(68, "must be at least 68").max(65535, "must be at most 65535").optional(),

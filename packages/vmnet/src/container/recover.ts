@@ -6,7 +6,8 @@ import type { NetnsRef, Tap } from "@vmnet/netlink-native";
 import { VmnetError } from "../errors.js";
 import { checkNetns } from "./netns.js";
 import { checkOptions, recoverOptionsSchema } from "./options.js";
-import { handOut, journalFor, openJournalTap, startDhcp } from "./setup.js";
+import { handOut, journalFor, startDhcp } from "./setup.js";
+import { openJournalTap } from "./tap-step.js";
 import { restoreFromJournal } from "./teardown.js";
 import type { ContainerSideNetwork } from "./types.js";
 

@@ -13,10 +13,13 @@ import {
 import { VmnetInputError } from "../errors.js";
 import type { LinkInfo } from "./link-info.js";
 
+/** Stands in for the MAC of a link that has none (a TUN, wireguard): removed from the result again. */
+const NO_MAC = "00:00:00:00:00:00";
+
 export function snapshotOf(info: LinkInfo, sandbox: string): LinkSnapshot {
   return {
     name: info.name,
-    mac: info.mac,
+    mac: info.mac === "" ? NO_MAC : info.mac,
     mtu: info.mtu,
     addresses: info.addresses.map((a) => a.cidr),
     routes: info.routes.map((r) => ({
@@ -86,6 +89,9 @@ export function resolveResult(
     }
   }
   const interfaces = current.interfaces ?? [];
+  // A link without a MAC is reported without one (CNI's `mac` is optional).
+  for (const iface of interfaces)
+    if (iface.mac === NO_MAC && links.some((l) => l.name === iface.name && l.mac === "")) delete iface.mac;
   const wired: LinkInfo[] = [];
   for (const [i, ip] of (current.ips ?? []).entries()) {
     const iface = ip.interface === undefined ? undefined : interfaces[ip.interface];

@@ -8,7 +8,6 @@ import {
   formatOwnerMark,
   type Link,
   Nft,
-  openTap,
   ownerMarkForThisProcess,
   Rtnl,
   runPlan,
@@ -19,12 +18,21 @@ import {
 import { Tc } from "@vmnet/tc-qos";
 import { DhcpServer, leasesFromResult } from "../dhcp/index.js";
 import { VmnetError, VmnetInputError } from "../errors.js";
+import {
+  forwardingKeys,
+  MASQUERADE_TABLE,
+  type MasqueradePlan,
+  masqueradePlan,
+  readSysctls,
+} from "../masquerade/index.js";
 import { DEFAULT_STATE_DIR, Journal } from "../plan/journal.js";
 import { CSN_REDIRECT_PRIO, dhcpBlockBatch, dhcpPassFilters, NFT_TABLE, redirectTo } from "./dhcp-guard.js";
 import { configureLinkWith, type LinkInfo, linkInfoFrom, stripLinkWith } from "./link-info.js";
+import { masqueradeSteps } from "./masquerade-wiring.js";
 import { checkNetns } from "./netns.js";
 import { checkIfName, checkOptions, setupOptionsSchema } from "./options.js";
 import { resolveResult } from "./result.js";
+import { type Context, tapStep } from "./tap-step.js";
 import { type NetnsHandles, restoreFromJournal } from "./teardown.js";
 import type {
   ContainerInterface,
@@ -65,15 +73,32 @@ export function journalFor(stateDir: string | undefined, netnsId: string): Journ
   return new Journal<CsnJournal>(`${stateDir ?? DEFAULT_STATE_DIR}/container-side`, netnsId);
 }
 
-/** Opens the TAP queues of a journalled interface (creating the persistent TAP when missing). */
-export async function openJournalTap(path: string, record: CsnJournal, name: string): Promise<Tap> {
-  return openTap({ name, netns: { path }, vnetHdr: record.vnetHdr, queues: record.queues, persist: true });
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+/** The MAC the VM uses on an interface. */
+export const vmMacOf = (i: JournalInterface): string => i.vmMac ?? i.cni.mac;
+
+/**
+ * The result the DHCP server serves: the CNI result itself, or in masquerade mode the private
+ * network (the VM's private address, the bridge as its gateway, the pod's DNS).
+ */
+export function servedResult(record: CsnJournal): unknown {
+  const m = record.masquerade;
+  const first = record.interfaces[0];
+  if (!m || !first) return record.result;
+  return {
+    cniVersion: "1.0.0",
+    interfaces: [{ name: first.cni.name, mac: vmMacOf(first) }],
+    ips: [{ address: m.ipv4.vm, gateway: m.ipv4.gateway.split("/")[0], interface: 0 }],
+    routes: [{ dst: "0.0.0.0/0" }],
+    ...(record.result.dns && { dns: record.result.dns }),
+  };
 }
 
 /** Starts the DHCP server for a journalled network: each TAP serves its CNI identity. */
 export async function startDhcp(path: string, record: CsnJournal): Promise<DhcpServer> {
   const mtu = Object.fromEntries(record.interfaces.map((i) => [i.cni.name, i.mtu]));
-  const leases = leasesFromResult(record.result, { mtu });
+  const leases = leasesFromResult(servedResult(record), { mtu });
   const bindings = record.interfaces.flatMap((i) => {
     const lease = leases.get(i.cni.name);
     if (!lease) return [];
@@ -99,7 +124,7 @@ export function handOut(
   const interfaces: ContainerInterface[] = record.interfaces.map((i) => ({
     name: i.cni.name,
     tap: { name: i.tap, fds: [...(taps.get(i.tap)?.fds ?? [])] },
-    hardwareAddr: i.cni.mac,
+    hardwareAddr: vmMacOf(i),
     mtu: i.mtu,
     link: i.cni,
     ...(i.bridge !== undefined && { bridge: i.bridge }),
@@ -137,46 +162,6 @@ export function handOut(
       return done;
     },
   };
-}
-
-interface Context {
-  path: string;
-  rtnl: Rtnl;
-  nft?: Nft;
-  tc?: Tc;
-  record: CsnJournal;
-  journal: Journal<CsnJournal>;
-  taps: Map<string, Tap>;
-  dhcp?: DhcpServer;
-}
-
-function tapStep(ctx: Context, ji: JournalInterface, tcMode: boolean): Step {
-  const { rtnl, record } = ctx;
-  return step(
-    `create ${ji.tap}`,
-    async () => {
-      const tap = await openJournalTap(ctx.path, record, ji.tap);
-      ctx.taps.set(ji.tap, tap);
-      try {
-        await rtnl.links.set(tap.index, {
-          mtu: ji.mtu,
-          alias: record.mark,
-          group: record.group,
-          ...(tcMode && { mac: ji.cni.mac, up: true }),
-        });
-      } catch (e) {
-        tap.close();
-        ctx.taps.delete(ji.tap);
-        await rtnl.links.deleteIfExists(tap.index);
-        throw e;
-      }
-    },
-    async () => {
-      ctx.taps.get(ji.tap)?.close();
-      ctx.taps.delete(ji.tap);
-      await rtnl.links.deleteIfExists(ji.tap);
-    },
-  );
 }
 
 function bridgeSteps(ctx: Context, ji: JournalInterface): Step[] {
@@ -325,6 +310,15 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
           throw new VmnetInputError("mtu", `${o.mtu} is above ${link.name}'s MTU ${link.mtu}`);
     }
     const bridgeMode = o.mode === "bridge";
+    const masqMode = o.mode === "masquerade";
+    if (o.masquerade !== undefined && !masqMode)
+      throw new VmnetInputError("masquerade", 'is only for mode "masquerade"');
+    let plan: MasqueradePlan | undefined;
+    if (masqMode)
+      plan = masqueradePlan(
+        o.masquerade,
+        (resolved.result.ips ?? []).map((ip) => ip.address.split("/")[0] as string),
+      );
     if (bridgeMode) {
       // A macvlan/ipvlan link only receives frames for its own MAC: once the VM's MAC is not the
       // link's, replies never reach the bridge. tc-filter mode keeps the MAC on both.
@@ -343,7 +337,9 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
       for (const link of resolved.wired)
         hadIngress.set(link.index, (await tc.qdiscs.get(link.index, "ingress")) !== undefined);
     }
-    const interfaces: JournalInterface[] = resolved.wired.map((cni, i) => {
+    // Masquerade: one TAP for the VM, NATed out of every CNI interface.
+    const toWire = masqMode ? resolved.wired.slice(0, 1) : resolved.wired;
+    const interfaces: JournalInterface[] = toWire.map((cni, i) => {
       const wanted = o.taps?.[i];
       if (wanted !== undefined && taken.has(wanted))
         throw new VmnetInputError(`taps.${i}`, `a link named "${wanted}" already exists in the netns`);
@@ -359,6 +355,11 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
       if (bridgeMode) {
         ji.bridge = freeName("br", i, taken);
         ji.bridgeAddress = `169.254.${254 - i}.2/24`;
+      } else if (plan) {
+        ji.bridge = freeName("br", i, taken);
+        ji.bridgeAddress = plan.ipv4.gateway;
+        // A CNI interface without a MAC (a /32 on a tun, wireguard, ...) still gives the VM one.
+        if (!MAC.test(cni.mac)) ji.vmMac = randomMac();
       } else {
         ji.hadIngress = hadIngress.get(cni.index) ?? false;
       }
@@ -375,6 +376,22 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
       group: freeGroup(links),
       loWasUp: lo?.up ?? false,
       ...(bridgeMode && { nftTable: NFT_TABLE }),
+      ...(plan && {
+        nftTable: MASQUERADE_TABLE,
+        nftFamily: "inet" as const,
+        masquerade: {
+          ...plan,
+          links: resolved.wired.map((l) => l.name),
+          sysctls: await readSysctls(
+            path,
+            forwardingKeys(
+              links.map((l) => l.name),
+              resolved.wired.map((l) => l.name),
+              plan.ipv6 !== undefined,
+            ),
+          ),
+        },
+      }),
       vnetHdr: o.vnetHdr ?? false,
       queues: o.queues ?? 1,
       result: resolved.result as ResultV1,
@@ -388,7 +405,7 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
         `${path} already has a container-side network (journal ${journal.path}); tear it down or recover it first`,
       );
     }
-    if (bridgeMode) ctx.nft = await Nft.open({ netns: { path } });
+    if (bridgeMode || masqMode) ctx.nft = await Nft.open({ netns: { path } });
     const full: Context = { ...ctx, path, record, journal } as Context;
 
     const steps: Step[] = [
@@ -398,7 +415,12 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
         () => journal.remove(),
       ),
     ];
+    const linksAtSetup = new Set(links.map((l) => l.name));
     for (const ji of interfaces) {
+      if (masqMode) {
+        steps.push(...masqueradeSteps(full, ji, linksAtSetup));
+        continue;
+      }
       steps.push(
         step(
           `strip ${ji.cni.name}`,

@@ -6,6 +6,7 @@
 import { Nft, Rtnl } from "@vmnet/netlink-native";
 import { Tc } from "@vmnet/tc-qos";
 import { VmnetError } from "../errors.js";
+import { forwardingRestore, writeSysctls } from "../masquerade/index.js";
 import type { Journal } from "../plan/journal.js";
 import { CSN_REDIRECT_PRIO, DHCP_PASS_PRIO_V4, DHCP_PASS_PRIO_V6 } from "./dhcp-guard.js";
 import { configureLinkWith } from "./link-info.js";
@@ -52,15 +53,16 @@ export async function restoreFromJournal(
   try {
     const nftPart = async () => {
       if (!record.nftTable) return;
+      const family = record.nftFamily ?? "bridge";
       const nft = handles.nft ?? (await Nft.open({ netns: { path } }));
       try {
-        const table = (await nft.tables("bridge")).find((t) => t.name === record.nftTable);
+        const table = (await nft.tables(family)).find((t) => t.name === record.nftTable);
         if (!table) return;
         if (table.comment !== record.mark)
           throw new VmnetError(
-            `nftables table bridge ${record.nftTable} is not ours (comment ${JSON.stringify(table.comment ?? "")})`,
+            `nftables table ${family} ${record.nftTable} is not ours (comment ${JSON.stringify(table.comment ?? "")})`,
           );
-        await nft.deleteTable("bridge", table.name);
+        await nft.deleteTable(family, table.name);
       } finally {
         if (nft !== handles.nft) nft.close();
       }
@@ -104,8 +106,16 @@ export async function restoreFromJournal(
     // wait is most of teardown's time), the tc filters and the CNI links' identity. The CNI links
     // need not wait for their bridge to go: a bridge port takes its MAC, addresses and routes back
     // as well, and deleting the bridge releases it.
+    // Masquerade mode never changed the CNI interfaces: nothing of theirs to put back, only the
+    // sysctls it turned on.
+    const sysctlPart = async () => {
+      const m = record.masquerade;
+      if (!m) return;
+      const present = new Set((await rtnl.links.identities()).map((l) => l.name));
+      await writeSysctls(path, forwardingRestore(m.sysctls, present));
+    };
     const restoreCni = () =>
-      record.interfaces.map((i) =>
+      (record.masquerade ? [] : record.interfaces).map((i) =>
         attempt(`restore ${i.cni.name}`, async () => {
           const link = await rtnl.links.get(i.cni.index);
           if (link.name !== i.cni.name)
@@ -122,6 +132,7 @@ export async function restoreFromJournal(
       );
     await Promise.all([
       attempt("nftables", nftPart),
+      attempt("sysctls", sysctlPart),
       attempt("links", linksPart),
       // After the tc filters and qdiscs: removing a qdisc can change the link's queue length.
       (async () => {

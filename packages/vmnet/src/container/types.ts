@@ -1,10 +1,11 @@
 // The shapes ContainerSideNetwork hands out and journals.
 import type { ResultV1 } from "@vmnet/cni-result";
-import type { NetnsRef, Step } from "@vmnet/netlink-native";
+import type { NetnsRef, NftFamily, Step } from "@vmnet/netlink-native";
 import type { DhcpServer } from "../dhcp/index.js";
+import type { ForwardPort, MasqueradeOptions, PrivateSubnet } from "../masquerade/index.js";
 import type { LinkInfo } from "./link-info.js";
 
-export type WiringMode = "bridge" | "tcfilter";
+export type WiringMode = "bridge" | "tcfilter" | "masquerade";
 
 export interface SetupOptions {
   /** The pod's network namespace: a name under /run/netns, a path, or { pid }. */
@@ -14,6 +15,11 @@ export interface SetupOptions {
   /** Version of the returned `result` (default "1.0.0"). */
   cniVersion?: "1.0.0" | "1.1.0";
   mode: WiringMode;
+  /**
+   * Masquerade mode: the VM's private addresses (default 10.0.2.2/24, and fd10:0:2::2/120 when
+   * the pod has IPv6) and the ports forwarded from the pod's address to the VM.
+   */
+  masquerade?: MasqueradeOptions;
   /** Open the TAPs with IFF_VNET_HDR (qemu's vnet_hdr=on). */
   vnetHdr?: boolean;
   /** TAP queues (multi-queue when > 1). */
@@ -37,7 +43,7 @@ export interface ContainerInterface {
   /** The CNI interface's name in the pod (e.g. eth0). */
   name: string;
   tap: { name: string; fds: number[] };
-  /** The MAC the VM must use: the CNI interface's original one. */
+  /** The MAC the VM must use: the CNI interface's original one (masquerade: a random one when it has none). */
   hardwareAddr: string;
   mtu: number;
   /** The CNI interface as setup found it. */
@@ -71,6 +77,19 @@ export interface JournalInterface {
   mtu: number;
   /** tc-filter mode: whether the CNI interface had an ingress qdisc before. */
   hadIngress?: boolean;
+  /** Masquerade mode: the VM's MAC when it is not the CNI interface's. */
+  vmMac?: string;
+}
+
+/** What masquerade mode journals. */
+export interface JournalMasquerade {
+  ipv4: PrivateSubnet;
+  ipv6?: PrivateSubnet;
+  forwardPorts: ForwardPort[];
+  /** The CNI interfaces traffic is NATed out of. */
+  links: string[];
+  /** Sysctls as setup found them (keys relative to /proc/sys). */
+  sysctls: Record<string, string>;
 }
 
 export interface CsnJournal {
@@ -86,6 +105,9 @@ export interface CsnJournal {
   group: number;
   loWasUp: boolean;
   nftTable?: string;
+  /** The nft table's family (default "bridge"; masquerade mode: "inet"). */
+  nftFamily?: NftFamily;
+  masquerade?: JournalMasquerade;
   vnetHdr: boolean;
   queues: number;
   result: ResultV1;

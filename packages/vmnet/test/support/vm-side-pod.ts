@@ -24,6 +24,8 @@ export interface Pod {
   gateway: string;
   /** An address beyond the gateway (in another netns, routed by the test netns). */
   beyond: string;
+  /** The netns holding `beyond` (absent for macvlan, whose "beyond" is the gateway's LAN). */
+  beyondNetns?: TestNetns;
   remove(): Promise<void>;
 }
 
@@ -162,10 +164,12 @@ export async function makePod(
     (ip) => !ip.address.includes(":"),
   )?.gateway as string;
   let beyond = gateway;
+  let farNetns: TestNetns | undefined;
   if (kind !== "macvlan") {
     const out = await beyondNetns(n);
     cleanups.push(out.cleanup);
     beyond = out.address;
+    farNetns = out.ns;
   }
   return {
     netns,
@@ -173,6 +177,7 @@ export async function makePod(
     ifname,
     gateway,
     beyond,
+    ...(farNetns && { beyondNetns: farNetns }),
     async remove() {
       await run("DEL", { ...config, prevResult: result }, netns, ifname, id);
       for (const c of cleanups.reverse()) await c();
@@ -226,5 +231,17 @@ export async function netnsState(netns: TestNetns) {
     .split("\n")
     .filter((l) => l.startsWith("qdisc"))
     .join("\n");
-  return { links, addresses: addresses.sort(), routes, nft, tc };
+  // Every forwarding / router-advertisement / IPv6-on sysctl of the netns (all, default, each link).
+  const sysctls = String(
+    (
+      await netns.exec("sh", [
+        "-c",
+        'for f in /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/*/forwarding /proc/sys/net/ipv6/conf/*/forwarding /proc/sys/net/ipv6/conf/*/accept_ra /proc/sys/net/ipv6/conf/*/disable_ipv6; do echo "$f=$(cat $f)"; done',
+      ])
+    ).stdout,
+  )
+    .split("\n")
+    .filter((l) => l.includes("="))
+    .sort();
+  return { links, addresses: addresses.sort(), routes, nft, tc, sysctls };
 }

@@ -18,8 +18,16 @@ export interface VmSide {
   stop(): Promise<void>;
 }
 
-/** Starts a relay for `tapFd` into a fresh VM netns whose eth0 has `mac` (IPv6 off: no noise). */
-export async function startVmSide(tapFd: number, mac: string): Promise<VmSide> {
+/**
+ * Starts a relay for `tapFd` into a fresh VM netns whose eth0 has `mac`. IPv6 is off (no noise)
+ * unless `ipv6` is asked for (then the guest's eth0 does SLAAC/DAD like a VM would; the relay's
+ * end stays silent).
+ */
+export async function startVmSide(
+  tapFd: number,
+  mac: string,
+  options: { ipv6?: boolean } = {},
+): Promise<VmSide> {
   requireProgram("python3", "python3");
   const vm = await createNetns("csnvm");
   const iface = "eth0";
@@ -29,7 +37,15 @@ export async function startVmSide(tapFd: number, mac: string): Promise<VmSide> {
     await ip(["link", "add", iface, "mtu", "9000", "type", "veth", "peer", "name", "relay0", "mtu", "9000"]);
     await ip(["link", "set", iface, "address", mac]);
     for (const dev of [iface, "relay0"]) {
-      await execa("ip", ["netns", "exec", vm.name, "sysctl", "-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`]);
+      const off = dev === "relay0" || !options.ipv6 ? 1 : 0;
+      await execa("ip", [
+        "netns",
+        "exec",
+        vm.name,
+        "sysctl",
+        "-qw",
+        `net.ipv6.conf.${dev}.disable_ipv6=${off}`,
+      ]);
       await ip(["link", "set", dev, "up"]);
     }
     await ip(["link", "set", "lo", "up"]);

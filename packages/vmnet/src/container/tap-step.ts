@@ -1,0 +1,54 @@
+// What every wiring's steps share: the setup context and the TAP step (a persistent TAP carrying
+// our mark and link group, deleted by its undo).
+import { type Nft, openTap, type Rtnl, type Step, step, type Tap } from "@vmnet/netlink-native";
+import type { Tc } from "@vmnet/tc-qos";
+import type { DhcpServer } from "../dhcp/index.js";
+import type { Journal } from "../plan/journal.js";
+import type { CsnJournal, JournalInterface } from "./types.js";
+
+export interface Context {
+  path: string;
+  rtnl: Rtnl;
+  nft?: Nft;
+  tc?: Tc;
+  record: CsnJournal;
+  journal: Journal<CsnJournal>;
+  taps: Map<string, Tap>;
+  dhcp?: DhcpServer;
+  /** Servers started by later steps (IPv6), stopped by teardown. */
+  extra?: { stop(): Promise<void> }[];
+}
+
+/** Opens the TAP queues of a journalled interface (creating the persistent TAP when missing). */
+export async function openJournalTap(path: string, record: CsnJournal, name: string): Promise<Tap> {
+  return openTap({ name, netns: { path }, vnetHdr: record.vnetHdr, queues: record.queues, persist: true });
+}
+
+export function tapStep(ctx: Context, ji: JournalInterface, tcMode: boolean): Step {
+  const { rtnl, record } = ctx;
+  return step(
+    `create ${ji.tap}`,
+    async () => {
+      const tap = await openJournalTap(ctx.path, record, ji.tap);
+      ctx.taps.set(ji.tap, tap);
+      try {
+        await rtnl.links.set(tap.index, {
+          mtu: ji.mtu,
+          alias: record.mark,
+          group: record.group,
+          ...(tcMode && { mac: ji.cni.mac, up: true }),
+        });
+      } catch (e) {
+        tap.close();
+        ctx.taps.delete(ji.tap);
+        await rtnl.links.deleteIfExists(tap.index);
+        throw e;
+      }
+    },
+    async () => {
+      ctx.taps.get(ji.tap)?.close();
+      ctx.taps.delete(ji.tap);
+      await rtnl.links.deleteIfExists(ji.tap);
+    },
+  );
+}
