@@ -77,7 +77,9 @@
         }
       }
       const addrs = [...t.ipv4, ...t.ipv6.filter((a) => !a.startsWith("fe80"))];
-      const label = [t.name, t.mac, ...addrs, qosText(t.qos), t.container ? `netns ${t.container}` : ""].filter(Boolean).join("\n");
+      const label = [t.name, t.mac, ...addrs, qosText(t.qos), t.container ? `netns ${t.container}` : ""]
+        .filter(Boolean)
+        .join("\n");
       node(
         `tap:${t.name}`,
         { label, parent, kind: t.kind, shape: KIND_SHAPE[t.kind] ?? "ellipse", load: 0, tap: t },

@@ -19,13 +19,17 @@ const json = (v: unknown) =>
 
 /** The query of `c`, refused if it has a key not in `allowed` or a key given twice. */
 function query(c: Context, allowed: readonly string[]): Record<string, string> {
-  const all = c.req.queries();
+  // The raw query, not the framework's view of it (which drops empty keys).
+  const raw = c.req.url.includes("?") ? c.req.url.slice(c.req.url.indexOf("?") + 1) : "";
+  const params = new URLSearchParams(raw);
   const out: Record<string, string> = {};
-  for (const [k, values] of Object.entries(all)) {
+  for (const k of new Set(params.keys())) {
     if (k !== "token" && !allowed.includes(k)) throw new BadRequest(`unknown query parameter "${k}"`);
+    const values = params.getAll(k);
     if (values.length !== 1) throw new BadRequest(`query parameter "${k}" given ${values.length} times`);
     out[k] = values[0] as string;
   }
+  if (raw !== "" && params.size === 0) throw new BadRequest("unreadable query string");
   return out;
 }
 
