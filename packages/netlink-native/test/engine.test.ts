@@ -1,3 +1,4 @@
+import { loadavg } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { describePrivileged, netnsTest as test } from "@vmnet/harness/vitest";
 import { expect } from "vitest";
@@ -6,6 +7,11 @@ import { parseMessages } from "../src/codec/message.js";
 import type { RtnlEvent } from "../src/index.js";
 import { NetlinkConnection, NetlinkTimeoutError, openTap, Rtnl, requests } from "../src/index.js";
 import { linkDump } from "../src/packet/requests.js";
+
+/** The storm test's bounds: the target on a quiet machine (load at most QUIET_LOAD), and on a busy one. */
+const QUIET_LOAD = 1.5;
+const STRICT_MS = 5;
+const BUSY_MS = 50;
 
 describePrivileged("request engine", () => {
   test("events: link/addr/route/neigh changes arrive as typed events", async ({ netns }) => {
@@ -126,13 +132,18 @@ describePrivileged("request engine", () => {
     }
   });
 
-  test("a 1000-link create/address/up/delete storm keeps event-loop delay p99 within 50 ms of the idle loop's", async ({
+  test("a 1000-link create/address/up/delete storm keeps event-loop delay p99 within 5 ms of the idle loop's on a quiet machine", async ({
     netns,
   }) => {
-    // The < 5 ms target is for a quiet machine (`pnpm bench` records it); a shared test machine
-    // adds its own scheduling delay, so the bound here is relative to the idle loop measured
-    // just before. Anything that blocked the loop for the kernel (a synchronous sendmsg of a
-    // batch, a TAP close, a netns entry) would add tens to hundreds of ms.
+    // Target (issue 16): p99 < 5 ms above the idle loop's while 1000 links are created,
+    // addressed, brought up and deleted. Only a quiet machine can show it: on a busy one the
+    // process waits for a core, which the loop measures too. So the strict bound is asserted when
+    // the 1-minute load average is at most 1.5 at the start; above that the test says why it cannot
+    // judge and asserts the weaker bound (50 ms above idle), which still catches anything that
+    // blocks the loop for the kernel (a synchronous sendmsg of a batch, a TAP close, a netns entry
+    // would add tens to hundreds of ms).
+    const load = loadavg()[0] as number;
+    const quiet = load <= QUIET_LOAD;
     const idle = monitorEventLoopDelay({ resolution: 1 });
     idle.enable();
     await new Promise((r) => setTimeout(r, 500));
@@ -157,11 +168,15 @@ describePrivileged("request engine", () => {
       expect((await netns.ipJson(["link", "show"])).length).toBe(1);
       const p99 = h.percentile(99) / 1e6;
       const idleP99 = idle.percentile(99) / 1e6;
+      const bound = quiet ? STRICT_MS : BUSY_MS;
       console.log(
         `event-loop delay during the 1000-link storm: p99 ${p99.toFixed(2)} ms, max ${(h.max / 1e6).toFixed(2)} ms ` +
-          `(idle loop p99 ${idleP99.toFixed(2)} ms)`,
+          `(idle loop p99 ${idleP99.toFixed(2)} ms); load average ${load.toFixed(2)} at the start: ` +
+          (quiet
+            ? `quiet, asserting p99 < idle + ${STRICT_MS} ms`
+            : `above ${QUIET_LOAD}, the machine is too busy to judge the ${STRICT_MS} ms target; asserting the weaker p99 < idle + ${BUSY_MS} ms`),
       );
-      expect(p99).toBeLessThan(idleP99 + 50);
+      expect(p99).toBeLessThan(idleP99 + bound);
     } finally {
       rtnl.close();
     }

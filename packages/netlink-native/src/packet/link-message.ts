@@ -97,15 +97,69 @@ export interface Link {
   unknown: RawAttr[];
 }
 
+/** Where a decoded link keeps its attributes until `unknown` is first read (not enumerable). */
+const ATTRS = Symbol("link attributes");
+
+/** Every attribute of the run whose type decodeLink does not decode, as RawAttrs. */
+function unknownAttrs(attrs: Buffer): RawAttr[] {
+  const out: RawAttr[] = [];
+  const c = new AttrCursor(attrs, 16 + IFINFOMSG_LEN);
+  while (c.next()) if (!KNOWN.has(c.type)) out.push(c.raw());
+  return out;
+}
+
 /**
- * Decodes an RTM_NEWLINK body. One pass over the attributes (a link has some fifty): a RawAttr is
- * made only for those kept in `unknown`, and an attribute seen twice counts as its last
- * occurrence, as the kernel's nla_parse does.
+ * `unknown` is made when first read: a link carries some twenty-five attributes nobody decodes
+ * (AF_SPEC, XDP, queue counts...), and keeping a RawAttr for each of a thousand links made at
+ * once (links.add returns them) gave the garbage collector most of what it had to copy. It is an
+ * own, enumerable property, so spreading, JSON and equality see the list; one getter and setter
+ * are shared by every link, so links keep one hidden class.
+ */
+const UNKNOWN_PROPERTY: PropertyDescriptor = {
+  enumerable: true,
+  configurable: true,
+  get(this: Link & { [ATTRS]?: Buffer }): RawAttr[] {
+    const value = unknownAttrs(this[ATTRS] ?? Buffer.alloc(0));
+    Object.defineProperty(this, "unknown", { value, writable: true, enumerable: true, configurable: true });
+    return value;
+  },
+  set(this: Link, value: RawAttr[]) {
+    Object.defineProperty(this, "unknown", { value, writable: true, enumerable: true, configurable: true });
+  },
+};
+
+const KNOWN = new Set([
+  C.IFLA_IFNAME,
+  C.IFLA_MTU,
+  C.IFLA_MIN_MTU,
+  C.IFLA_MAX_MTU,
+  C.IFLA_ADDRESS,
+  C.IFLA_BROADCAST,
+  C.IFLA_PERM_ADDRESS,
+  C.IFLA_TXQLEN,
+  C.IFLA_GROUP,
+  C.IFLA_OPERSTATE,
+  C.IFLA_PROMISCUITY,
+  C.IFLA_CARRIER,
+  C.IFLA_IFALIAS,
+  C.IFLA_PROP_LIST,
+  C.IFLA_QDISC,
+  C.IFLA_MASTER,
+  C.IFLA_LINK,
+  C.IFLA_LINK_NETNSID,
+  C.IFLA_LINKINFO,
+  C.IFLA_STATS64,
+]);
+
+/**
+ * Decodes an RTM_NEWLINK body. One pass over the attributes (a link has some fifty), no object
+ * per attribute (`unknown` is made when read, see above); an attribute seen twice counts as its
+ * last occurrence, as the kernel's nla_parse does.
  */
 export function decodeLink(body: Buffer): Link {
   if (body.length < IFINFOMSG_LEN) throw new NetlinkDecodeError("ifinfomsg too short", 16);
   const flags = body.readUInt32LE(8);
-  const link: Link = {
+  const link: Omit<Link, "unknown"> & { unknown?: RawAttr[] } = {
     index: body.readInt32LE(4),
     name: "",
     hwType: body.readUInt16LE(2),
@@ -118,11 +172,12 @@ export function decodeLink(body: Buffer): Link {
     group: 0,
     operstate: "unknown",
     altNames: [],
-    unknown: [],
   };
+  let hasUnknown = false;
   let props: Buffer | undefined;
   let info: Buffer | undefined;
-  const c = new AttrCursor(body.subarray(IFINFOMSG_LEN), 16 + IFINFOMSG_LEN);
+  const attrs = body.subarray(IFINFOMSG_LEN);
+  const c = new AttrCursor(attrs, 16 + IFINFOMSG_LEN);
   while (c.next()) {
     switch (c.type) {
       case C.IFLA_IFNAME:
@@ -186,9 +241,13 @@ export function decodeLink(body: Buffer): Link {
         info = c.data();
         break;
       default:
-        link.unknown.push(c.raw());
+        hasUnknown = true;
     }
   }
+  if (hasUnknown) {
+    Object.defineProperty(link, ATTRS, { value: attrs, writable: false, enumerable: false, configurable: true });
+    Object.defineProperty(link, "unknown", UNKNOWN_PROPERTY);
+  } else link.unknown = [];
   if (props) {
     const p = new AttrCursor(props);
     while (p.next()) if (p.type === C.IFLA_ALT_IFNAME) link.altNames.push(p.string());
@@ -207,5 +266,5 @@ export function decodeLink(body: Buffer): Link {
       link.info = { ...decoded, kind: kind.kind } as LinkInfo;
     }
   }
-  return link;
+  return link as Link;
 }

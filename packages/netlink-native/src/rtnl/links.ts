@@ -310,6 +310,7 @@ export class Links {
     while (used.has(group)) group++;
     await Promise.all(
       refs.map(async (ref) => {
+        await this.conn.admit(); // a thousand encodes in one turn would hold the event loop
         try {
           const index = typeof ref === "number" ? ref : await this.index(ref);
           await this.send(R.linkSet({ index, attrs: { group } }), "link set", String(ref));
