@@ -12,8 +12,9 @@ import {
   Dhcp6Server,
   formatIpv6,
   linkLocalFromMac,
+  stableDuid,
 } from "../src/dhcp6/index.js";
-import { type RaEvent, RouterAdvertiser } from "../src/ra/index.js";
+import { RouterAdvertiser } from "../src/ra/index.js";
 import { GATEWAY_MAC, ipv6Rig, NET, ping6, startDhcpcd6, vmIpv6, vmLinkUp } from "./support/ipv6-peers.js";
 
 const cleanups: (() => unknown)[] = [];
@@ -32,45 +33,50 @@ const lease: Dhcp6Lease = {
 };
 const routerLinkLocal = formatIpv6(linkLocalFromMac(macBytes(GATEWAY_MAC)));
 
+async function serveBoth(l: Dhcp6Lease, duid: string) {
+  const rig = await ipv6Rig(l.clientMac);
+  cleanups.push(() => rig.remove());
+  const events6: Dhcp6Event[] = [];
+  const server = await Dhcp6Server.start({
+    netns: rig.pod.name,
+    bindings: [{ listenOn: rig.podIf, lease: l }],
+    duid,
+    onEvent: (e) => events6.push(e),
+  });
+  cleanups.push(() => server.stop());
+  const ra = await RouterAdvertiser.start({
+    netns: rig.pod.name,
+    bindings: [
+      {
+        listenOn: rig.podIf,
+        config: {
+          routerMac: GATEWAY_MAC,
+          prefixes: [{ prefix: NET.prefix }],
+          // Another server than DHCPv6's, so resolv.conf shows where each one came from.
+          rdnss: ["2001:db8:53::99"],
+          dnssl: ["cluster.local"],
+          mtu: 1450,
+        },
+      },
+    ],
+  });
+  cleanups.push(() => ra.stop());
+  await vmLinkUp(rig);
+  return { rig, server, ra, events6 };
+}
+
 describePrivileged("IPv6 for the VM with dhcpcd", () => {
   test("dhcpcd gets the CNI address, the default route via the real gateway, DNS; ping6 gets through", async () => {
-    const rig = await ipv6Rig(lease.clientMac);
-    cleanups.push(() => rig.remove());
-    const events6: Dhcp6Event[] = [];
-    const raEvents: RaEvent[] = [];
-    const server = await Dhcp6Server.start({
-      netns: rig.pod.name,
-      bindings: [{ listenOn: rig.podIf, lease }],
-      onEvent: (e) => events6.push(e),
-    });
-    cleanups.push(() => server.stop());
-    const ra = await RouterAdvertiser.start({
-      netns: rig.pod.name,
-      bindings: [
-        {
-          listenOn: rig.podIf,
-          config: {
-            routerMac: GATEWAY_MAC,
-            prefixes: [{ prefix: NET.prefix }],
-            routes: [{ prefix: "2001:db8:99::/48" }],
-            rdnss: ["2001:db8:53::53"],
-            dnssl: ["cluster.local"],
-            mtu: 1450,
-          },
-        },
-      ],
-      onEvent: (e) => raEvents.push(e),
-    });
-    cleanups.push(() => ra.stop());
+    const duid = stableDuid("dhcpcd-test");
+    const { rig, server, ra, events6 } = await serveBoth(lease, duid);
     expect(ra.routerAddress(rig.podIf)).toBe(routerLinkLocal);
-    await vmLinkUp(rig);
     const client = await startDhcpcd6(rig);
     cleanups.push(() => client.stop());
     await vi
       .waitFor(
         async () => {
           const got = await vmIpv6(rig);
-          expect(got.addresses).toContain(`${NET.guest}/128`);
+          expect(got.addresses).toEqual([`${NET.guest}/128`]);
           expect(got.routes).toContain(`default via ${routerLinkLocal}`);
         },
         { timeout: 30_000, interval: 200 },
@@ -78,13 +84,67 @@ describePrivileged("IPv6 for the VM with dhcpcd", () => {
       .catch(async (e) => {
         throw new Error(`${e}\n${await client.log()}\n${JSON.stringify(await vmIpv6(rig))}`);
       });
-    const got = await vmIpv6(rig);
-    console.log(
-      got,
-      await client.resolvConf(),
-      JSON.stringify(await client.events(), null, 1).slice(0, 3000),
+    // dhcpcd adds the IA_NA address as a /128 and the advertised prefix as an on-link route.
+    expect((await vmIpv6(rig)).routes.sort()).toEqual(
+      [`default via ${routerLinkLocal}`, NET.prefix, "fe80::/64"].sort(),
     );
+    const bound = (await client.events()).find((e) => e.reason === "BOUND6");
+    expect(bound?.env).toMatchObject({
+      new_dhcp6_ia_na1_ia_addr1: NET.guest,
+      new_dhcp6_ia_na1_ia_addr1_pltime: "3600",
+      new_dhcp6_ia_na1_ia_addr1_vltime: "7200",
+      new_dhcp6_ia_na1_t1: "1800",
+      new_dhcp6_ia_na1_t2: "2880",
+      new_dhcp6_name_servers: "2001:db8:53::53",
+      new_dhcp6_domain_search: "ns1.svc.cluster.local svc.cluster.local",
+      new_dhcp6_server_id: duid,
+    });
+    const ra1 = (await client.events()).find((e) => e.reason === "ROUTERADVERT");
+    expect(ra1?.env).toMatchObject({
+      nd1_flags: "MO",
+      nd1_from: routerLinkLocal,
+      nd1_mtu: "1450",
+      nd1_prefix_information1_flags: "L",
+      nd1_prefix_information1_prefix: "2001:db8:1::",
+      nd1_prefix_information1_length: "64",
+      nd1_source_address: GATEWAY_MAC.replaceAll(":", ""),
+      nd1_rdnss1_servers: "2001:db8:53::99",
+      nd1_dnssl1_search: "cluster.local",
+    });
+    // dhcpcd merges what DHCPv6 (nameserver, search) and the advert (DNSSL) said into one file.
+    await vi.waitFor(async () =>
+      expect(await client.resolvConf()).toMatch(
+        /^search ns1\.svc\.cluster\.local svc\.cluster\.local cluster\.local$/m,
+      ),
+    );
+    const resolv = await client.resolvConf();
+    expect(resolv.match(/^nameserver .*$/gm)).toEqual([
+      "nameserver 2001:db8:53::53",
+      "nameserver 2001:db8:53::99",
+    ]);
     expect(await ping6(rig.vm, NET.gateway)).toBe(true);
     expect(await ping6(rig.vm, NET.far)).toBe(true);
+    const stats = server.stats();
+    expect(stats.bindings[0]).toMatchObject({
+      bound: true,
+      received: { solicit: 1, request: 1 },
+      sent: { advertise: 1, reply: 1 },
+    });
+    expect(stats.total.droppedTotal).toBe(0);
+    expect(events6.map((e) => e.type)).toEqual(["advertise", "reply"]);
+  }, 60_000);
+
+  test("dhcpcd renews at T1 and keeps its address", async () => {
+    const short = { ...lease, preferredLifetimeS: 4, validLifetimeS: 30 };
+    const { rig, server } = await serveBoth(short, stableDuid("dhcpcd-renew"));
+    const client = await startDhcpcd6(rig);
+    cleanups.push(() => client.stop());
+    await vi.waitFor(async () => expect((await client.events()).map((e) => e.reason)).toContain("RENEW6"), {
+      timeout: 30_000,
+      interval: 250,
+    });
+    expect(server.stats().total.received.renew).toBeGreaterThanOrEqual(1);
+    expect(server.stats().total.sent.reply).toBeGreaterThanOrEqual(2);
+    expect((await vmIpv6(rig)).addresses).toEqual([`${NET.guest}/128`]);
   }, 60_000);
 });

@@ -14,6 +14,7 @@ export const NET = {
   prefix: "2001:db8:1::/64",
   guest: "2001:db8:1::100",
   gateway: "2001:db8:1::1",
+  gatewayLinkLocal: "fe80::1",
   farGateway: "2001:db8:2::1",
   far: "2001:db8:2::2",
 };
@@ -79,7 +80,12 @@ export async function ipv6Rig(vmMac: string, options: { gatewayMac?: string } = 
     await ip(gw, ["link", "set", "gw0", "address", options.gatewayMac ?? GATEWAY_MAC]);
     // The gateway: a router with the CNI gateway address, and a link to the far netns.
     await sysctl(gw, "net.ipv6.conf.all.forwarding", "1");
+    // The gateway's own link-local is fe80::1, not the EUI-64 address of its MAC that the
+    // advertiser uses by default: only our Neighbor Advertisements can make that address lead
+    // to the gateway's MAC.
+    await sysctl(gw, "net.ipv6.conf.gw0.addr_gen_mode", "1");
     await ip(gw, ["link", "set", "gw0", "up"]);
+    await ip(gw, ["addr", "add", `${NET.gatewayLinkLocal}/64`, "dev", "gw0", "nodad"]);
     await ip(gw, ["addr", "add", `${NET.gateway}/64`, "dev", "gw0", "nodad"]);
     await ip(gw, ["link", "add", "gwf", "type", "veth", "peer", "name", "eth0", "netns", far.name]);
     await ip(gw, ["link", "set", "gwf", "up"]);
