@@ -46,7 +46,7 @@ async function crash(mode: string, killAt: number): Promise<void> {
 }
 
 describePrivileged("ContainerSideNetwork crash recovery", () => {
-  for (const mode of ["bridge", "tcfilter"] as const) {
+  for (const mode of ["bridge", "tcfilter", "masquerade"] as const) {
     test(`${mode} mode: after a crash, recovery re-opens the TAP and DHCP serves the VM again; then teardown restores`, async () => {
       const before = await netnsState(p.netns);
       await crash(mode, -1);
@@ -65,7 +65,9 @@ describePrivileged("ContainerSideNetwork crash recovery", () => {
           const run = await (await startUdhcpc(side.vm, side.iface)).done();
           expect(run.exitCode, run.stderr).toBe(0);
           const got = await installed(side.vm, side.iface);
-          expect(got.addresses.map((a) => `${a.local}/${a.prefixlen}`)).toEqual([p.result.ips[0]?.address]);
+          // Masquerade mode serves the private address; the others the CNI's.
+          const served = mode === "masquerade" ? "10.0.2.2/24" : p.result.ips[0]?.address;
+          expect(got.addresses.map((a) => `${a.local}/${a.prefixlen}`)).toEqual([served]);
           const ping = await side.vm.exec("ping", ["-c", "1", "-W", "2", p.gateway], { reject: false });
           expect(ping.exitCode).toBe(0);
         } finally {

@@ -1,5 +1,6 @@
 // Setup is a plan: a fault injected before each step k leaves the pod's netns exactly as it was
-// (links, MACs, MTUs, addresses, routes, qdiscs, nftables compared field by field), and the
+// (links, MACs, MTUs, addresses, routes, qdiscs, nftables, forwarding/accept_ra sysctls compared
+// field by field), and the
 // journal is gone. Bad input gets one VmnetInputError naming the field, with nothing changed.
 import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -23,7 +24,7 @@ afterAll(async () => {
 });
 
 describePrivileged("ContainerSideNetwork rollback and input checks", () => {
-  for (const mode of ["bridge", "tcfilter"] as const) {
+  for (const mode of ["bridge", "tcfilter", "masquerade"] as const) {
     test(`${mode} mode: a fault at every step leaves the netns as it was`, async () => {
       const before = await netnsState(p.netns);
       const names: string[] = [];
