@@ -10,7 +10,7 @@
   const details = $("details");
 
   const graph = new window.VmnetGraph.TopologyGraph($("graph"), (data) => {
-    if (!data || !data.tap) {
+    if (!data?.tap) {
       details.hidden = true;
       return;
     }

@@ -249,10 +249,13 @@ describe("vmnet serve API", () => {
         segment,
         segment,
         async (prefix, a, b) => {
+          // Bytes outside printable ASCII are percent-encoded so the request line stays one line.
           const enc = (s: string) =>
-            Buffer.from(s, "utf8")
-              .toString("latin1")
-              .replace(/[\x00-\x20\x7f-\xff]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+            [...Buffer.from(s, "utf8")]
+              .map((c) =>
+                c <= 0x20 || c >= 0x7f ? `%${c.toString(16).padStart(2, "0")}` : String.fromCharCode(c),
+              )
+              .join("");
           const pathTarget = `${prefix}/${enc(a)}`;
           const queryTarget = `${prefix}?${enc(a)}=${enc(b)}`;
           for (const target of [pathTarget, queryTarget]) {

@@ -12,6 +12,10 @@ import { ping, type SwitchEnv, startSwitch } from "./support/bridges-env.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 
+// The page's test hook, used inside page.evaluate callbacks (this file compiles without the DOM lib).
+// biome-ignore lint/suspicious/noExplicitAny: the page's own untyped object
+declare const window: { __vmnet: any };
+
 describe("vmnet serve page", () => {
   let env: SwitchEnv;
   let br: Bridge;
@@ -79,27 +83,26 @@ describe("vmnet serve page", () => {
     for (const ns of vms) await ns.remove().catch(() => {});
   });
 
-  const parentOf = (tap: string) => page.evaluate((t) => (window as any).__vmnet.parentOf(t), tap);
+  const parentOf = (tap: string) => page.evaluate((t) => window.__vmnet.parentOf(t), tap);
 
   test("the graph shows every tap inside its VLAN group on its bridge", async () => {
-    await page.waitForFunction(
-      (names) => names.every((n: string) => (window as any).__vmnet.parentOf(n)),
-      taps,
-      { timeout: 20_000, polling: 100 },
-    );
+    await page.waitForFunction((names) => names.every((n: string) => window.__vmnet.parentOf(n)), taps, {
+      timeout: 20_000,
+      polling: 100,
+    });
     const parents = await Promise.all(taps.map(parentOf));
     expect(parents).toEqual(["vlan:lab:10", "vlan:lab:10", "vlan:lab:20", "vlan:lab:20"]);
-    const grand = await page.evaluate(() =>
-      (window as any).__vmnet.cy.getElementById("vlan:lab:10").parent().id(),
-    );
+    const grand = await page.evaluate(() => window.__vmnet.cy.getElementById("vlan:lab:10").parent().id());
     expect(grand).toBe("br:lab");
     // The MAC is on the tap's label, and a bandwidth row exists for each tap.
     const label = await page.evaluate(
-      (t) => (window as any).__vmnet.cy.getElementById(`tap:${t}`).data("label"),
+      (t) => window.__vmnet.cy.getElementById(`tap:${t}`).data("label"),
       taps[0],
     );
     expect(label).toContain("02:00:00:00:09:01");
-    const rows = await page.$$eval(".bw-row", (els) => els.map((e) => (e as HTMLElement).dataset.tap));
+    const rows = await page.$$eval(".bw-row", (els) =>
+      els.map((e) => (e as unknown as { dataset: { tap: string } }).dataset.tap),
+    );
     expect(rows).toEqual(taps);
   }, 30_000);
 
@@ -108,14 +111,14 @@ describe("vmnet serve page", () => {
     const quietTap = taps[2] as string;
     await page.waitForFunction(
       (t) => {
-        const s = (window as any).__vmnet.series(t);
+        const s = window.__vmnet.series(t);
         return s && s.rx.filter((v: number | null) => (v ?? 0) > 200_000).length >= 3;
       },
       busyTap,
       { timeout: 30_000, polling: 100 },
     );
     const series = await page.evaluate(
-      ([b, q]) => ({ busy: (window as any).__vmnet.series(b), quiet: (window as any).__vmnet.series(q) }),
+      ([b, q]) => ({ busy: window.__vmnet.series(b), quiet: window.__vmnet.series(q) }),
       [busyTap, quietTap],
     );
     const peak = (xs: (number | null)[]) => Math.max(...xs.map((v) => v ?? 0));
@@ -123,7 +126,7 @@ describe("vmnet serve page", () => {
     expect(peak(series.quiet.rx)).toBeLessThan(20_000);
     // The busy tap is also the reddest node in the graph.
     const load = await page.evaluate(
-      (t) => (window as any).__vmnet.cy.getElementById(`tap:${t}`).data("load"),
+      (t) => window.__vmnet.cy.getElementById(`tap:${t}`).data("load"),
       busyTap,
     );
     expect(load).toBeGreaterThan(0.5);
@@ -144,33 +147,33 @@ describe("vmnet serve page", () => {
     const ns = await createNetns("svm");
     vms.push(ns);
     const added = await br.createContainerTap({ netns: ns.name, vlan: 20, address: "10.9.0.5/24" });
-    await page.waitForFunction((t) => (window as any).__vmnet.parentOf(t) === "vlan:lab:20", added, {
+    await page.waitForFunction((t) => window.__vmnet.parentOf(t) === "vlan:lab:20", added, {
       timeout: 15_000,
       polling: 100,
     });
     expect(await page.$(`.bw-row[data-tap="${added}"]`)).not.toBeNull();
     const gone = taps[1] as string;
     await br.destroyTaps([gone]);
-    await page.waitForFunction((t) => (window as any).__vmnet.parentOf(t) === undefined, gone, {
+    await page.waitForFunction((t) => window.__vmnet.parentOf(t) === undefined, gone, {
       timeout: 15_000,
       polling: 100,
     });
     expect(await page.$(`.bw-row[data-tap="${gone}"]`)).toBeNull();
     // The page still gets samples after the change (it keeps working when taps come and go).
-    const before = await page.evaluate(() => (window as any).__vmnet.state.events);
-    await page.waitForFunction((n) => (window as any).__vmnet.state.events > n + 1, before, {
+    const before = await page.evaluate(() => window.__vmnet.state.events);
+    await page.waitForFunction((n) => window.__vmnet.state.events > n + 1, before, {
       timeout: 10_000,
       polling: 100,
     });
   }, 40_000);
 
   test("update latency: server sample to DOM updated", async () => {
-    await page.waitForFunction(() => (window as any).__vmnet.state.latencies.length >= 12, undefined, {
+    await page.waitForFunction(() => window.__vmnet.state.latencies.length >= 12, undefined, {
       timeout: 20_000,
       polling: 100,
     });
     // The first samples arrive while the page is still loading: measure the steady state.
-    const lat = ((await page.evaluate(() => (window as any).__vmnet.state.latencies)) as number[]).slice(2);
+    const lat = ((await page.evaluate(() => window.__vmnet.state.latencies)) as number[]).slice(2);
     const sorted = [...lat].sort((x, y) => x - y);
     const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
     console.log(
