@@ -102,7 +102,7 @@ export async function ipv6Rig(vmMac: string, options: { gatewayMac?: string } = 
 }
 
 /** The VM's device, up, IPv6 enabled (dhcpcd takes RA handling over from the kernel). */
-export async function vmLinkUp(rig: Ipv6Rig): Promise<void> {
+export async function vmLinkUp(rig: { vm: TestNetns; vmIf: string }): Promise<void> {
   await sysctl(rig.vm, `net.ipv6.conf.${rig.vmIf}.disable_ipv6`, "0");
   await ip(rig.vm, ["link", "set", rig.vmIf, "up"]);
 }
@@ -120,7 +120,11 @@ export interface Dhcpcd6 {
  * /var/lib/dhcpcd). Its hook directory is replaced by one holding Debian's 20-resolv.conf with
  * /etc/resolv.conf rewritten to a temp file, plus a recorder run first.
  */
-export async function startDhcpcd6(rig: Ipv6Rig, config: string[] = []): Promise<Dhcpcd6> {
+export async function startDhcpcd6(
+  rig: { vm: TestNetns; vmIf: string },
+  config: string[] = [],
+  options: { dualStack?: boolean } = {},
+): Promise<Dhcpcd6> {
   const dhcpcd = requireProgram("dhcpcd", "dhcpcd-base");
   const dir = await mkdtemp(join(tmpdir(), "ipv6-dhcpcd-"));
   const events = join(dir, "events");
@@ -137,9 +141,16 @@ export async function startDhcpcd6(rig: Ipv6Rig, config: string[] = []): Promise
   const conf = join(dir, "dhcpcd.conf");
   await writeFile(
     conf,
-    ["ipv6only", "ipv6rs", "ia_na", "option dhcp6_name_servers, dhcp6_domain_search", ...config, ""].join(
-      "\n",
-    ),
+    [
+      ...(options.dualStack
+        ? ["noipv4ll", "noarp", "option domain_name_servers, domain_search, classless_static_routes"]
+        : ["ipv6only"]),
+      "ipv6rs",
+      "ia_na",
+      "option dhcp6_name_servers, dhcp6_domain_search",
+      ...config,
+      "",
+    ].join("\n"),
   );
   const setup = [
     "set -e",
@@ -147,7 +158,7 @@ export async function startDhcpcd6(rig: Ipv6Rig, config: string[] = []): Promise
     "mkdir -p /run/dhcpcd",
     `mount --bind ${join(dir, "state")} /var/lib/dhcpcd`,
     `mount --bind ${hooks} /usr/lib/dhcpcd/dhcpcd-hooks`,
-    `exec ${dhcpcd} -B -6 -d -f ${conf} ${rig.vmIf} 2>>${join(dir, "log")}`,
+    `exec ${dhcpcd} -B ${options.dualStack ? "" : "-6"} -d -f ${conf} ${rig.vmIf} 2>>${join(dir, "log")}`,
   ].join("; ");
   const child = execa(
     "ip",
@@ -198,7 +209,7 @@ export async function startDhcpcd6(rig: Ipv6Rig, config: string[] = []): Promise
 }
 
 /** The VM's global IPv6 addresses and routes as `ip` prints them (route text without metrics). */
-export async function vmIpv6(rig: Ipv6Rig) {
+export async function vmIpv6(rig: { vm: TestNetns; vmIf: string }) {
   const addrs = await rig.vm.ipJson(["-6", "addr", "show", "dev", rig.vmIf, "scope", "global"]);
   const routes = String((await rig.vm.exec("ip", ["-6", "route", "show", "dev", rig.vmIf])).stdout)
     .split("\n")
