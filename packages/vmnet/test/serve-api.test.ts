@@ -161,6 +161,34 @@ describe("vmnet serve API", () => {
     expect(bw.taps.map((t) => t[0]).sort()).toEqual([...taps].sort());
   }, 30_000);
 
+  test("the CLI: vmnet serve prints its URL, serves the page and the API, and stops at its limit", async () => {
+    const lines: string[] = [];
+    let running: Promise<number> | undefined;
+    const printed = new Promise<string>((resolve) => {
+      const out = (l: string) => {
+        lines.push(l);
+        const m = /serving (http:\S+)/.exec(l);
+        if (m) resolve(m[1] as string);
+      };
+      const args = ["--db", env.ovs.remote, "--netns", env.ns.name, "--owner", env.owner];
+      running = main(
+        [...args, "serve", "--listen", "127.0.0.1:0", "--seconds", "4", "--state-dir", dir],
+        out,
+        (l) => lines.push(l),
+      );
+    });
+    const url = await printed;
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("/vendor/cytoscape.min.js");
+    for (const asset of ["/vendor/cytoscape.min.js", "/vendor/uPlot.iife.min.js", "/assets/app.js"])
+      expect((await fetch(new URL(asset, url))).status, asset).toBe(200);
+    const cliTaps = (await (await fetch(new URL("/api/taps", url))).json()) as { name: string }[];
+    expect(cliTaps.map((t) => t.name).sort()).toEqual([...taps].sort());
+    expect(await running).toBe(0);
+    await expect(fetch(url)).rejects.toThrow();
+  }, 30_000);
+
   test("security: a non-loopback bind needs a token; downloads need it always; tokens are checked", async () => {
     await expect(
       startServe({ bridges: env.bridges, listen: "0.0.0.0:0", log: () => {} }),
