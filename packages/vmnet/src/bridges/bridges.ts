@@ -12,11 +12,12 @@ import { checkOvs, type OvsCheck, SYSTEM_DB } from "./check-ovs.js";
 import { BridgesContext, defaultDatapathType } from "./context.js";
 import { ifName, ownerName, parseInput, tapFormat } from "./input.js";
 import { KIND_KEY, MARK_KEY, OWNER_KEY } from "./keys.js";
+import { INTEGRATION_BRIDGE, OvnBinding, ovnOptions } from "./ovn.js";
 import { type ReapReport, reapLeftovers } from "./reap.js";
 import { Snooper } from "./snoop.js";
 import { BandwidthSampler } from "./stats.js";
 import { TAP_KINDS, type Tap, tapView } from "./tap.js";
-import { deleteMarkedLinks, destroyPorts, type PlanHooks } from "./taps.js";
+import { deleteMarkedLinks, destroyPorts, logicalPortsOf, type PlanHooks } from "./taps.js";
 
 const bridgesOptions = z
   .object({
@@ -35,6 +36,12 @@ const bridgesOptions = z
     datapathType: z.string().min(1).optional(),
     /** Reap leftovers of dead processes of the same owner at open. */
     reap: z.boolean().default(false),
+    /**
+     * OVN mode: the local OVS is an OVN chassis; a VLAN is a logical switch in this northbound
+     * database and each tap is bound to a logical port, so taps on different hosts share L2.
+     * The default bridge becomes br-int.
+     */
+    ovn: ovnOptions.optional(),
   })
   .strict();
 export type BridgesOptions = z.input<typeof bridgesOptions>;
@@ -63,7 +70,9 @@ export class Bridges {
     const remote = o.db ?? process.env.OVS_DB ?? SYSTEM_DB;
     const client = o.client ?? (await OvsdbClient.connect(remote));
     let rtnl: Rtnl | undefined;
+    let ovn: OvnBinding | undefined;
     try {
+      if (o.ovn) ovn = await OvnBinding.open(o.ovn, client, o.owner);
       rtnl = await Rtnl.open(o.netns === undefined ? {} : { netns: o.netns as NetnsRef });
       const datapathType = o.datapathType ?? defaultDatapathType();
       const vswitch = new Vswitch(client, { owner: o.owner, datapathType });
@@ -76,11 +85,14 @@ export class Bridges {
         tapFormat: o.tapFormat,
         datapathType,
         remote,
+        ovn,
       });
-      const bridges = new Bridges(ctx, o.defaultBridge, o.client === undefined);
+      const defaultBridge = o.ovn && input.defaultBridge === undefined ? INTEGRATION_BRIDGE : o.defaultBridge;
+      const bridges = new Bridges(ctx, defaultBridge, o.client === undefined);
       if (o.reap) await bridges.reapLeftovers();
       return bridges;
     } catch (e) {
+      ovn?.close();
       rtnl?.close();
       if (!o.client) client.close();
       throw e;
@@ -236,6 +248,9 @@ export class Bridges {
         // Deleting the bridge removes its ports in the same transaction; then the kernel links.
         await this.ctx.vswitch.deleteBridge(name);
         await deleteMarkedLinks(this.ctx, ports);
+        const logical = logicalPortsOf(snap.ports.filter((p) => p.bridge === name && mine(p.externalIds)));
+        if (this.ctx.ovn && logical.length > 0)
+          await this.ctx.ovn.northbound.deleteLogicalPorts(logical, { ifExists: true });
       } else {
         await destroyPorts(this.ctx, ports, hooks ?? {}, { bridge: name });
       }
@@ -272,6 +287,7 @@ export class Bridges {
     await this.sampler?.stop();
     await this.ctx.vswitch.dispose().catch(() => {});
     this.ctx.rtnl.close();
+    this.ctx.ovn?.close();
     if (this.ownsClient) this.ctx.client.close();
   }
 }

@@ -6,6 +6,7 @@ import { dirname } from "node:path";
 import { formatOwnerMark, type NetnsRef, ownerMarkForThisProcess, type Rtnl } from "@vmnet/netlink-native";
 import { Ofctl, type OvsdbClient, type Vswitch } from "@vmnet/ovs";
 import { KIND_KEY, MARK_KEY, type PortKind } from "./keys.js";
+import type { OvnBinding } from "./ovn.js";
 import { SerialQueue } from "./serial-queue.js";
 import type { TapBatcher } from "./tap-batcher.js";
 
@@ -18,6 +19,8 @@ export interface BridgesContextInit {
   tapFormat: string;
   datapathType: string | undefined;
   remote: string;
+  /** Set in OVN mode: VLANs are logical switches, taps are bound to logical ports. */
+  ovn?: OvnBinding | undefined;
 }
 
 export class BridgesContext {
@@ -30,6 +33,7 @@ export class BridgesContext {
   readonly datapathType: string | undefined;
   readonly remote: string;
   readonly ofctl: Ofctl;
+  readonly ovn: OvnBinding | undefined;
   /** Names being created right now by this process (not yet visible in the kernel or OVSDB). */
   readonly reservedNames = new Set<string>();
   private readonly queues = new Map<string, SerialQueue>();
@@ -44,6 +48,7 @@ export class BridgesContext {
     this.tapFormat = init.tapFormat;
     this.datapathType = init.datapathType;
     this.remote = init.remote;
+    this.ovn = init.ovn;
     const rundir = init.remote.startsWith("unix:") ? dirname(init.remote.slice(5)) : undefined;
     this.ofctl = new Ofctl(rundir ? { rundir } : {});
   }

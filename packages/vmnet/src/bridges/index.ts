@@ -11,6 +11,7 @@ export { checkOvs, type OvsCheck, SYSTEM_DB } from "./check-ovs.js";
 export type { MirrorSpec } from "./mirror.js";
 export type { Netflow } from "./netflow.js";
 export type { NetflowRecord } from "./netflow-receiver.js";
+export { INTEGRATION_BRIDGE, type OvnBridgesOptions } from "./ovn.js";
 export type { QosSpec, QosState } from "./qos.js";
 export type { ReapReport } from "./reap.js";
 export { type Sighting, SNOOP_FILTER, Snooper, sightingsOf } from "./snoop.js";

@@ -19,4 +19,9 @@ export const METER_KEY = "vmnet-ingress-meter";
 /** The creating process, as the kernel mark's text (so OVS-only rows, e.g. tunnels, can be reaped). */
 export const MARK_KEY = "vmnet-mark";
 
+/** OVN mode: the logical switch port a tap is bound to (on its OVS Port and Interface rows). */
+export const LSP_KEY = "vmnet-lsp";
+/** OVN mode: the VLAN (logical switch) of a tap, since the OVS port carries no tag. */
+export const VLAN_KEY = "vmnet-vlan";
+
 export type PortKind = "tap" | "host-tap" | "container-tap" | "qinq" | "trunk" | "tunnel" | "capture";

@@ -2,7 +2,17 @@
 // each read (never a map that could drift from the switch or the kernel).
 import type { Link, LinkStats } from "@vmnet/netlink-native";
 import type { PortInfo } from "@vmnet/ovs";
-import { CONTAINER_KEY, DEFUNCT_KEY, IPV4_KEY, IPV6_KEY, KIND_KEY, MAC_KEY, type PortKind } from "./keys.js";
+import {
+  CONTAINER_KEY,
+  DEFUNCT_KEY,
+  IPV4_KEY,
+  IPV6_KEY,
+  KIND_KEY,
+  LSP_KEY,
+  MAC_KEY,
+  type PortKind,
+  VLAN_KEY,
+} from "./keys.js";
 
 export interface TapBandwidth {
   /** Megabytes per second the tap received (what the VM sent), averaged over the samples. */
@@ -38,6 +48,8 @@ export interface Tap {
   counters: LinkStats | undefined;
   /** Averaged rates when a bandwidth sampler runs (Bridges.startBandwidth). */
   bandwidth: TapBandwidth | undefined;
+  /** In OVN mode: the logical switch port the tap is bound to. */
+  logicalPort: string | undefined;
 }
 
 const list = (s: string | undefined) => (s ? s.split(",").filter(Boolean) : []);
@@ -49,7 +61,9 @@ export function tapView(port: PortInfo, link: Link | undefined, bandwidth?: TapB
     name: port.name,
     bridge: port.bridge ?? "",
     kind,
-    vlan: port.tag,
+    // In OVN mode the port is untagged and its VLAN (logical switch) is recorded beside it.
+    vlan: port.tag ?? (ids[VLAN_KEY] !== undefined ? Number(ids[VLAN_KEY]) : undefined),
+    logicalPort: ids[LSP_KEY],
     mac: ids[MAC_KEY],
     deviceMac: link?.mac,
     host: kind === "host-tap" || kind === "capture",

@@ -11,7 +11,7 @@ import { step } from "../plan/step.js";
 import type { BridgesContext } from "./context.js";
 import { clearIngressMeter } from "./ingress-meter.js";
 import { ifName, macAddress, parseInput, vlanId } from "./input.js";
-import { DEFUNCT_KEY, MAC_KEY, METER_KEY, OWNER_KEY, type PortKind } from "./keys.js";
+import { DEFUNCT_KEY, LSP_KEY, MAC_KEY, METER_KEY, OWNER_KEY, type PortKind } from "./keys.js";
 import { ovsStep } from "./ovs-step.js";
 import { allocateTapNames } from "./tap-names.js";
 
@@ -106,12 +106,29 @@ export function addPortsStep(
   specs: PortSpec[],
   hooks: PlanHooks = {},
 ): Step {
+  const name = `add ${specs.length} port(s) to ${bridge} (one OVSDB transaction)`;
+  if (ctx.ovn && specs.some((s) => s.tag !== undefined)) {
+    // OVN mode: a VLAN is a logical switch; the port is bound to a logical port, untagged.
+    return ctx.ovn.addPortsStep(name, specs, async (ovsSpecs) => {
+      const change = await ctx.vswitch.changes.addPorts(bridge, ovsSpecs);
+      await ctx.vswitch.transact(change.operations);
+      hooks.onProgress?.(specs.length * 2, specs.length * 2);
+      return async () => {
+        if (change.inverse.length > 0) await ctx.vswitch.transact(change.inverse);
+      };
+    });
+  }
   return ovsStep(
     ctx,
-    `add ${specs.length} port(s) to ${bridge} (one OVSDB transaction)`,
+    name,
     () => ctx.vswitch.changes.addPorts(bridge, specs),
     () => hooks.onProgress?.(specs.length * 2, specs.length * 2),
   );
+}
+
+/** The OVN logical ports bound to these OVS ports (none outside OVN mode). */
+export function logicalPortsOf(ports: readonly PortInfo[]): string[] {
+  return ports.map((p) => p.externalIds[LSP_KEY]).filter((n): n is string => n !== undefined);
 }
 
 export function portSpecFor(
@@ -221,6 +238,16 @@ export async function destroyPorts(
       hooks.onProgress?.(ports.length * 2, ports.length * 2);
     }),
   ];
+  const logical = logicalPortsOf(ports);
+  if (ctx.ovn && logical.length > 0) {
+    const ovn = ctx.ovn;
+    // Last, so nothing after it can fail and leave the taps without their logical ports.
+    steps.push(
+      step(`remove ${logical.length} OVN logical port(s) (one transaction)`, async () => {
+        await ovn.northbound.deleteLogicalPorts(logical, { ifExists: true });
+      }),
+    );
+  }
   await runPlan(steps, {
     subject: `destroy ${ports.length} port(s)`,
     ...(hooks.beforeStep ? { beforeStep: hooks.beforeStep } : {}),
