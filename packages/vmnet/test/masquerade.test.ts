@@ -13,6 +13,7 @@ import { afterEach, expect, test } from "vitest";
 import { VmnetInputError } from "../src/errors.js";
 import { type ContainerSideNetwork, setupContainerSideNetwork } from "../src/index.js";
 import { installed, startUdhcpc } from "./support/dhcp-peers.js";
+import { type Ipv6Rig, startDhcpcd6, vmIpv6 } from "./support/ipv6-peers.js";
 import { startVmSide, type VmSide } from "./support/vm-side.js";
 import { makePod, netnsState } from "./support/vm-side-pod.js";
 import { ask, startServer } from "./support/vm-side-sockets.js";
@@ -129,6 +130,66 @@ describePrivileged("ContainerSideNetwork masquerade mode", () => {
     await csn.teardown();
     expect(await netnsState(p.netns)).toEqual(before);
     await csn.teardown(); // idempotent
+    expect(await netnsState(p.netns)).toEqual(before);
+  });
+
+  test("IPv6 (dual stack): dhcpcd gets fd10:0:2::2 by DHCPv6 and its /120 and router by RA, NAT66 to a host beyond, forwarded port over IPv6, exact restore", async () => {
+    const p = await makePod("bridge-dual");
+    cleanups.push(() => p.remove());
+    const far = p.beyondNetns as TestNetns;
+    const far6 = p.beyond6 as string;
+    const pod6 = (p.result.ips.find((ip) => ip.address.includes(":"))?.address ?? "").split("/")[0] as string;
+    expect(pod6).toMatch(/^fd00:c5:/);
+    const before = await netnsState(p.netns);
+    const csn = await setupContainerSideNetwork({
+      netns: p.netns.name,
+      result: p.result,
+      mode: "masquerade",
+      masquerade: { forwardPorts: [{ protocol: "tcp", port: 8080, vmPort: 80 }] },
+      stateDir: await stateDir(),
+    });
+    cleanups.push(() => csn.teardown());
+    expect(csn.dhcp6?.duid).toMatch(/^[0-9a-f]+$/);
+    expect(csn.routerAdvertiser).toBeDefined();
+    const during = await netnsState(p.netns);
+    expect(during.addresses).toContain("br0 inet6 fd10:0:2::1/120 scope global brd -");
+    expect(during.nft).toContain('oifname "eth0" ip6 saddr fd10:0:2::/120 masquerade');
+    expect(during.nft).toContain('iifname "eth0" tcp dport 8080 dnat ip6 to [fd10:0:2::2]:80');
+    expect(during.sysctls).toContain("/proc/sys/net/ipv6/conf/all/forwarding=1");
+
+    const side = await vmSide(csn, { ipv6: true });
+    const dhcpcd = await startDhcpcd6({ vm: side.vm, vmIf: side.iface } as Ipv6Rig);
+    cleanups.push(() => dhcpcd.stop());
+    let got = await vmIpv6({ vm: side.vm, vmIf: side.iface } as Ipv6Rig);
+    for (
+      let i = 0;
+      i < 100 &&
+      !(
+        got.addresses.includes("fd10:0:2::2/128") && got.routes.some((r) => r.startsWith("default via fe80:"))
+      );
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 200));
+      got = await vmIpv6({ vm: side.vm, vmIf: side.iface } as Ipv6Rig);
+    }
+    // DHCPv6 hands out the address alone (/128); the router advertisement makes the /120 on-link.
+    expect(got.addresses, await dhcpcd.log()).toEqual(["fd10:0:2::2/128"]);
+    expect(got.routes).toContain("fd10:0:2::/120");
+    expect(got.routes.filter((r) => r.startsWith("default via fe80:"))).toHaveLength(1);
+    await ping(side.vm, "fd10:0:2::1");
+    await ping(side.vm, far6);
+
+    const farServer = await startServer(far, "tcp", 9000, "far");
+    cleanups.push(() => farServer.stop());
+    expect(await ask(side.vm, "tcp", far6, 9000)).toBe(`hello from far to ${pod6}`);
+    const vmTcp = await startServer(side.vm, "tcp", 80, "vm");
+    cleanups.push(() => vmTcp.stop());
+    expect(await ask(far, "tcp", pod6, 8080)).toBe(`hello from vm to ${far6}`);
+    expect(await ask(p.netns, "tcp", pod6, 8080)).toBe(`hello from vm to ${pod6}`);
+
+    await dhcpcd.stop();
+    await side.stop();
+    await csn.teardown();
     expect(await netnsState(p.netns)).toEqual(before);
   });
 

@@ -10,6 +10,7 @@ import {
   masqueradeBatch,
   writeSysctls,
 } from "../masquerade/index.js";
+import { randomMac } from "./mac.js";
 import { type Context, tapStep } from "./tap-step.js";
 import type { JournalInterface } from "./types.js";
 
@@ -37,6 +38,9 @@ export function masqueradeSteps(
         await rtnl.links.add({
           kind: "bridge",
           name: br,
+          // A MAC of its own: a bridge otherwise takes its lowest port's, and the router MAC the
+          // VM learns from router advertisements must not change.
+          mac: randomMac(),
           mtu: ji.mtu,
           txqlen: 1000,
           ageingTime: 0,

@@ -6,7 +6,7 @@ import type { NetnsRef, Tap } from "@vmnet/netlink-native";
 import { VmnetError } from "../errors.js";
 import { checkNetns } from "./netns.js";
 import { checkOptions, recoverOptionsSchema } from "./options.js";
-import { handOut, journalFor, startDhcp } from "./setup.js";
+import { handOut, journalFor, startDhcp, startIpv6 } from "./setup.js";
 import { openJournalTap } from "./tap-step.js";
 import { restoreFromJournal } from "./teardown.js";
 import type { ContainerSideNetwork } from "./types.js";
@@ -42,7 +42,14 @@ export async function recoverContainerSideNetwork(
   try {
     for (const i of record.interfaces) taps.set(i.tap, await openJournalTap(path, record, i.tap));
     const dhcp = o.dhcp === false ? undefined : await startDhcp(path, record);
-    return handOut(path, record, journal, taps, dhcp);
+    let ipv6: Awaited<ReturnType<typeof startIpv6>>;
+    try {
+      ipv6 = o.dhcp === false ? undefined : await startIpv6(path, record);
+    } catch (e) {
+      await dhcp?.stop();
+      throw e;
+    }
+    return handOut(path, record, journal, taps, dhcp, {}, ipv6);
   } catch (e) {
     for (const tap of taps.values()) tap.close();
     throw e;

@@ -17,6 +17,7 @@ import {
 } from "@vmnet/netlink-native";
 import { Tc } from "@vmnet/tc-qos";
 import { DhcpServer, leasesFromResult } from "../dhcp/index.js";
+import { stableDuid } from "../dhcp6/index.js";
 import { VmnetError, VmnetInputError } from "../errors.js";
 import {
   forwardingKeys,
@@ -27,7 +28,9 @@ import {
 } from "../masquerade/index.js";
 import { DEFAULT_STATE_DIR, Journal } from "../plan/journal.js";
 import { CSN_REDIRECT_PRIO, dhcpBlockBatch, dhcpPassFilters, NFT_TABLE, redirectTo } from "./dhcp-guard.js";
+import { type Ipv6Servers, startIpv6Servers } from "./ipv6-servers.js";
 import { configureLinkWith, type LinkInfo, linkInfoFrom, stripLinkWith } from "./link-info.js";
+import { randomMac } from "./mac.js";
 import { masqueradeSteps } from "./masquerade-wiring.js";
 import { checkNetns } from "./netns.js";
 import { checkIfName, checkOptions, setupOptionsSchema } from "./options.js";
@@ -44,12 +47,7 @@ import type {
 
 export const CSN_ROLE = "csn";
 
-/** A random locally administered unicast MAC. */
-export function randomMac(): string {
-  const b = randomBytes(6);
-  b[0] = ((b[0] as number) & 0xfc) | 0x02;
-  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
-}
+export { randomMac } from "./mac.js";
 
 /** The first `${prefix}N` not taken, from N = start. */
 function freeName(prefix: string, start: number, taken: Set<string>): string {
@@ -89,8 +87,11 @@ export function servedResult(record: CsnJournal): unknown {
   return {
     cniVersion: "1.0.0",
     interfaces: [{ name: first.cni.name, mac: vmMacOf(first) }],
-    ips: [{ address: m.ipv4.vm, gateway: m.ipv4.gateway.split("/")[0], interface: 0 }],
-    routes: [{ dst: "0.0.0.0/0" }],
+    ips: [
+      { address: m.ipv4.vm, gateway: m.ipv4.gateway.split("/")[0], interface: 0 },
+      ...(m.ipv6 ? [{ address: m.ipv6.vm, gateway: m.ipv6.gateway.split("/")[0], interface: 0 }] : []),
+    ],
+    routes: [{ dst: "0.0.0.0/0" }, ...(m.ipv6 ? [{ dst: "::/0" }] : [])],
     ...(record.result.dns && { dns: record.result.dns }),
   };
 }
@@ -113,6 +114,11 @@ export async function startDhcp(path: string, record: CsnJournal): Promise<DhcpS
   return DhcpServer.start({ netns: { path }, bindings });
 }
 
+/** Starts the IPv6 servers for a journalled network (undefined when nothing IPv6 is served). */
+export function startIpv6(path: string, record: CsnJournal): Promise<Ipv6Servers | undefined> {
+  return startIpv6Servers(path, record, servedResult(record));
+}
+
 export function handOut(
   path: string,
   record: CsnJournal,
@@ -120,6 +126,7 @@ export function handOut(
   taps: Map<string, Tap>,
   dhcp: DhcpServer | undefined,
   handles: NetnsHandles = {},
+  ipv6?: Ipv6Servers,
 ): ContainerSideNetwork {
   const interfaces: ContainerInterface[] = record.interfaces.map((i) => ({
     name: i.cni.name,
@@ -136,10 +143,12 @@ export function handOut(
     result: record.result,
     interfaces,
     dhcp,
+    dhcp6: ipv6?.dhcp6,
+    routerAdvertiser: ipv6?.ra,
     journalPath: journal.path,
     teardown() {
       done ??= (async () => {
-        await dhcp?.stop();
+        await Promise.all([dhcp?.stop(), ipv6?.stop()]);
         // Setup's own sockets, still open, spare teardown opening new ones; used once.
         const held = { ...handles };
         handles.rtnl = undefined;
@@ -292,6 +301,7 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
   const rtnl = await Rtnl.open({ netns: { path } });
   const ctx: Partial<Context> & { rtnl: Rtnl; taps: Map<string, Tap> } = { rtnl, taps: new Map() };
   let kept = false;
+  let ipv6: Ipv6Servers | undefined;
   try {
     const [links, addresses, routes] = await Promise.all([
       rtnl.links.list(),
@@ -394,6 +404,7 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
       }),
       vnetHdr: o.vnetHdr ?? false,
       queues: o.queues ?? 1,
+      ...(plan?.ipv6 && { dhcp6Duid: stableDuid(`${id} ${randomBytes(8).toString("hex")}`) }),
       result: resolved.result as ResultV1,
       interfaces,
       complete: false,
@@ -470,6 +481,19 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
           },
         ),
       );
+      if (record.dhcp6Duid)
+        steps.push(
+          step(
+            "start the DHCPv6 server and router advertiser",
+            async () => {
+              ipv6 = await startIpv6(path, record);
+            },
+            async () => {
+              await ipv6?.stop();
+              ipv6 = undefined;
+            },
+          ),
+        );
     }
     steps.push(
       step(
@@ -485,7 +509,7 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
     record.complete = true;
     const handles: NetnsHandles = { rtnl, ...(ctx.nft && { nft: ctx.nft }) };
     kept = true;
-    return handOut(path, record, journal, ctx.taps, full.dhcp, handles);
+    return handOut(path, record, journal, ctx.taps, full.dhcp, handles, ipv6);
   } catch (e) {
     for (const tap of ctx.taps.values()) tap.close();
     throw e;

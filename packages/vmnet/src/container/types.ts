@@ -2,7 +2,9 @@
 import type { ResultV1 } from "@vmnet/cni-result";
 import type { NetnsRef, NftFamily, Step } from "@vmnet/netlink-native";
 import type { DhcpServer } from "../dhcp/index.js";
+import type { Dhcp6Server } from "../dhcp6/index.js";
 import type { ForwardPort, MasqueradeOptions, PrivateSubnet } from "../masquerade/index.js";
+import type { RouterAdvertiser } from "../ra/index.js";
 import type { LinkInfo } from "./link-info.js";
 
 export type WiringMode = "bridge" | "tcfilter" | "masquerade";
@@ -59,6 +61,9 @@ export interface ContainerSideNetwork {
   readonly result: ResultV1;
   readonly interfaces: readonly ContainerInterface[];
   readonly dhcp: DhcpServer | undefined;
+  /** The DHCPv6 server and router advertiser (when the VM has IPv6 to be served: masquerade mode). */
+  readonly dhcp6: Dhcp6Server | undefined;
+  readonly routerAdvertiser: RouterAdvertiser | undefined;
   /** The journal file that lets another process recover or tear this down. */
   readonly journalPath: string;
   /** Restores exactly what setup found; idempotent; throws (never swallows) what it could not do. */
@@ -108,6 +113,8 @@ export interface CsnJournal {
   /** The nft table's family (default "bridge"; masquerade mode: "inet"). */
   nftFamily?: NftFamily;
   masquerade?: JournalMasquerade;
+  /** The DHCPv6 server's DUID (hex), the same after recovery. */
+  dhcp6Duid?: string;
   vnetHdr: boolean;
   queues: number;
   result: ResultV1;

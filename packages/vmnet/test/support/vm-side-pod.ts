@@ -24,6 +24,8 @@ export interface Pod {
   gateway: string;
   /** An address beyond the gateway (in another netns, routed by the test netns). */
   beyond: string;
+  /** An IPv6 address beyond the gateway (dual-stack pods). */
+  beyond6?: string;
   /** The netns holding `beyond` (absent for macvlan, whose "beyond" is the gateway's LAN). */
   beyondNetns?: TestNetns;
   remove(): Promise<void>;
@@ -52,7 +54,8 @@ async function run(
 /** A netns "beyond" the gateway: reached from the test netns through a veth, routed by it. */
 async function beyondNetns(
   n: number,
-): Promise<{ ns: TestNetns; address: string; cleanup: () => Promise<void> }> {
+  dual = false,
+): Promise<{ ns: TestNetns; address: string; address6?: string; cleanup: () => Promise<void> }> {
   const ns = await createNetns("csnout");
   const here = `cso${pool}x${n}`;
   const subnet = `192.168.${100 + pool}.${n * 4}`;
@@ -66,9 +69,20 @@ async function beyondNetns(
   await execa("ip", ["-n", ns.name, "link", "set", "lo", "up"]);
   await execa("ip", ["-n", ns.name, "route", "add", "default", "via", `${base}.${last + 1}`]);
   await execa("sysctl", ["-qw", "net.ipv4.ip_forward=1"]);
+  let address6: string | undefined;
+  if (dual) {
+    // IPv6 beyond the gateway too (for dual-stack pods): fd00:be:POOL:N::2, routed the same way.
+    const net6 = `fd00:be:${pool}:${n}::`;
+    await execa("ip", ["addr", "add", `${net6}1/64`, "dev", here, "nodad"]);
+    await execa("ip", ["-n", ns.name, "addr", "add", `${net6}2/64`, "dev", "eth0", "nodad"]);
+    await execa("ip", ["-n", ns.name, "-6", "route", "add", "default", "via", `${net6}1`]);
+    await execa("sysctl", ["-qw", "net.ipv6.conf.all.forwarding=1"]);
+    address6 = `${net6}2`;
+  }
   return {
     ns,
     address: `${base}.${last + 2}`,
+    ...(address6 && { address6 }),
     cleanup: async () => {
       await execa("ip", ["link", "del", here], { reject: false });
       await ns.remove();
@@ -165,8 +179,10 @@ export async function makePod(
   )?.gateway as string;
   let beyond = gateway;
   let farNetns: TestNetns | undefined;
+  let beyond6: string | undefined;
   if (kind !== "macvlan") {
-    const out = await beyondNetns(n);
+    const out = await beyondNetns(n, kind === "bridge-dual");
+    beyond6 = out.address6;
     cleanups.push(out.cleanup);
     beyond = out.address;
     farNetns = out.ns;
@@ -178,6 +194,7 @@ export async function makePod(
     gateway,
     beyond,
     ...(farNetns && { beyondNetns: farNetns }),
+    ...(beyond6 && { beyond6 }),
     async remove() {
       await run("DEL", { ...config, prevResult: result }, netns, ifname, id);
       for (const c of cleanups.reverse()) await c();
