@@ -49,6 +49,10 @@ function buildProgram(io: Io, errors: string[]): Command {
     .option("--netns <name>", "network namespace of the switch and taps (default: the current one)")
     .option("--owner <name>", "owner name in the ownership marks (default vmnet)")
     .option("--tap-format <fmt>", 'tap names, e.g. "mega_tap%d"')
+    .option(
+      "--ovn <endpoint>",
+      "OVN northbound DB (unix:/path or tcp:host:6641): VLANs become logical switches spanning hosts",
+    )
     .option("--json", "machine-readable output")
     .option("-q, --quiet", "print less")
     .addHelpText("after", EXAMPLES)

@@ -1,5 +1,6 @@
 // Opening Bridges for one CLI command from the global options: --db (an OVSDB remote, "system",
-// or "sandbox" for a private OVS that lives as long as the command), --netns, --owner.
+// or "sandbox" for a private OVS that lives as long as the command), --netns, --owner, and --ovn
+// (the OVN northbound database: the local OVS is a chassis, VLANs are logical switches).
 import { OvsSandbox } from "@vmnet/ovs";
 import { Bridges } from "../bridges/bridges.js";
 import { VmnetError } from "../errors.js";
@@ -11,6 +12,7 @@ export interface GlobalOptions {
   json?: boolean;
   quiet?: boolean;
   tapFormat?: string;
+  ovn?: string;
 }
 
 export interface Session {
@@ -36,6 +38,7 @@ export async function openSession(g: GlobalOptions): Promise<Session> {
       ...(g.owner ? { owner: g.owner } : {}),
       ...(g.tapFormat ? { tapFormat: g.tapFormat } : {}),
       ...(sandbox ? { datapathType: "netdev" } : {}),
+      ...(g.ovn ? { ovn: { northbound: g.ovn } } : {}),
     });
     return {
       bridges,
