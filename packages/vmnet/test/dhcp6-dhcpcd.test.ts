@@ -33,8 +33,8 @@ const lease: Dhcp6Lease = {
 };
 const routerLinkLocal = formatIpv6(linkLocalFromMac(macBytes(GATEWAY_MAC)));
 
-async function serveBoth(l: Dhcp6Lease, duid: string) {
-  const rig = await ipv6Rig(l.clientMac);
+async function serveBoth(l: Dhcp6Lease, duid: string, wiring: "bridge" | "tc-redirect" = "bridge") {
+  const rig = await ipv6Rig(l.clientMac, { wiring });
   cleanups.push(() => rig.remove());
   const events6: Dhcp6Event[] = [];
   const server = await Dhcp6Server.start({
@@ -146,5 +146,32 @@ describePrivileged("IPv6 for the VM with dhcpcd", () => {
     expect(server.stats().total.received.renew).toBeGreaterThanOrEqual(1);
     expect(server.stats().total.sent.reply).toBeGreaterThanOrEqual(2);
     expect((await vmIpv6(rig)).addresses).toEqual([`${NET.guest}/128`]);
+  }, 60_000);
+
+  test("tc-redirect wiring (no bridge): the servers still see the guest first; address, route and pings", async () => {
+    const { rig, server, ra } = await serveBoth(lease, stableDuid("dhcpcd-tc"), "tc-redirect");
+    const client = await startDhcpcd6(rig);
+    cleanups.push(() => client.stop());
+    await vi.waitFor(
+      async () => {
+        const got = await vmIpv6(rig);
+        expect(got.addresses).toEqual([`${NET.guest}/128`]);
+        expect(got.routes).toContain(`default via ${routerLinkLocal}`);
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+    expect(await ping6(rig.vm, NET.gateway)).toBe(true);
+    expect(await ping6(rig.vm, NET.far)).toBe(true);
+    // Flushed, the router address is resolved again, by our Neighbor Advertisement.
+    // (An unsolicited advert landing in between would refill the entry itself: its source
+    // link-layer option says the same MAC.)
+    await rig.vm.exec("ip", ["-6", "neigh", "flush", "dev", rig.vmIf]);
+    expect(await ping6(rig.vm, NET.far)).toBe(true);
+    const neigh = String((await rig.vm.exec("ip", ["-6", "neigh", "show", routerLinkLocal])).stdout);
+    expect(neigh).toContain(`lladdr ${GATEWAY_MAC} router`);
+    await expect
+      .poll(() => ra.stats().total.sent.neighborAdvert + ra.stats().total.sent.unsolicitedAdvert)
+      .toBeGreaterThanOrEqual(2);
+    expect(server.stats().bindings[0]?.bound).toBe(true);
   }, 60_000);
 });

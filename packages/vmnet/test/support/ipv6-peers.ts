@@ -43,7 +43,10 @@ async function sysctl(ns: TestNetns, key: string, value: string): Promise<void> 
 }
 
 /** Builds the four namespaces. `addresses: false` leaves the gateway without its IPv6 addresses. */
-export async function ipv6Rig(vmMac: string, options: { gatewayMac?: string } = {}): Promise<Ipv6Rig> {
+export async function ipv6Rig(
+  vmMac: string,
+  options: { gatewayMac?: string; wiring?: "bridge" | "tc-redirect" } = {},
+): Promise<Ipv6Rig> {
   rigs += 1;
   const id = `${process.env.VITEST_POOL_ID ?? "0"}x${rigs}`;
   const pod = await createNetns("v6pod");
@@ -68,14 +71,51 @@ export async function ipv6Rig(vmMac: string, options: { gatewayMac?: string } = 
     for (const ns of all) await sysctl(ns, "net.ipv6.conf.all.disable_ipv6", "0");
     // The pod netns only switches frames: no IPv6 of its own (no RS, MLD or DAD noise).
     await sysctl(pod, "net.ipv6.conf.default.disable_ipv6", "1");
-    await ip(pod, ["link", "add", rig.bridge, "type", "bridge"]);
     await ip(pod, ["link", "add", rig.podIf, "type", "veth", "peer", "name", "eth0", "netns", vm.name]);
     await ip(pod, ["link", "add", `p6g${id}`, "type", "veth", "peer", "name", "gw0", "netns", gw.name]);
-    for (const port of [rig.podIf, `p6g${id}`]) {
-      await ip(pod, ["link", "set", port, "master", rig.bridge]);
-      await ip(pod, ["link", "set", port, "up"]);
+    if (options.wiring === "tc-redirect") {
+      // tc-filter wiring (Kata's, Virtlet's): everything arriving on one device leaves by the
+      // other, by an ingress u32 match-all + mirred redirect. No bridge at all.
+      for (const [from, to] of [
+        [rig.podIf, `p6g${id}`],
+        [`p6g${id}`, rig.podIf],
+      ] as const) {
+        await execa("ip", ["netns", "exec", pod.name, "tc", "qdisc", "add", "dev", from, "ingress"]);
+        await execa("ip", [
+          "netns",
+          "exec",
+          pod.name,
+          "tc",
+          "filter",
+          "add",
+          "dev",
+          from,
+          "parent",
+          "ffff:",
+          "protocol",
+          "all",
+          "u32",
+          "match",
+          "u32",
+          "0",
+          "0",
+          "action",
+          "mirred",
+          "egress",
+          "redirect",
+          "dev",
+          to,
+        ]);
+        await ip(pod, ["link", "set", from, "up"]);
+      }
+    } else {
+      await ip(pod, ["link", "add", rig.bridge, "type", "bridge"]);
+      for (const port of [rig.podIf, `p6g${id}`]) {
+        await ip(pod, ["link", "set", port, "master", rig.bridge]);
+        await ip(pod, ["link", "set", port, "up"]);
+      }
+      await ip(pod, ["link", "set", rig.bridge, "up"]);
     }
-    await ip(pod, ["link", "set", rig.bridge, "up"]);
     await ip(vm, ["link", "set", "eth0", "address", vmMac]);
     await ip(gw, ["link", "set", "gw0", "address", options.gatewayMac ?? GATEWAY_MAC]);
     // The gateway: a router with the CNI gateway address, and a link to the far netns.
