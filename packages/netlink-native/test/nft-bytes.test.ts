@@ -12,6 +12,7 @@ import {
   encodeBatch,
   matchDestinationPorts,
   matchEtherType,
+  matchIcmpv6Type,
   matchInterfaceName,
   matchL4Proto,
   type NftRequest,
@@ -137,6 +138,28 @@ const table: [string, NftRequest[][]][] = [
       ],
     ],
   ],
+  ...(
+    [
+      ["iifname", "nd-router-advert", 134],
+      ["oifname", "nd-router-solicit", 133],
+    ] as const
+  ).map(([dir, name, type]): [string, NftRequest[][]] => [
+    `nft add rule bridge vmnet0 forward ${dir} eth0 icmpv6 type ${name} drop`,
+    [
+      [
+        ruleAdd({
+          family: "bridge",
+          table: "vmnet0",
+          chain: "forward",
+          expressions: [
+            ...matchInterfaceName(dir, "eth0"),
+            ...matchIcmpv6Type(type, "bridge"),
+            verdict("drop"),
+          ],
+        }),
+      ],
+    ],
+  ]),
   ["nft delete table bridge vmnet0", [[tableDelete("bridge", "vmnet0")]]],
   ["nft delete table netdev vmnet1", [[tableDelete("netdev", "vmnet1")]]],
 ];

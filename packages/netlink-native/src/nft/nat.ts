@@ -68,10 +68,21 @@ export function matchCtState(states: readonly CtState[]): NftExpression[] {
   ];
 }
 
-/** `icmpv6 type N` (134 is a router advertisement), with nft's nfproto and l4proto guards. */
-export function matchIcmpv6Type(type: number): NftExpression[] {
+/**
+ * `icmpv6 type N` (133 router solicitation, 134 router advertisement), with nft's guards: in the
+ * inet/ip6 families `meta nfproto ipv6`; in the bridge family (`family: "bridge"`) the frame's
+ * EtherType (0x86dd), loaded from the link-layer header.
+ */
+export function matchIcmpv6Type(type: number, family: "inet" | "bridge" = "inet"): NftExpression[] {
+  const guard: NftExpression[] =
+    family === "bridge"
+      ? [
+          { kind: "payload", base: "link", offset: 12, len: 2 },
+          { kind: "cmp", op: "eq", data: Buffer.from([0x86, 0xdd]) },
+        ]
+      : matchNfproto("ipv6");
   return [
-    ...matchNfproto("ipv6"),
+    ...guard,
     ...matchL4Proto(58),
     { kind: "payload", base: "transport", offset: 0, len: 1 },
     { kind: "cmp", op: "eq", data: Buffer.from([type]) },
