@@ -4,6 +4,7 @@
 // private netns of N veth pairs. Writes bench/results/qos.json: rows
 // { workload, subject: "vmnet", peer, subject_s, peer_s } (median of RUNS runs; tc per process
 // runs once). Runs inside vmnet-isolate (private namespaces).
+// Quick check: BENCH_N=200 BENCH_RUNS=3 BENCH_PER_PROCESS=0 BENCH_RESULTS_DIR=/tmp/qos pnpm bench
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -247,10 +248,12 @@ for (const r of rows) {
     `${r.workload.padEnd(70)} vmnet ${r.subject_s.toFixed(3)}s  ${r.peer.padEnd(15)} ${r.peer_s.toFixed(3)}s  ratio ${(r.peer_s / r.subject_s).toFixed(2)}x`,
   );
 }
-mkdirSync(join(here, "results"), { recursive: true });
-writeFileSync(join(here, "results", "qos.json"), `${JSON.stringify(rows, null, 2)}\n`);
+// BENCH_RESULTS_DIR: where a quick small-N check writes, so it never replaces the real results.
+const out = process.env.BENCH_RESULTS_DIR ?? join(here, "results");
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, "qos.json"), `${JSON.stringify(rows, null, 2)}\n`);
 writeFileSync(
-  join(here, "results", "qos-notes.txt"),
+  join(out, "qos-notes.txt"),
   `${new Date().toISOString()} N=${N} RUNS=${RUNS} (median of RUNS; tc per process ran once)\nload before: ${load}\n${rows
     .map(
       (r) =>
@@ -258,4 +261,4 @@ writeFileSync(
     )
     .join("\n")}\n`,
 );
-console.log("wrote bench/results/qos.json");
+console.log(`wrote ${join(out, "qos.json")}`);

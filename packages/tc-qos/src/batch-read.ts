@@ -87,8 +87,9 @@ export class LinkReader {
     return pick(ifindex, all);
   }
 
-  private async readMany(batch: Waiter[]): Promise<void> {
-    const grouped = this.tc.dump(qdiscDumpRequest(), { op: "qdisc list" }).then((dump) => {
+  /** Every qdisc of the namespace by link, from one dump (decoded per link when asked for). */
+  private dumpByLink(): Promise<Map<number, Message[]>> {
+    return this.tc.dump(qdiscDumpRequest(), { op: "qdisc list" }).then((dump) => {
       const byLink = new Map<number, Message[]>();
       for (const m of dump) {
         if (m.type !== RTM_NEWQDISC || m.body.length < C.SIZEOF_TCMSG) continue;
@@ -99,13 +100,36 @@ export class LinkReader {
       }
       return byLink;
     });
+  }
+
+  private of(ifindex: number, byLink: Map<number, Message[]>): LinkQdiscs {
+    const qdiscs = (byLink.get(ifindex) ?? []).map((m) => decodeQdisc(m, this.tc.codec, false));
+    const out = pick(ifindex, qdiscs);
+    out.all = qdiscs;
+    return out;
+  }
+
+  /**
+   * Many links at once, however few (applyQosMany): one qdisc dump for all of them, their names
+   * resolved together. Rejects with the first failure (a link that does not exist).
+   */
+  async readAll(links: readonly LinkRef[]): Promise<LinkQdiscs[]> {
+    const grouped = this.dumpByLink();
+    // Names asked for together are resolved together too (one link dump: see names.ts).
+    const indexes = Promise.all(links.map((l) => this.tc.ifindex(l)));
+    grouped.catch(() => undefined); // reported below, after the names
+    const [ifindexes, byLink] = await Promise.all([indexes, grouped]);
+    return ifindexes.map((ifindex) => this.of(ifindex, byLink));
+  }
+
+  private async readMany(batch: Waiter[]): Promise<void> {
+    const grouped = this.dumpByLink();
     await Promise.all(
       batch.map(async (w) => {
         try {
           // Names asked for together are resolved together too (one link dump: see names.ts).
           const [ifindex, byLink] = await Promise.all([this.tc.ifindex(w.link), grouped]);
-          const qdiscs = (byLink.get(ifindex) ?? []).map((m) => decodeQdisc(m, this.tc.codec, false));
-          w.resolve({ ...pick(ifindex, qdiscs), all: qdiscs });
+          w.resolve(this.of(ifindex, byLink));
         } catch (e) {
           w.reject(e);
         }

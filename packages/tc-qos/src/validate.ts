@@ -90,6 +90,21 @@ export const linkRef = z.union(
   { error: "expected an interface name or ifindex" },
 );
 
+/**
+ * A name linkRef accepts (1-127 bytes, no '/', ':' or whitespace), checked without running the
+ * schema: a thousand calls naming links each would otherwise run it a thousand times (a string
+ * has no parse cache entry). Anything else goes through the schema, for its error.
+ */
+export function isLinkName(s: unknown): s is string {
+  return (
+    typeof s === "string" &&
+    s.length >= 1 &&
+    s.length <= 127 &&
+    !/[/\s:]/.test(s) &&
+    (s.length * 3 <= 127 || Buffer.byteLength(s) <= 127)
+  );
+}
+
 /** Successful parses by schema and input text: a thousand identical specs are parsed once. */
 const parsedCache = new WeakMap<z.ZodType, Map<string, unknown>>();
 const CACHE_MAX = 256;

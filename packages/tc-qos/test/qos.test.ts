@@ -435,4 +435,46 @@ describePrivileged("applyQosMany", () => {
       tc.close();
     }
   });
+
+  test("reads: applyQosMany dumps once however few the links; concurrent applyQos calls share one dump", async ({
+    netns,
+  }) => {
+    await veths(netns.name, ["f0", "g0"], ["f1", "g1"], ["f2", "g2"]);
+    const tc = (await CountingTc.open({ netns: netns.name })) as CountingTc;
+    try {
+      // Three links (fewer than a batch of concurrent reads): still one qdisc dump, no gets.
+      await applyQosMany(
+        ["f0", "f1", "f2"].map((link) => ({ link, qos: { rate: "2mbit" } })),
+        { tc },
+      );
+      expect({ dumps: tc.dumps, gets: tc.gets }).toEqual({ dumps: 1, gets: 0 });
+      expect(
+        (await Promise.all(["f0", "f1", "f2"].map((l) => getQos(l, { tc })))).map((q) => q.rate),
+      ).toEqual([250_000, 250_000, 250_000]);
+      // A missing link fails the batch before anything is sent; the others keep their QoS.
+      const e = await applyQosMany(
+        ["f0", "nosuch0"].map((link) => ({ link, qos: { rate: "3mbit" } })),
+        { tc },
+      ).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(NetlinkError);
+      expect((e as NetlinkError).code).toBe("ENODEV");
+      expect((await getQos("f0", { tc })).rate).toBe(250_000);
+      // Twenty applyQos calls started together (the sharing of reads is by the turn they start in).
+      await veths(netns.name, ...Array.from({ length: 20 }, (_, i): [string, string] => [`c${i}`, `d${i}`]));
+      tc.dumps = 0;
+      tc.gets = 0;
+      const links = Array.from({ length: 20 }, (_, i) => `c${i}`);
+      await Promise.all(links.map((l) => applyQos(l, { rate: "6mbit" }, { tc })));
+      expect({ dumps: tc.dumps, gets: tc.gets }).toEqual({ dumps: 1, gets: 0 });
+      expect((await Promise.all(links.map((l) => getQos(l, { tc })))).every((q) => q.rate === 750_000)).toBe(
+        true,
+      );
+      await Promise.all(links.map((l) => removeQos(l, { tc })));
+      expect(
+        (await tcJson<TcQdiscJson>(netns, ["qdisc", "show"])).filter((q) => q.kind === "tbf").length,
+      ).toBe(3);
+    } finally {
+      tc.close();
+    }
+  });
 });

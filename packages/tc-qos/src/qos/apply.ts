@@ -1,7 +1,7 @@
 // applyQos / removeQos: thin wrappers that plan a link's change and run the plan. A failure
 // rolls back every completed step and throws StepError (from @vmnet/netlink-native/plan).
 import type { LinkRef, NetnsRef } from "@vmnet/netlink-native";
-import { type PlanOptions, runPlan } from "@vmnet/netlink-native/plan";
+import { type PlanOptions, runPlan, type Step, StepError } from "@vmnet/netlink-native/plan";
 import type { Tc } from "../tc.js";
 import { check } from "../validate.js";
 import { withTc } from "./common.js";
@@ -22,6 +22,24 @@ function planOptions(subject: string, o: QosOptions): PlanOptions {
 }
 
 /**
+ * runPlan, without its bookkeeping for the common plans of none or one step and no fault to
+ * inject (a rate set, changed or removed): the same outcome and the same StepError.
+ */
+async function run(steps: readonly Step[], subject: string, o: QosOptions): Promise<void> {
+  if (o.beforeStep || steps.length > 1) {
+    await runPlan(steps, planOptions(subject, o));
+    return;
+  }
+  const only = steps[0];
+  if (!only) return;
+  try {
+    await only.run();
+  } catch (e) {
+    throw new StepError(subject, only.name, 0, e, 0, []);
+  }
+}
+
+/**
  * Sets a link's QoS: netem for loss/delay/duplicate/reorder/corrupt/slot, tbf for rate (under
  * the netem when both are asked for), an ifb + tbf for `ingress`. Whatever the link had before is
  * replaced; fields left out are removed. On failure the link keeps its previous QoS (its whole
@@ -31,7 +49,7 @@ export async function applyQos(link: LinkRef, spec: QosSpec, options: QosOptions
   const parsed = check(qosSchema, spec, "qos");
   await withTc(options, async (tc) => {
     const steps = await planParsedQos(tc, link, parsed, options);
-    await runPlan(steps, planOptions(`qos on ${String(link)}`, options));
+    await run(steps, `qos on ${String(link)}`, options);
   });
 }
 
@@ -39,6 +57,6 @@ export async function applyQos(link: LinkRef, spec: QosSpec, options: QosOptions
 export async function removeQos(link: LinkRef, options: QosOptions = {}): Promise<void> {
   await withTc(options, async (tc) => {
     const steps = await planRemoveQos(tc, link, options);
-    await runPlan(steps, planOptions(`qos removal on ${String(link)}`, options));
+    await run(steps, `qos removal on ${String(link)}`, options);
   });
 }

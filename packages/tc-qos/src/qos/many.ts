@@ -7,7 +7,7 @@ import { type CompletedPlan, runPlan, StepError } from "@vmnet/netlink-native/pl
 import { check } from "../validate.js";
 import type { QosOptions } from "./apply.js";
 import { withTc } from "./common.js";
-import { planParsedQos } from "./plan.js";
+import { planManyQos } from "./plan.js";
 import { type QosParsed, type QosSpec, qosSchema } from "./schema.js";
 
 export interface QosChange {
@@ -29,8 +29,13 @@ export async function applyQosMany(changes: readonly QosChange[], options: QosOp
     return p;
   });
   await withTc(options, async (tc) => {
-    const plans = await Promise.all(
-      changes.map((c, i) => planParsedQos(tc, c.link, parsed[i] as QosParsed, options)),
+    // One qdisc dump for every link, then all the links' requests issued together (pipelined
+    // on the socket: a handful of sendmsg() calls, each link still one plan that rolls back).
+    const plans = await planManyQos(
+      tc,
+      changes.map((c) => c.link),
+      parsed,
+      options,
     );
     const results = await Promise.allSettled(
       plans.map((steps, i) =>

@@ -16,7 +16,7 @@ import { type Duration, parseTime } from "../units.js";
 import { check } from "../validate.js";
 import { ignoreMissing, QOS_INGRESS_PRIO, redirectActionIndex, redirectFilter } from "./common.js";
 import { DEFAULT_OWNER, ifbMark, ifbMarkOf, isLeftover, provisionalIfbName } from "./ifb.js";
-import { type Ingress, type LinkState, readLinkState } from "./read.js";
+import { type Ingress, type LinkState, readLinkState, readLinkStates } from "./read.js";
 import {
   DEFAULT_LATENCY,
   defaultBurst,
@@ -181,6 +181,8 @@ async function planIngress(
   ingress: Ingress,
   owner: string,
 ): Promise<Step[]> {
+  // Nothing asked for at ingress and nothing of applyQos's there: no steps (and no await).
+  if (!spec.ingress && !ingress.own) return [];
   const rtnl = await tc.rtnl();
   const steps: Step[] = [];
   const parent = ingress.filterParent;
@@ -310,8 +312,10 @@ export async function planFromState(
   spec: QosParsed,
   options: QosPlanOptions = {},
 ): Promise<Step[]> {
+  const egress = planEgress(tc, state.ifindex, label, spec, state.egress);
+  if (!spec.ingress && !state.ingress.own) return egress;
   return [
-    ...planEgress(tc, state.ifindex, label, spec, state.egress),
+    ...egress,
     ...(await planIngress(tc, state.ifindex, spec, state.ingress, options.owner ?? DEFAULT_OWNER)),
   ];
 }
@@ -338,6 +342,23 @@ export async function planParsedQos(
 ): Promise<Step[]> {
   const state = await readLinkState(tc, link);
   return planFromState(tc, String(link), state, parsed, options);
+}
+
+/**
+ * The plans for many links at once (applyQosMany): every link's state read by one qdisc dump,
+ * then each link's steps from its state. `specs[i]` is for `links[i]` (already validated; an
+ * empty spec removes the link's QoS).
+ */
+export async function planManyQos(
+  tc: Tc,
+  links: readonly LinkRef[],
+  specs: readonly QosParsed[],
+  options: QosPlanOptions = {},
+): Promise<Step[][]> {
+  const states = await readLinkStates(tc, links);
+  return Promise.all(
+    states.map((state, i) => planFromState(tc, String(links[i]), state, specs[i] as QosParsed, options)),
+  );
 }
 
 /** The steps that remove `link`'s QoS (see removeQos). */

@@ -54,9 +54,50 @@ export async function readIngress(tc: Tc, ifindex: number, qdisc: Qdisc | undefi
   return out;
 }
 
-/** Everything a QoS plan for `link` needs to know before it changes anything. */
+/** No ingress qdisc applyQos could have attached filters to: nothing more to read there. */
+const NO_INGRESS_FILTERS = (q: LinkQdiscs) =>
+  !q.ingress || (q.ingress.kind !== "ingress" && q.ingress.kind !== "clsact");
+
+/**
+ * Everything a QoS plan for `link` needs to know before it changes anything. The common case
+ * (a default root or one netem/tbf, no ingress filters: what a batch read already shows in full)
+ * is answered from the first read alone, without further requests or awaits.
+ */
 export async function readLinkState(tc: Tc, link: LinkRef, full = false): Promise<LinkState> {
-  const now = await linkReader(tc).read(link, full);
+  return stateOf(tc, await linkReader(tc).read(link, full));
+}
+
+/** The states of many links, from one qdisc dump however few they are (applyQosMany). */
+export async function readLinkStates(tc: Tc, links: readonly LinkRef[]): Promise<LinkState[]> {
+  const read = await linkReader(tc).readAll(links);
+  return Promise.all(read.map((now) => stateOf(tc, now)));
+}
+
+async function stateOf(tc: Tc, now: LinkQdiscs): Promise<LinkState> {
+  const reported = now.root ? { reported: now.root } : {};
+  if (NO_INGRESS_FILTERS(now)) {
+    const quick = quickEgress(now);
+    const ingress: Ingress = { filterParent: "ffff:", filters: [] };
+    if (quick) return { ifindex: now.ifindex, egress: quick, ingress, ...reported };
+    return { ifindex: now.ifindex, egress: await egressOf(tc, now), ingress, ...reported };
+  }
   const [egress, ingress] = await Promise.all([egressOf(tc, now), readIngress(tc, now.ifindex, now.ingress)]);
-  return { ifindex: now.ifindex, egress, ingress, ...(now.root ? { reported: now.root } : {}) };
+  return { ifindex: now.ifindex, egress, ingress, ...reported };
+}
+
+/** The egress tree when the first read holds all of it and it needs no class or filter dump. */
+function quickEgress(q: LinkQdiscs): EgressTree | undefined {
+  const root = q.root;
+  if (!root || root.handle === "0:") return { ifindex: q.ifindex, qdiscs: [], classes: [], filters: [] };
+  if (!q.all) return undefined;
+  // What treeOf() keeps of a dump's qdiscs, when nothing in it can carry classes or filters.
+  const egress = q.all.filter((x) => x.kind !== "ingress" && x.kind !== "clsact" && x.parent !== "ingress");
+  if (!isSimpleTree(egress)) return undefined;
+  return {
+    ifindex: q.ifindex,
+    root,
+    qdiscs: egress.filter((x) => x !== root && x.handle !== "0:"),
+    classes: [],
+    filters: [],
+  };
 }

@@ -14,7 +14,7 @@ import { type ActionSpec, actionSchema, type ResolvedAction } from "../actions/a
 import type { CodecContext } from "../kinds/kind.js";
 import type { TcRequest } from "../messages.js";
 import { type Psched, systemPsched } from "../psched.js";
-import { check, linkRef } from "../validate.js";
+import { check, isLinkName, linkRef } from "../validate.js";
 import { Actions } from "./actions.js";
 import { Classes } from "./classes.js";
 import type { TcCore } from "./core.js";
@@ -84,6 +84,7 @@ export class Tc implements TcCore {
    */
   async ifindex(link: LinkRef): Promise<number> {
     if (typeof link === "number" && Number.isInteger(link) && link > 0) return link;
+    if (isLinkName(link)) return this.names.resolve(link);
     check(linkRef, link, "link");
     if (typeof link === "number") return link;
     return this.names.resolve(link);
