@@ -12,6 +12,7 @@ import { CaptureBook } from "./captures.js";
 import { DEFAULT_LISTEN, isLoopback, type ListenAddress, parseListen } from "./listen.js";
 import { LiveSampler } from "./live-sampler.js";
 import { buildMetrics } from "./metrics.js";
+import { type OvsdbWatch, watchOvsdb } from "./ovsdb-watch.js";
 import { LiveState } from "./state.js";
 import type { Topology } from "./topology.js";
 
@@ -28,8 +29,12 @@ const serveOptions = z
     owner: z.string().min(1).optional(),
     /** Milliseconds between link-counter samples (pushes to the page); at least 1000. */
     intervalMs: z.number().int().min(1000).max(60000).default(1000),
-    /** Milliseconds between topology reads. */
-    topologyIntervalMs: z.number().int().min(200).max(60000).default(2000),
+    /**
+     * Milliseconds between full topology reads on a timer (for QoS, which lives in tc, not OVSDB).
+     * Changes in OVSDB (an OVSDB monitor) and links that come or go (the sampler's dump) trigger a
+     * read at once.
+     */
+    topologyIntervalMs: z.number().int().min(200).max(600000).default(10000),
     /** Where container-side network journals are (default /run/vmnet); false: do not look. */
     stateDir: z.union([z.string().min(1), z.literal(false)]).default(DEFAULT_STATE_DIR),
     /** pcap/pcapng files here are listed and (with the token) downloadable. */
@@ -48,7 +53,7 @@ export interface ServeHandle {
   /** Reads the topology now (and pushes it to pages when it changed). */
   refresh(): Promise<Topology>;
   /** Open event streams, samples taken. */
-  stats(): { subscribers: number; samples: number; topologyVersion: number };
+  stats(): { subscribers: number; samples: number; topologyVersion: number; topologyReads: number };
   close(): Promise<void>;
 }
 
@@ -96,14 +101,22 @@ export async function startServe(input: ServeOptions = {}): Promise<ServeHandle>
     }).fetch,
   });
   let topologyTimer: NodeJS.Timeout | undefined;
+  let watch: OvsdbWatch | undefined;
   const stopAll = async () => {
     if (topologyTimer) clearInterval(topologyTimer);
+    await watch?.cancel();
     await sampler.stop();
     bridges.ctx.client.off("reconnect", onReconnect);
     if (ownsBridges) await bridges.close();
   };
   try {
     await live.refresh().catch(() => {});
+    watch = await watchOvsdb(bridges.ctx.client, () => void live.refresh().catch(() => {})).catch(
+      (e: unknown) => {
+        log(`vmnet serve: no OVSDB monitor (${e instanceof Error ? e.message : String(e)}); polling only`);
+        return undefined;
+      },
+    );
     sampler.start();
     topologyTimer = setInterval(() => void live.refresh().catch(() => {}), o.topologyIntervalMs);
     await new Promise<void>((resolve, reject) => {
@@ -127,7 +140,12 @@ export async function startServe(input: ServeOptions = {}): Promise<ServeHandle>
     address: actual,
     addCapture: (c) => captures.add(c),
     refresh: () => live.refresh(),
-    stats: () => ({ subscribers: live.subscribers, samples: sampler.count, topologyVersion: live.version }),
+    stats: () => ({
+      subscribers: live.subscribers,
+      samples: sampler.count,
+      topologyVersion: live.version,
+      topologyReads: live.reads,
+    }),
     close() {
       closing ??= (async () => {
         // Event streams never end by themselves: close their sockets, then the listener.

@@ -22,9 +22,12 @@ export interface ServeState {
 export class LiveState {
   topology: Topology | undefined;
   version = 0;
+  /** Full topology reads done (each costs OVSDB snapshots and link dumps). */
+  reads = 0;
   private topologyText = "";
   private readonly listeners = new Set<Listener>();
   private refreshing: Promise<Topology> | undefined;
+  private again = false;
   lastError: string | undefined;
 
   constructor(
@@ -33,12 +36,43 @@ export class LiveState {
     private readonly stateDir: string | undefined,
     private readonly log: (line: string) => void,
   ) {
-    sampler.onSample((s) => this.pushSample(s));
+    sampler.onSample((s) => {
+      this.pushSample(s);
+      this.watchLinks(s);
+    });
+  }
+
+  private linkSignature = "";
+  private followUps = 0;
+
+  /**
+   * A full topology read costs OVSDB snapshots and link dumps (most of the server's CPU with 1000
+   * taps), so the timer runs it rarely; but the sampler's dump already lists every link, so a tap
+   * created or destroyed shows up at the next sample: then the topology is read at once, and again
+   * at the next sample (the OVSDB row and the kernel link are not made in the same instant).
+   */
+  private watchLinks(sample: LiveSample): void {
+    let signature = String(sample.stats.size);
+    for (const name of sample.stats.keys()) signature += `,${name}`;
+    if (signature !== this.linkSignature) {
+      this.linkSignature = signature;
+      this.followUps = 2;
+    }
+    if (this.followUps > 0) {
+      this.followUps--;
+      void this.refresh().catch(() => {});
+    }
   }
 
   /** Reads the topology again (one read at a time), and pushes it when it changed. */
   refresh(): Promise<Topology> {
-    this.refreshing ??= readTopology(this.bridges, this.stateDir)
+    // A change that arrives during a read may have missed it: read once more after.
+    if (this.refreshing) {
+      this.again = true;
+      return this.refreshing;
+    }
+    this.reads++;
+    this.refreshing = readTopology(this.bridges, this.stateDir)
       .then((t) => {
         const text = JSON.stringify(t);
         if (text !== this.topologyText) {
@@ -58,6 +92,10 @@ export class LiveState {
       })
       .finally(() => {
         this.refreshing = undefined;
+        if (this.again) {
+          this.again = false;
+          void this.refresh().catch(() => {});
+        }
       });
     return this.refreshing;
   }
