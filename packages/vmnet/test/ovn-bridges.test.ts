@@ -3,6 +3,9 @@
 // Bridges on its own OVS with `ovn: { northbound }`; a VLAN is a logical switch and each tap is
 // bound to a logical port on whichever host it lives, so taps on different hosts share L2 with no
 // tunnel made by hand.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createNetns, type TestNetns } from "@vmnet/harness";
 import { describePrivileged } from "@vmnet/harness/vitest";
 import { OvnSandbox } from "@vmnet/ovs";
@@ -148,15 +151,39 @@ describePrivileged("Bridges on OVN: a VLAN is a logical switch spanning hosts", 
     expect(await reaches(vms.a2 as TestNetns, "10.70.0.3")).toBe(true);
   });
 
-  test("QoS and bandwidth counters still work on the local tap", async () => {
+  test("QoS, capture and bandwidth statistics still work on the local tap", async () => {
     const h3 = hosts[2] as Host;
     const state = await h3.bridge.updateQos(taps.a3 as string, { rate: "8mbit" });
-    expect(state.rate).toBeDefined();
+    expect(state.rate).toBe(1_000_000); // bytes per second
     expect((await h3.bridge.getQos(taps.a3 as string)).rate).toEqual(state.rate);
-    expect(await reaches(vms.a1 as TestNetns, "10.70.0.3")).toBe(true);
-    const tap = (await h3.bridge.taps()).find((t) => t.name === taps.a3);
-    expect(Number(tap?.counters?.txPackets ?? 0)).toBeGreaterThan(0);
-    await h3.bridge.removeQos(taps.a3 as string);
+    const dir = await mkdtemp(join(tmpdir(), "vmnet-ovncap-"));
+    const sampler = h3.bridges.startBandwidth({ intervalMs: 300, samples: 3 });
+    try {
+      const file = join(dir, "a3.pcap");
+      const capture = await h3.bridge.captureTap(taps.a3 as string, {
+        file,
+        filter: "icmp and host 10.70.0.1",
+        packets: 4,
+      });
+      // Pings from another host cross OVN's tunnel and show up on the local tap.
+      await execa(
+        "ip",
+        ["netns", "exec", (vms.a1 as TestNetns).name, "ping", "-c", "4", "-i", "0.2", "-W", "1", "10.70.0.3"],
+        { reject: false },
+      );
+      const stats = await capture.done;
+      expect(stats.packets).toBe(4);
+      const read = await execa("tcpdump", ["-nr", file]);
+      expect(read.stdout).toMatch(/10\.70\.0\.1 > 10\.70\.0\.3: ICMP echo request/);
+      await new Promise((r) => setTimeout(r, 1000));
+      const tap = await h3.bridges.findTap(taps.a3 as string);
+      expect(Number(tap?.counters?.txPackets ?? 0)).toBeGreaterThan(0);
+      expect(tap?.bandwidth?.samples).toBeGreaterThan(0);
+    } finally {
+      await sampler.stop();
+      await rm(dir, { recursive: true, force: true });
+      await h3.bridge.removeQos(taps.a3 as string);
+    }
   });
 
   test("a host removed from OVN and re-added heals", async () => {
