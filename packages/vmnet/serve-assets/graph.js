@@ -194,7 +194,7 @@
 
   class TopologyGraph {
     constructor(container, onSelect) {
-      this.cy = cytoscape({ container, style: STYLE, wheelSensitivity: 0.3, minZoom: 0.1, maxZoom: 4 });
+      this.cy = cytoscape({ container, style: STYLE, wheelSensitivity: 0.3, minZoom: 0.05, maxZoom: 1.6 });
       this.cy.on("tap", "node", (e) => onSelect(e.target.data()));
       this.cy.on("tap", (e) => {
         if (e.target === this.cy) onSelect(undefined);
@@ -241,22 +241,74 @@
       if (changedNodes) this.layout();
     }
 
+    /**
+     * A deterministic grid: bridges one under another; in each bridge its VLAN groups side by side
+     * (wrapping), each a square grid of its taps; trunks, tunnels, mirrors and taps without a VLAN
+     * in a row under them; tunnels' remote ends to the right; pods at the bottom. Fast at 1000 taps,
+     * and groups never overlap (a force layout with compound nodes can stack them).
+     */
     layout() {
-      const n = this.cy.nodes().length;
-      const opts =
-        n > 400
-          ? { name: "grid", animate: false, avoidOverlap: true }
-          : {
-              name: "cose",
-              animate: false,
-              randomize: false,
-              nodeDimensionsIncludeLabels: true,
-              numIter: n > 150 ? 300 : 1000,
-              idealEdgeLength: 40,
-              padding: 20,
-            };
-      this.cy.layout(opts).run();
-      this.cy.fit(undefined, 20);
+      const cy = this.cy;
+      const W = 160;
+      const H = 90;
+      const GAP = 70;
+      const WRAP = 2600;
+      const pos = {};
+      const grid = (nodes, x0, y0) => {
+        const cols = Math.max(1, Math.ceil(Math.sqrt(nodes.length)));
+        nodes.forEach((n, i) => {
+          pos[n.id()] = { x: x0 + (i % cols) * W, y: y0 + Math.floor(i / cols) * H };
+        });
+        return { w: cols * W, h: Math.ceil(nodes.length / cols) * H };
+      };
+      let y = 0;
+      let maxX = 0;
+      const vlanOf = (n) => Number(n.id().split(":").pop());
+      for (const br of cy.nodes(".bridge").toArray()) {
+        const groups = br
+          .children(".vlan")
+          .toArray()
+          .sort((a, b) => vlanOf(a) - vlanOf(b));
+        let x = 0;
+        let rowH = 0;
+        for (const g of groups) {
+          const size = grid(g.children().toArray(), x, y);
+          x += size.w + GAP;
+          rowH = Math.max(rowH, size.h);
+          maxX = Math.max(maxX, x);
+          if (x > WRAP) {
+            x = 0;
+            y += rowH + GAP * 1.5;
+            rowH = 0;
+          }
+        }
+        y += rowH + (rowH ? GAP : 0);
+        const loose = br
+          .children()
+          .filter((n) => !n.hasClass("vlan"))
+          .toArray();
+        if (loose.length) {
+          loose.forEach((n, i) => {
+            pos[n.id()] = { x: (i % 12) * W, y: y + Math.floor(i / 12) * H };
+          });
+          y += Math.ceil(loose.length / 12) * H;
+        }
+        y += GAP * 2;
+      }
+      cy.nodes(".remote").forEach((n, i) => {
+        pos[n.id()] = { x: maxX + W * 2, y: i * H };
+      });
+      for (const pod of cy.nodes(".pod").toArray()) {
+        const size = grid(pod.children().toArray(), 0, y);
+        y += size.h + GAP * 2;
+      }
+      cy.layout({
+        name: "preset",
+        positions: (n) => pos[n.id()] ?? { x: 0, y: 0 },
+        fit: true,
+        padding: 30,
+        animate: false,
+      }).run();
     }
 
     /** Colours taps by their share of the busiest tap's traffic. */
