@@ -1,23 +1,27 @@
 // Action lists as filters carry them (TCA_U32_ACT and friends) and as RTM_*ACTION messages carry
 // them (TCA_ACT_TAB): one nest per action numbered from 1 (its order), holding TCA_ACT_KIND and
-// TCA_ACT_OPTIONS. The kinds this package writes are registered below (mirred, vlan, sample,
-// police); any kind is read back (unknown ones with their raw options).
+// TCA_ACT_OPTIONS. The kinds this package writes are plugins in the registry (registry.ts: mirred,
+// vlan, sample, police); any kind is read back (unknown ones with their raw options).
 import { type AttrWriter, parseAttrs, read } from "@vmnet/netlink-native/codec";
 import { z } from "zod";
 import * as C from "../constants.js";
 import type { CodecContext } from "../kinds/kind.js";
 import { systemPsched } from "../psched.js";
-import { decodeMirred, encodeMirred, type MirredInfo, mirredSchema } from "./mirred.js";
-import { decodePolice, encodePolice, type PoliceInfo, policeSchema } from "./police.js";
-import { decodeSample, encodeSample, type SampleInfo, sampleSchema } from "./sample.js";
-import { decodeVlan, encodeVlan, type VlanInfo, vlanSchema } from "./vlan.js";
+import type { ActionKind, ActionResolveContext } from "./kind.js";
+import type { MirredInfo } from "./mirred.js";
+import type { PoliceInfo } from "./police.js";
+import { ACTION_KIND_REGISTRY, actionKind } from "./registry.js";
+import type { SampleInfo } from "./sample.js";
+import type { VlanInfo } from "./vlan.js";
 
-export const actionSchema = z.discriminatedUnion("kind", [
-  mirredSchema,
-  vlanSchema,
-  sampleSchema,
-  policeSchema,
-]);
+type Registered = (typeof ACTION_KIND_REGISTRY)[number];
+type SchemaOf<K> = K extends ActionKind<string, infer S, unknown> ? S : never;
+
+/** Every registered kind's schema, told apart by `kind`. */
+export const actionSchema = z.discriminatedUnion(
+  "kind",
+  ACTION_KIND_REGISTRY.map((k) => k.schema) as unknown as [SchemaOf<Registered>, ...SchemaOf<Registered>[]],
+);
 export type ActionSpec = z.input<typeof actionSchema>;
 export type ActionParsed = z.output<typeof actionSchema>;
 
@@ -32,29 +36,18 @@ export type ActionInfo =
   | PoliceInfo
   | { kind: string; index?: number; options?: Buffer };
 
+/** Resolves a parsed action's link names through its kind's plugin (0 for kinds without one). */
+export async function resolveAction(a: ActionParsed, ctx: ActionResolveContext): Promise<ResolvedAction> {
+  const kind = actionKind(a.kind);
+  return { ...a, ifindex: kind?.resolve ? await kind.resolve(a as never, ctx) : 0 };
+}
+
 function encodeAction(w: AttrWriter, a: ResolvedAction, ctx: CodecContext): void {
-  switch (a.kind) {
-    case "mirred":
-      encodeMirred(w, a, a.ifindex);
-      return;
-    case "vlan":
-      encodeVlan(w, a);
-      return;
-    case "sample":
-      encodeSample(w, a);
-      return;
-    case "police":
-      encodePolice(w, a, ctx);
-      return;
-  }
+  actionKind(a.kind)?.encode(w, a as never, a.ifindex, ctx);
 }
 
 function decodeAction(kind: string, options: Buffer, ctx: CodecContext): ActionInfo | undefined {
-  if (kind === "mirred") return decodeMirred(options);
-  if (kind === "vlan") return decodeVlan(options);
-  if (kind === "sample") return decodeSample(options);
-  if (kind === "police") return decodePolice(options, ctx);
-  return undefined;
+  return actionKind(kind)?.decode(options, ctx) as ActionInfo | undefined;
 }
 
 /** Writes one nest per action (1, 2, ...) with TCA_ACT_KIND and TCA_ACT_OPTIONS (nested flag set, as tc). */

@@ -6,6 +6,7 @@ import { parseAttrs } from "@vmnet/netlink-native/codec";
 import { z } from "zod";
 import * as C from "../constants.js";
 import { linkRef, u32 } from "../validate.js";
+import { defineActionKind } from "./kind.js";
 
 export const CONTROLS = {
   continue: C.TC_ACT_UNSPEC,
@@ -79,3 +80,12 @@ export function decodeMirred(options: Buffer): MirredInfo | undefined {
   }
   return undefined;
 }
+
+/** The plugin (see kind.ts). */
+export const mirred = defineActionKind({
+  kind: "mirred",
+  schema: mirredSchema,
+  resolve: (a, ctx) => ctx.ifindex(a.dev),
+  encode: (w, a, ifindex) => encodeMirred(w, a, ifindex),
+  decode: (options) => decodeMirred(options),
+});

@@ -8,6 +8,7 @@ import type { CodecContext } from "../kinds/kind.js";
 import { xmitSize, xmitTime } from "../psched.js";
 import { rate32, rateTable, readRateSpec, writeRateSpec } from "../rate-table.js";
 import { positiveRate, size, u32 } from "../validate.js";
+import { defineActionKind } from "./kind.js";
 import { type ActionControl, CONTROLS } from "./mirred.js";
 
 const control = z.enum(Object.keys(CONTROLS) as [ActionControl, ...ActionControl[]]);
@@ -81,3 +82,11 @@ export function decodePolice(options: Buffer, ctx: CodecContext): PoliceInfo | u
   if (conform !== undefined) info.conform = conform;
   return info;
 }
+
+/** The plugin (see kind.ts). */
+export const police = defineActionKind({
+  kind: "police",
+  schema: policeSchema,
+  encode: (w, a, _ifindex, ctx) => encodePolice(w, a, ctx),
+  decode: (options, ctx) => decodePolice(options, ctx),
+});

@@ -5,6 +5,7 @@ import { type AttrWriter, parseAttrs } from "@vmnet/netlink-native/codec";
 import { z } from "zod";
 import * as C from "../constants.js";
 import { u32 } from "../validate.js";
+import { defineActionKind } from "./kind.js";
 import { type ActionControl, CONTROLS } from "./mirred.js";
 
 export const sampleSchema = z
@@ -62,3 +63,11 @@ export function decodeSample(options: Buffer): SampleInfo | undefined {
   if (rate === undefined) return undefined;
   return { kind: "sample", rate, group, index, control, ...(trunc !== undefined ? { trunc } : {}) };
 }
+
+/** The plugin (see kind.ts). */
+export const sample = defineActionKind({
+  kind: "sample",
+  schema: sampleSchema,
+  encode: (w, a) => encodeSample(w, a),
+  decode: (options) => decodeSample(options),
+});

@@ -5,6 +5,7 @@ import { type AttrWriter, parseAttrs } from "@vmnet/netlink-native/codec";
 import { z } from "zod";
 import * as C from "../constants.js";
 import { u32 } from "../validate.js";
+import { defineActionKind } from "./kind.js";
 import { type ActionControl, CONTROLS } from "./mirred.js";
 
 const VLAN_ACTIONS = {
@@ -83,3 +84,11 @@ export function decodeVlan(options: Buffer): VlanInfo | undefined {
   }
   return info ? { ...info, ...extra } : undefined;
 }
+
+/** The plugin (see kind.ts). */
+export const vlan = defineActionKind({
+  kind: "vlan",
+  schema: vlanSchema,
+  encode: (w, a) => encodeVlan(w, a),
+  decode: (options) => decodeVlan(options),
+});

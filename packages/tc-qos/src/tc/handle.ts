@@ -10,7 +10,7 @@ import {
   Rtnl,
 } from "@vmnet/netlink-native";
 import type { Message } from "@vmnet/netlink-native/codec";
-import { type ActionSpec, actionSchema, type ResolvedAction } from "../actions/action.js";
+import { type ActionSpec, actionSchema, type ResolvedAction, resolveAction } from "../actions/action.js";
 import type { CodecContext } from "../kinds/kind.js";
 import type { TcRequest } from "../messages.js";
 import { type Psched, systemPsched } from "../psched.js";
@@ -100,8 +100,7 @@ export class Tc implements TcCore {
     if (!actions) return [];
     return Promise.all(
       actions.map(async (a, i) => {
-        const parsed = check(actionSchema, a, `actions.${i}`);
-        return { ...parsed, ifindex: parsed.kind === "mirred" ? await this.ifindex(parsed.dev) : 0 };
+        return resolveAction(check(actionSchema, a, `actions.${i}`), this);
       }),
     );
   }
