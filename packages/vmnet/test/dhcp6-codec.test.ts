@@ -4,14 +4,25 @@
 import fc from "fast-check";
 import { expect, test } from "vitest";
 import { macBytes } from "../src/dhcp/mac.js";
-import { buildIpv6Frame, IPPROTO_ICMPV6, IPPROTO_UDP, upperLayerChecksum } from "../src/dhcp6/frame6.js";
 import {
+  buildIpv6Frame,
+  IPPROTO_ICMPV6,
+  IPPROTO_UDP,
+  udpDatagram,
+  upperLayerChecksum,
+} from "../src/dhcp6/frame6.js";
+import {
+  ALL_DHCP_AGENTS,
   formatIpv6,
   linkLocalFromMac,
+  multicastMac,
   parseIpv6,
   parseIpv6Cidr,
   solicitedNodeAddress,
 } from "../src/dhcp6/ipv6.js";
+import { encodeDhcp6Message, iaNaOption, option } from "../src/dhcp6/message.js";
+import { receiveFrame6 } from "../src/dhcp6/receive.js";
+import { serveLease6 } from "../src/dhcp6/served-lease.js";
 import { DHCP6_SERVER_FILTER, icmp6Filter } from "../src/dhcp6/socket-filter6.js";
 import { VmnetInputError } from "../src/errors.js";
 import {
@@ -324,4 +335,87 @@ test("bad input: VmnetInputError naming the field, before any socket is opened",
       )
     ).field,
   ).toBe("options.bindings.0.config.minIntervalS");
+});
+
+test("extension headers: walked to the DHCPv6 message, fragments never reassembled, long chains dropped", () => {
+  const lease = leases6FromResult(result).get("eth0");
+  if (!lease) throw new Error("no lease");
+  const mac = macBytes(lease.clientMac);
+  const listener = {
+    mac: macBytes("02:00:00:00:00:fe"),
+    duid: Buffer.from(stableDuid("x"), "hex"),
+    clients: new Map([
+      [
+        mac.toString("hex"),
+        { served: serveLease6(lease), source: linkLocalFromMac(macBytes("02:00:00:00:00:fe")) },
+      ],
+    ]),
+  };
+  const udp = udpDatagram(
+    546,
+    547,
+    encodeDhcp6Message(1, 7, [option(1, Buffer.from([0, 3, 0, 1, ...mac])), iaNaOption(1, 0, 0, [])]),
+  );
+  const plain = buildIpv6Frame({
+    srcMac: mac,
+    dstMac: multicastMac(ALL_DHCP_AGENTS),
+    srcIp: linkLocalFromMac(mac),
+    dstIp: ALL_DHCP_AGENTS,
+    hopLimit: 1,
+    protocol: IPPROTO_UDP,
+    upper: udp,
+  });
+  /** The same datagram behind `headers` (each: [type, bytes after the next-header field]). */
+  const behind = (headers: [number, Buffer][]): Buffer => {
+    const types = headers.map(([t]) => t);
+    const blocks = headers.map(([, body], i) =>
+      Buffer.concat([Buffer.from([types[i + 1] ?? IPPROTO_UDP]), body]),
+    );
+    const f = Buffer.concat([plain.subarray(0, 54), ...blocks, plain.subarray(54)]);
+    f[20] = types[0] as number;
+    f.writeUInt16BE(plain.readUInt16BE(18) + blocks.reduce((n, b) => n + b.length, 0), 18);
+    return f;
+  };
+  const pad = Buffer.from([0, 1, 4, 0, 0, 0, 0]); // length 0 (8 octets) + PadN
+  expect(receiveFrame6(plain, listener).kind).toBe("reply");
+  expect(receiveFrame6(behind([[0, pad]]), listener).kind).toBe("reply");
+  expect(
+    receiveFrame6(
+      behind([
+        [0, pad],
+        [60, pad],
+      ]),
+      listener,
+    ).kind,
+  ).toBe("reply");
+  // Hop-by-Hop anywhere but first is malformed.
+  expect(
+    receiveFrame6(
+      behind([
+        [60, pad],
+        [0, pad],
+      ]),
+      listener,
+    ),
+  ).toMatchObject({ kind: "dropped", reason: "bad-extension-header" });
+  // A first fragment holding a DHCPv6 message is dropped; a later fragment is not ours to judge.
+  expect(receiveFrame6(behind([[44, Buffer.from([0, 0, 1, 0, 0, 0, 1])]]), listener)).toMatchObject({
+    kind: "dropped",
+    reason: "fragmented",
+  });
+  expect(receiveFrame6(behind([[44, Buffer.from([0, 0, 0x10, 0, 0, 0, 1])]]), listener)).toEqual({
+    kind: "ignored",
+  });
+  // Nine headers is more than any guest needs.
+  expect(
+    receiveFrame6(behind(Array.from({ length: 9 }, () => [60, pad] as [number, Buffer])), listener),
+  ).toMatchObject({
+    kind: "dropped",
+    reason: "bad-extension-header",
+  });
+  // A header claiming more bytes than the packet has.
+  expect(receiveFrame6(behind([[60, Buffer.from([9, 1, 4, 0, 0, 0, 0])]]), listener)).toMatchObject({
+    kind: "dropped",
+    reason: "bad-extension-header",
+  });
 });

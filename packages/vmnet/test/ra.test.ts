@@ -151,7 +151,7 @@ describePrivileged("RouterAdvertiser", () => {
         protocol: IPPROTO_ICMPV6,
         upper: icmp,
       });
-      if (o.corrupt) f[f.length - 1] ^= 0xff;
+      if (o.corrupt) f[f.length - 1] = (f[f.length - 1] as number) ^ 0xff;
       return f;
     };
     const before = client.received.length;
