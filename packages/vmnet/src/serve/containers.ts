@@ -1,5 +1,6 @@
 // Container-side networks as their journals describe them (one JSON file per pod under the state
-// directory, default /run/vmnet, written by ContainerSideNetwork setup in whatever process ran it).
+// directory's container-side/ folder, default /run/vmnet/container-side, written by
+// ContainerSideNetwork setup in whatever process ran it).
 // Read-only and tolerant: a file that is not a complete container-side journal is skipped.
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -36,7 +37,7 @@ const journalShape = z.looseObject({
 });
 
 export interface ContainerNetworkView {
-  /** The pod's network namespace. */
+  /** The pod's network namespace (its name under /run/netns, otherwise its path). */
   pod: string;
   mode: string;
   complete: boolean;
@@ -58,7 +59,8 @@ export function containerView(journal: unknown): ContainerNetworkView | undefine
   const j = parsed.data;
   const resultIfaces = j.result?.interfaces ?? [];
   return {
-    pod: j.netns,
+    // Named netns are journalled by path: shown by name, as `ip netns` lists them.
+    pod: j.netns.startsWith("/run/netns/") ? j.netns.slice("/run/netns/".length) : j.netns,
     mode: j.mode,
     complete: j.complete ?? false,
     interfaces: j.interfaces.map((i) => {
@@ -71,10 +73,14 @@ export function containerView(journal: unknown): ContainerNetworkView | undefine
   };
 }
 
+/** Where setupContainerSideNetwork keeps its journals under a state directory. */
+const JOURNALS = "container-side";
+
 export async function readContainerNetworks(stateDir: string): Promise<ContainerNetworkView[]> {
+  const folder = join(stateDir, JOURNALS);
   let names: string[];
   try {
-    names = await readdir(stateDir);
+    names = await readdir(folder);
   } catch {
     return [];
   }
@@ -82,7 +88,7 @@ export async function readContainerNetworks(stateDir: string): Promise<Container
   for (const name of names.sort()) {
     if (!name.endsWith(".json") || name.startsWith(".")) continue;
     try {
-      const view = containerView(JSON.parse(await readFile(join(stateDir, name), "utf8")));
+      const view = containerView(JSON.parse(await readFile(join(folder, name), "utf8")));
       if (view) out.push(view);
     } catch {
       // Removed between readdir and read, or half-written by a foreign tool: not a journal we show.
