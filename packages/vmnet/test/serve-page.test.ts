@@ -6,9 +6,10 @@ import { join } from "node:path";
 import { createNetns, type TestNetns } from "@vmnet/harness";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { Bridge } from "../src/index.js";
+import { type Bridge, type ContainerSideNetwork, setupContainerSideNetwork } from "../src/index.js";
 import { type ServeHandle, startServe } from "../src/serve/index.js";
 import { ping, type SwitchEnv, startSwitch } from "./support/bridges-env.js";
+import { makePod, type Pod } from "./support/vm-side-pod.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 
@@ -26,6 +27,8 @@ describe("vmnet serve page", () => {
   const vms: TestNetns[] = [];
   const taps: string[] = [];
   const traffic: { kill(): void }[] = [];
+  let pod: Pod;
+  let csn: ContainerSideNetwork;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "vmnet-serve-"));
@@ -56,10 +59,18 @@ describe("vmnet serve page", () => {
     const busy = a.exec("ping", ["-f", "-s", "1400", "-w", "120", "10.9.0.2"], { reject: false });
     const quiet = c.exec("ping", ["-i", "0.5", "-w", "120", "10.9.0.4"], { reject: false });
     traffic.push(busy, quiet);
+    // A pod whose CNI interface is handed to a VM: the page shows it with its TAP, mode and lease.
+    pod = await makePod("bridge");
+    csn = await setupContainerSideNetwork({
+      netns: pod.netns.name,
+      result: pod.result,
+      mode: "bridge",
+      stateDir: dir,
+    });
     serve = await startServe({
       bridges: env.bridges,
       listen: "127.0.0.1:0",
-      stateDir: false,
+      stateDir: dir,
       // No fast timer: taps that come and go must reach the page through the OVSDB monitor and
       // the sampler's link dump.
       topologyIntervalMs: 600_000,
@@ -81,6 +92,8 @@ describe("vmnet serve page", () => {
     for (const t of traffic) t.kill();
     await browser?.close();
     await serve?.close();
+    await csn?.teardown();
+    await pod?.remove();
     await env?.stop();
     for (const ns of vms) await ns.remove().catch(() => {});
   });
@@ -102,6 +115,15 @@ describe("vmnet serve page", () => {
       taps[0],
     );
     expect(label).toContain("02:00:00:00:09:01");
+    // The container-side network: a pod node holding its TAP, labelled with mode and lease.
+    const podNode = await page.evaluate((name) => {
+      const cy = window.__vmnet.cy;
+      const n = cy.getElementById(`pod:${name}`);
+      return { label: n.data("label"), children: n.children().map((c: any) => c.data("label")) };
+    }, pod.netns.name);
+    expect(podNode.label).toBe(`pod ${pod.netns.name} (bridge)`);
+    expect(podNode.children).toHaveLength(1);
+    expect(podNode.children[0]).toContain(`lease ${pod.result.ips[0]?.address}`);
     const rows = await page.$$eval(".bw-row", (els) =>
       els.map((e) => (e as unknown as { dataset: { tap: string } }).dataset.tap),
     );
