@@ -236,6 +236,10 @@ test("leases6FromResult and advertsFromResult take the IPv6 half of a dual-stack
   expect(
     advertsFromResult(noDefault, { routerMac: "02:42:0a:f4:01:01" }).get("eth0")?.defaultRouterLifetimeS,
   ).toBe(0);
+  // With no IPv6 route there is no router to name: the advert needs no routerMac.
+  const routerless = advertsFromResult(noDefault).get("eth0");
+  expect(routerless?.routerMac).toBeUndefined();
+  expect(routerless?.prefixes?.[0]?.prefix).toBe("fd00:10:244::/64");
   const v4only = { ...result, ips: [result.ips[0]] };
   expect(leases6FromResult(v4only).size).toBe(0);
   expect(advertsFromResult(v4only).size).toBe(0);
@@ -262,6 +266,13 @@ async function inputErrorAsync(f: () => Promise<unknown>): Promise<{ field: stri
 
 test("bad input: VmnetInputError naming the field, before any socket is opened", async () => {
   expect(inputError(() => advertsFromResult(result)).field).toBe("options.routerMac");
+  expect(
+    inputError(() => advertsFromResult(result, { routerMac: { eth1: "02:42:0a:f4:01:01" } })).field,
+  ).toBe("options.routerMac.eth0");
+  expect(
+    (await inputErrorAsync(() => RouterAdvertiser.start({ bindings: [{ listenOn: "tap0", config: {} }] })))
+      .field,
+  ).toBe("options.bindings.0.config.routerMac");
   expect(inputError(() => advertsFromResult(result, { routerMac: "01:00:5e:00:00:01" })).field).toBe(
     "options.routerMac",
   );

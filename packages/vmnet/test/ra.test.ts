@@ -206,4 +206,25 @@ describePrivileged("RouterAdvertiser", () => {
     });
     expect(ra.stats().total.sent.solicitedAdvert).toBe(1);
   }, 60_000);
+
+  test("an advert without a router (no routes in the result): prefix on-link, no default route, the device's MAC", async () => {
+    const rig = await ipv6Rig(VM_MAC);
+    cleanups.push(() => rig.remove());
+    const ra = await RouterAdvertiser.start({
+      netns: rig.pod.name,
+      bindings: [
+        { listenOn: rig.podIf, config: { defaultRouterLifetimeS: 0, prefixes: [{ prefix: NET.prefix }] } },
+      ],
+    });
+    cleanups.push(() => ra.stop());
+    const podMac = String((await rig.pod.exec("cat", [`/sys/class/net/${rig.podIf}/address`])).stdout).trim();
+    expect(ra.routerAddress(rig.podIf)).toBe(formatIpv6(linkLocalFromMac(macBytes(podMac))));
+    await kernelGuest(rig);
+    await vi.waitFor(async () => expect((await vmIpv6(rig)).routes).toContain(NET.prefix), {
+      timeout: 15_000,
+      interval: 200,
+    });
+    expect((await vmIpv6(rig)).routes.filter((r) => r.startsWith("default"))).toEqual([]);
+    expect((await vmIpv6(rig)).addresses).toEqual([]);
+  }, 60_000);
 });

@@ -4,7 +4,7 @@
 // owns can lead to the CNI's real gateway -- Neighbor Advertisements for that address carrying
 // the gateway's MAC. One AF_PACKET socket per device with a kernel filter for ICMPv6 RS and NS.
 import { type NativeDatagramSocket, type NetnsRef, netnsPath, Rtnl } from "@vmnet/netlink-native";
-import { macBytes } from "../dhcp/mac.js";
+import { formatMac, macBytes } from "../dhcp/mac.js";
 import { checkInput } from "../dhcp/schema.js";
 import { buildIpv6Frame, IPPROTO_ICMPV6 } from "../dhcp6/frame6.js";
 import {
@@ -82,7 +82,7 @@ function copy(c: RaCounters): RaCounters {
 
 /** The advert's content with every default applied. */
 export function resolveAdvert(
-  config: RouterAdvertConfig,
+  config: RouterAdvertConfig & { routerMac: string },
 ): AdvertContent & { minIntervalS: number; maxIntervalS: number } {
   const maxIntervalS = config.maxIntervalS ?? 600;
   const minIntervalS = config.minIntervalS ?? Math.max(3, maxIntervalS / 3);
@@ -155,9 +155,10 @@ export class RouterAdvertiser {
     const links = await resolveLinks(opts.netns as NetnsRef | undefined, opts.bindings);
     const now = Date.now();
     const devices: Advertising[] = opts.bindings.map((b, i) => {
-      const content = resolveAdvert(b.config);
       const link = links[i] as { index: number; mac: Buffer };
-      const routerMac = macBytes(b.config.routerMac);
+      // Without a router to name, the advert speaks for the listening device itself.
+      const routerMac = b.config.routerMac ? macBytes(b.config.routerMac) : link.mac;
+      const content = resolveAdvert({ ...b.config, routerMac: formatMac(routerMac) });
       return {
         listenOn: b.listenOn,
         ifindex: link.index,

@@ -19,8 +19,12 @@ import { advertConfigSchema } from "./schema.js";
 import type { RouterAdvertConfig } from "./types.js";
 
 export interface AdvertsFromResultOptions {
-  /** The MAC of the router guests should use (the CNI's IPv6 gateway's), for every interface or per CNI interface name. */
-  routerMac: string | Record<string, string>;
+  /**
+   * The MAC of the router guests should use (the CNI's IPv6 gateway's), for every interface or per
+   * CNI interface name. Required for each interface whose result routes IPv6 (a default or other
+   * route); without routes the advert only gives flags, prefix, DNS and MTU.
+   */
+  routerMac?: string | Record<string, string>;
   /** The router link-local to advertise from (default: EUI-64 of routerMac). */
   sourceLinkLocal?: string | Record<string, string>;
   /** Answer NS for the router link-local (default true; false when a device owns it). */
@@ -36,7 +40,7 @@ export interface AdvertsFromResultOptions {
 
 const perInterface = <T extends z.ZodType>(t: T) => z.union([t, z.record(ifNameSchema, t)]);
 const optionsSchema = z.strictObject({
-  routerMac: perInterface(unicastMac),
+  routerMac: perInterface(unicastMac).optional(),
   sourceLinkLocal: perInterface(linkLocalIpv6).optional(),
   answerNeighborSolicitations: z.boolean().optional(),
   mtu: perInterface(z.number().int().min(1280, "must be at least 1280").max(65535)).optional(),
@@ -90,17 +94,13 @@ export function advertsFromResult(
     ipsForInterface(parsed, index).some((e) => ipFamily(e.address) === 6),
   );
   if (!wanted) return out;
-  if (options === undefined)
-    throw new VmnetInputError("options.routerMac", "required: the MAC of the router guests should use");
-  const opts = checkInput(optionsSchema, options, "options");
+  const opts = checkInput(optionsSchema, options ?? {}, "options");
   const lifetimeS = opts.lifetimeS ?? 86_400;
   const dns = current.dns ?? {};
   interfaces.forEach((iface, index) => {
     const ip = ipsForInterface(parsed, index).find((e) => ipFamily(e.address) === 6);
     if (!ip) return;
     const routerMac = pick(opts.routerMac, iface.name);
-    if (routerMac === undefined)
-      throw new VmnetInputError(`options.routerMac.${iface.name}`, "missing for this interface");
     const own = parseIpv6Cidr(ip.address) as { address: Buffer; prefixLength: number };
     const onLinkPrefix = `${formatIpv6(prefixOf(own.address, own.prefixLength))}/${own.prefixLength}`;
     const routes6 = routesForInterface(parsed, index).filter((r) => ipFamily(r.dst) === 6);
@@ -119,11 +119,19 @@ export function advertsFromResult(
         prefix: `${formatIpv6(prefixOf(cidr.address, cidr.prefixLength))}/${cidr.prefixLength}`,
         lifetimeS,
       }));
+    if (routerMac === undefined && (hasDefault || other.length > 0)) {
+      const field =
+        typeof opts.routerMac === "object" ? `options.routerMac.${iface.name}` : "options.routerMac";
+      throw new VmnetInputError(
+        field,
+        `required: ${iface.name}'s IPv6 routes go through a gateway; give its MAC`,
+      );
+    }
     const sourceLinkLocal = pick(opts.sourceLinkLocal, iface.name);
     const mtu = pick(opts.mtu, iface.name) ?? iface.mtu;
     const nameservers = (dns.nameservers ?? []).filter((n) => ipFamily(n) === 6);
     const config: RouterAdvertConfig = {
-      routerMac,
+      ...(routerMac !== undefined && { routerMac }),
       ...(sourceLinkLocal !== undefined && { sourceLinkLocal }),
       ...(opts.answerNeighborSolicitations !== undefined && {
         answerNeighborSolicitations: opts.answerNeighborSolicitations,

@@ -34,7 +34,7 @@ export const routeSchema = z.strictObject({
 
 export const advertConfigSchema = z
   .strictObject({
-    routerMac: unicastMac,
+    routerMac: unicastMac.optional(),
     sourceLinkLocal: linkLocalIpv6.optional(),
     answerNeighborSolicitations: z.boolean().optional(),
     managed: z.boolean().optional(),
@@ -73,6 +73,16 @@ export const advertConfigSchema = z
     maxIntervalS: z.number().min(4, "must be at least 4").max(1800, "must be at most 1800").optional(),
   })
   .superRefine((c, ctx) => {
+    if (
+      c.routerMac === undefined &&
+      ((c.defaultRouterLifetimeS ?? 1800) > 0 || (c.routes ?? []).length > 0)
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["routerMac"],
+        message: "required when the advert names a router (defaultRouterLifetimeS > 0 or routes)",
+      });
+    }
     const max = c.maxIntervalS ?? 600;
     const min = c.minIntervalS ?? Math.max(3, max / 3);
     if (min > 0.75 * max) {

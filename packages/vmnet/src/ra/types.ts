@@ -25,9 +25,11 @@ export interface RouterAdvertConfig {
   /**
    * The MAC frames to the router go to: the CNI's real IPv6 gateway's MAC (bridge and tc-filter
    * modes) or the bridge's own (masquerade). Sent as the RA's source link-layer address and, when
-   * the advertiser answers neighbour solicitations, as their target link-layer address.
+   * the advertiser answers neighbour solicitations, as their target link-layer address. Required
+   * when the advert names a router (defaultRouterLifetimeS > 0, or routes); an advert that only
+   * gives flags, prefixes, DNS and MTU may leave it out (the listening device's MAC is sent).
    */
-  routerMac: string;
+  routerMac?: string;
   /** The router's fe80:: address the guest will route through. Default: EUI-64 of `routerMac`. */
   sourceLinkLocal?: string;
   /**
