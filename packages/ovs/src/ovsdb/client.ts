@@ -125,6 +125,8 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   private handshaking: JsonRpcConnection | undefined;
   private schemas = new Map<string, DatabaseSchema>();
   private readonly monitors = new Map<string, OvsdbMonitor>();
+  /** Monitors whose reply has not been handled yet, with the updates that came before it. */
+  private readonly starting = new Map<string, [unknown, 1 | 2][]>();
   private readonly locks = new Set<string>();
   private closing = false;
   private reconnecting: Promise<void> | undefined;
@@ -415,11 +417,21 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     if (!connection || connection.isClosed || this.closing)
       throw new OvsdbConnectionError(`not connected to ${this.remote} (reconnecting)`, this.remote);
     const form = monitor.conditional ? 2 : 1;
-    const initial = await this.sendMonitor(connection, monitor);
+    // Updates can arrive in the same read as the reply, before this function resumes: they are
+    // kept and applied after the initial rows, or they would be lost.
+    const early: [unknown, 1 | 2][] = [];
+    this.starting.set(monitor.id, early);
+    let initial: unknown;
+    try {
+      initial = await this.sendMonitor(connection, monitor);
+    } finally {
+      this.starting.delete(monitor.id);
+    }
     const problem = checkTableUpdates(initial, form, `${monitor.id} reply`);
     if (problem)
       throw new OvsdbProtocolError(`${this.remote} sent a malformed monitor reply: ${problem}`, this.remote);
     monitor.apply(initial, form, false);
+    for (const [updates, updateForm] of early) monitor.apply(updates, updateForm, false);
     this.monitors.set(monitor.id, monitor);
     monitor.cancelHook = async () => {
       if (!this.monitors.delete(monitor.id)) return;
@@ -495,7 +507,8 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     const args = Array.isArray(params) ? params : [];
     if (method === "update" || method === "update2") {
       const monitor = this.monitors.get(String(args[0]));
-      if (!monitor) return;
+      const early = monitor ? undefined : this.starting.get(String(args[0]));
+      if (!monitor && !early) return;
       const form = method === "update" ? 1 : 2;
       const problem = checkTableUpdates(args[1], form, `${method} notification`);
       if (problem) {
@@ -509,7 +522,8 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
         );
         return;
       }
-      monitor.apply(args[1], form);
+      if (monitor) monitor.apply(args[1], form);
+      else early?.push([args[1], form]);
     } else if (method === "locked" || method === "stolen") {
       this.emit(method, String(args[0]));
     }
