@@ -5,6 +5,8 @@ import { mkdtemp } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { createNetns, type TestNetns } from "@vmnet/harness";
 import fc from "fast-check";
 // @ts-expect-error: the parser ships no types
@@ -244,6 +246,39 @@ describe("vmnet serve API", () => {
     expect(await rawStatus(open.address.port, "/api/taps", "evil.example:80")).toBe(421);
     expect(await rawStatus(open.address.port, "/api/taps")).toBe(200);
   }, 30_000);
+
+  test("event streams opened and dropped 300 times leak no subscriber, fd or memory", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const fds = async () => (await import("node:fs/promises")).readdir("/proc/self/fd").then((l) => l.length);
+    const once = async () => {
+      const abort = new AbortController();
+      const res = await fetch(`${base(open)}/events`, { signal: abort.signal });
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      const first = new TextDecoder().decode((await reader.read()).value);
+      expect(first).toMatch(/^event: topology/);
+      abort.abort();
+      await reader.closed.catch(() => {});
+    };
+    for (let i = 0; i < 20; i++) await once();
+    const until = async (ok: () => boolean) => {
+      for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    await until(() => open.stats().subscribers === 0);
+    gc();
+    const fd0 = await fds();
+    const rss0 = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 300; i++) await once();
+    await until(() => open.stats().subscribers === 0);
+    expect(open.stats().subscribers).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    gc();
+    const fd1 = await fds();
+    const heapGrowthMB = (process.memoryUsage().heapUsed - rss0) / 1e6;
+    console.log(`300 event streams: fds ${fd0} -> ${fd1}, heap growth ${heapGrowthMB.toFixed(1)} MB`);
+    expect(fd1 - fd0).toBeLessThanOrEqual(4);
+    expect(heapGrowthMB).toBeLessThan(8);
+  }, 60_000);
 
   test("fuzzed paths and query strings get 4xx, and the server keeps answering", async () => {
     const port = open.address.port;
