@@ -38,6 +38,8 @@ interface Pending {
 
 /** How often deadlines are checked: one timer per connection, not one per request. */
 const SWEEP_MS = 250;
+/** Sends from this size on use (and keep) the connection's own send buffer (see flush()). */
+const KEEP_FROM = 4096;
 /** A send buffer grown past this for one large batch is let go after it (see flush()). */
 const KEEP_SEND_BUFFER = 256 << 10;
 
@@ -380,8 +382,14 @@ export class NetlinkConnection {
     }
     let buf = this.sendBuffer;
     if (!buf || buf.length < size) {
-      buf = Buffer.allocUnsafe(Math.max(size, buf ? buf.length * 2 : 16384));
-      this.sendBuffer = buf;
+      if (size < KEEP_FROM) {
+        // Small: a slice of Node's shared pool, not kept (a short-lived handle that sends a
+        // request or two must not hold a buffer of its own).
+        buf = Buffer.allocUnsafe(size);
+      } else {
+        buf = Buffer.allocUnsafe(Math.max(size, buf ? buf.length * 2 : 0));
+        this.sendBuffer = buf;
+      }
     }
     const batch = this.outbox.splice(0, count);
     let at = 0;

@@ -3,8 +3,9 @@
 // handle takes. No I/O here.
 import type { Message } from "@vmnet/netlink-native/codec";
 import type { z } from "zod";
-import { decodeMatchall, type MatchallFilter, type MatchallInfo } from "./filters/matchall.js";
-import { decodeU32, formatU32Handle, type U32Filter, type U32Info } from "./filters/u32.js";
+import type { MatchallFilter, MatchallInfo } from "./filters/matchall.js";
+import { filterKind } from "./filters/registry.js";
+import type { U32Filter, U32Info } from "./filters/u32.js";
 import { formatFilterParent, formatHandle, formatQdiscHandle, type Handle } from "./handle.js";
 import type { BfifoOptions, FifoInfo, PfifoOptions } from "./kinds/fifo.js";
 import type { HtbClassInfo, HtbClassOptions, HtbInfo, HtbOptions } from "./kinds/htb.js";
@@ -130,6 +131,7 @@ export function decodeClass(m: Message, ctx: CodecContext): TcClass {
 
 export function decodeFilter(m: Message, ctx?: CodecContext): Filter {
   const o = decodeTcObject(m.body);
+  const kind = filterKind(o.kind);
   const proto = o.header.info & 0xffff;
   const f = {
     kind: o.kind,
@@ -138,13 +140,11 @@ export function decodeFilter(m: Message, ctx?: CodecContext): Filter {
     prio: o.header.info >>> 16,
     protocol: protocolName(((proto & 0xff) << 8) | (proto >>> 8)),
     handle: o.header.handle,
-    id: o.kind === "u32" ? formatU32Handle(o.header.handle) : `0x${o.header.handle.toString(16)}`,
+    id: kind?.handle ? kind.handle.format(o.header.handle) : `0x${o.header.handle.toString(16)}`,
   } as Filter;
   if (o.chain !== undefined) f.chain = o.chain;
   if (o.options) f.rawOptions = o.options;
   if (o.stats) f.stats = o.stats;
-  if (o.kind === "u32") (f as { options?: U32Info }).options = decodeU32(o.options);
-  else if (o.kind === "matchall")
-    (f as { options?: MatchallInfo }).options = decodeMatchall(o.options, ctx ?? { psched: systemPsched() });
+  if (kind) (f as { options?: unknown }).options = kind.decode(o.options, ctx ?? { psched: systemPsched() });
   return f;
 }

@@ -27,8 +27,13 @@ import type { ResolvedAction } from "./actions/action.js";
 import { writeActionList } from "./actions/action.js";
 import * as C from "./constants.js";
 import { TcInputError } from "./errors.js";
-import { encodeMatchall, type MatchallParsed, matchallSchema } from "./filters/matchall.js";
-import { encodeU32, parseU32Handle, type U32Parsed, u32Schema } from "./filters/u32.js";
+import type { FilterKind } from "./filters/kind.js";
+import {
+  FILTER_KIND_NAMES,
+  type FILTER_KIND_REGISTRY,
+  type FilterKindName,
+  filterKind,
+} from "./filters/registry.js";
 import { type Handle, parseFilterParent, parseHandle, parseQdiscHandle } from "./handle.js";
 import { QDISC_KIND_NAMES, qdiscKind } from "./kinds/index.js";
 import type { CodecContext, QdiscKind } from "./kinds/kind.js";
@@ -276,18 +281,36 @@ const filterCommon = z.object({
   chain: u32.optional(),
 });
 
+type RegisteredFilter = (typeof FILTER_KIND_REGISTRY)[number];
+/** A filter kind's options after validation (the union over the registry). */
+export type FilterOptionsParsed = RegisteredFilter extends infer K
+  ? K extends FilterKind<string, infer S, unknown>
+    ? z.output<S>
+    : never
+  : never;
+
+function filterKindOrThrow(kind: unknown, field: string): FilterKind {
+  const k = typeof kind === "string" ? filterKind(kind) : undefined;
+  if (!k)
+    throw new TcInputError(
+      `${field}.kind`,
+      `${JSON.stringify(kind)} is not a filter kind this package writes (${FILTER_KIND_NAMES})`,
+    );
+  return k;
+}
+
+/** A filter handle as `kind` writes it (u32's own format, else "major:minor"). */
+function parseFilterHandle(kind: FilterKind, handle: Handle, field: string): number {
+  return kind.handle ? kind.handle.parse(handle, field) : parseHandle(handle, field);
+}
+
 export function parseFilterSpec(spec: unknown, field = "filter") {
   if (typeof spec !== "object" || spec === null)
     throw new TcInputError(field, "expected an object with a kind");
   const { parent, protocol, prio, handle, chain, ...rest } = spec as Record<string, unknown>;
-  if (rest.kind !== "u32" && rest.kind !== "matchall")
-    throw new TcInputError(
-      `${field}.kind`,
-      `${JSON.stringify(rest.kind)} is not a filter kind this package writes (u32, matchall)`,
-    );
+  const kind = filterKindOrThrow(rest.kind, field);
   const common = check(filterCommon, { parent, protocol, prio, handle, chain }, field);
-  const options: U32Parsed | MatchallParsed =
-    rest.kind === "u32" ? check(u32Schema, rest, field) : check(matchallSchema, rest, field);
+  const options = check(kind.schema, rest, field) as FilterOptionsParsed;
   return {
     parent: parseFilterParent(common.parent, `${field}.parent`),
     protocol:
@@ -296,11 +319,7 @@ export function parseFilterSpec(spec: unknown, field = "filter") {
         : parseProtocol(common.protocol as Protocol, `${field}.protocol`),
     prio: common.prio ?? 0,
     handle:
-      common.handle === undefined
-        ? 0
-        : options.kind === "u32"
-          ? parseU32Handle(common.handle as Handle, `${field}.handle`)
-          : parseHandle(common.handle as Handle, `${field}.handle`),
+      common.handle === undefined ? 0 : parseFilterHandle(kind, common.handle as Handle, `${field}.handle`),
     chain: common.chain,
     options,
   };
@@ -313,6 +332,7 @@ export function filterRequest(
   actions: readonly ResolvedAction[],
   ctx: CodecContext = { psched: systemPsched() },
 ): TcRequest {
+  const kind = filterKindOrThrow(spec.options.kind, "filter");
   // tc defaults the protocol to "all" when creating (add, replace), and leaves it open otherwise.
   const protocol = spec.protocol ?? (op === "change" ? 0 : C.ETH_P_ALL);
   return tcRequest(
@@ -323,8 +343,7 @@ export function filterRequest(
     (w) => {
       if (spec.chain !== undefined) w.u32(C.TCA_CHAIN, spec.chain);
       w.string(C.TCA_KIND, spec.options.kind);
-      if (spec.options.kind === "u32") encodeU32(w, spec.options, actions, ctx);
-      else encodeMatchall(w, spec.options, actions, ctx);
+      kind.encode(w, spec.options, actions, ctx);
     },
   );
 }
@@ -335,7 +354,7 @@ export interface FilterSelector {
   prio?: number;
   protocol?: Protocol;
   handle?: Handle;
-  kind?: "u32" | "matchall";
+  kind?: FilterKindName;
 }
 
 export function filterDeleteRequest(ifindex: number, sel: FilterSelector, field = "filter"): TcRequest {
@@ -355,9 +374,7 @@ export function filterDeleteRequest(ifindex: number, sel: FilterSelector, field 
       handle:
         sel.handle === undefined
           ? 0
-          : sel.kind === "u32"
-            ? parseU32Handle(sel.handle, `${field}.handle`)
-            : parseHandle(sel.handle, `${field}.handle`),
+          : parseFilterHandle(filterKindOrThrow(sel.kind, field), sel.handle, `${field}.handle`),
       info: ((prio << 16) | htons(protocol)) >>> 0,
     },
     sel.kind,

@@ -13,6 +13,7 @@ import {
 import * as C from "../constants.js";
 import { formatHandle, type Handle, parseHandle } from "../handle.js";
 import type { CodecContext } from "../kinds/kind.js";
+import { defineFilterKind } from "./kind.js";
 
 export const matchallSchema = z
   .object({
@@ -73,3 +74,11 @@ export function decodeMatchall(options: Buffer | undefined, ctx: CodecContext): 
   }
   return info;
 }
+
+/** The plugin (see kind.ts). */
+export const matchall = defineFilterKind({
+  kind: "matchall",
+  schema: matchallSchema,
+  encode: (w, o, actions, ctx) => encodeMatchall(w, o, actions, ctx),
+  decode: (options, ctx) => decodeMatchall(options, ctx),
+});

@@ -18,6 +18,7 @@ import { TcInputError } from "../errors.js";
 import { formatHandle, type Handle, parseHandle } from "../handle.js";
 import type { CodecContext } from "../kinds/kind.js";
 import { u32 } from "../validate.js";
+import { defineFilterKind } from "./kind.js";
 
 /** Matches on one header field, named as tc names them ("ip dport" is "ip.dport"). */
 export const FIELD_MATCHES = [
@@ -526,3 +527,13 @@ export function restoreU32(dumped: Buffer): Buffer {
   }
   return out;
 }
+
+/** The plugin (see kind.ts). */
+export const u32Filter = defineFilterKind({
+  kind: "u32",
+  schema: u32Schema,
+  handle: { parse: (input, field) => parseU32Handle(input, field), format: formatU32Handle },
+  encode: (w, o, actions, ctx) => encodeU32(w, o, actions, ctx),
+  decode: (options) => decodeU32(options),
+  restore: restoreU32,
+});

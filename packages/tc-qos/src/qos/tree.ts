@@ -11,7 +11,7 @@ import {
   RTM_NEWTFILTER,
 } from "@vmnet/netlink-native/codec";
 import * as C from "../constants.js";
-import { restoreU32 } from "../filters/u32.js";
+import { filterKind } from "../filters/registry.js";
 import { parseFilterParent, parseHandle } from "../handle.js";
 import { qdiscKind } from "../kinds/index.js";
 import { htons, type TcRequest, tcRequest } from "../messages.js";
@@ -152,7 +152,10 @@ function filterRaw(ifindex: number, f: Filter): TcRequest {
     (w) => {
       if (f.chain !== undefined) w.u32(C.TCA_CHAIN, f.chain);
       w.string(C.TCA_KIND, f.kind);
-      if (f.rawOptions) w.attr(C.TCA_OPTIONS, f.kind === "u32" ? restoreU32(f.rawOptions) : f.rawOptions);
+      if (f.rawOptions) {
+        const restore = filterKind(f.kind)?.restore;
+        w.attr(C.TCA_OPTIONS, restore ? restore(f.rawOptions) : f.rawOptions);
+      }
     },
   );
 }
