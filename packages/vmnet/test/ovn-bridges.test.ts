@@ -11,7 +11,7 @@ import { describePrivileged } from "@vmnet/harness/vitest";
 import { OvnSandbox } from "@vmnet/ovs";
 import { execa } from "execa";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { VmnetInputError } from "../src/errors.js";
+import { StepError, VmnetInputError } from "../src/errors.js";
 import { type Bridge, Bridges } from "../src/index.js";
 
 const pool = process.env.VITEST_POOL_ID ?? "0";
@@ -195,6 +195,49 @@ describePrivileged("Bridges on OVN: a VLAN is a logical switch spanning hosts", 
     await c2.startController();
     await ovn.northbound.waitPortsUp([lsp], { timeoutMs: 30_000 });
     expect(await reaches(vms.a1 as TestNetns, "10.70.0.2", 15_000)).toBe(true);
+  }, 60_000);
+
+  test("a fault at every step of tap creation and destruction leaves OVN, OVS and the kernel as they were", async () => {
+    const h1 = hosts[0] as Host;
+    const nb = ovn.northbound;
+    const state = async () => ({
+      lsps: (await nb.listLogicalPorts()).map((p) => p.name).sort(),
+      ports: (await h1.bridges.taps()).map((t) => t.name).sort(),
+      links: (await execa("ip", ["-n", ovn.chassis[0]?.netns as string, "-o", "link", "show"])).stdout
+        .split("\n")
+        .map((l) => l.split(":")[1]?.trim().split("@")[0])
+        .sort(),
+    });
+    const before = await state();
+    const fault = (at: number) => ({
+      beforeStep: (_s: unknown, i: number) => {
+        if (i === at) throw new Error(`fault at step ${i}`);
+      },
+    });
+    // createTaps: [kernel taps, logical ports + OVS ports]
+    for (const at of [0, 1]) {
+      const error = await h1.bridge
+        .createTaps([{ vlan: 50 }, { vlan: 51 }], fault(at))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StepError);
+      expect((error as StepError).index).toBe(at);
+      expect(await state()).toEqual(before);
+    }
+    // createHostTap: [logical port + OVS port, mark and bring up]: a fault at 1 undoes the OVN step.
+    const error = await h1.bridge.createHostTap({ vlan: 52 }, fault(1)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StepError);
+    expect((error as StepError).undone).toBe(1);
+    expect(await state()).toEqual(before);
+    // destroyTaps: [OVS ports, kernel links, logical ports]; a fault undoes what went before.
+    const made = await h1.bridge.createTaps([{ vlan: 53 }]);
+    const withTap = await state();
+    expect(withTap.lsps).toContain(`chassis-1.${made[0]}`);
+    for (const at of [0, 1]) {
+      await expect(h1.bridge.destroyTaps(made, fault(at))).rejects.toBeInstanceOf(StepError);
+      expect(await state()).toEqual(withTap);
+    }
+    await h1.bridge.destroyTaps(made);
+    expect(await state()).toEqual(before);
   }, 60_000);
 
   test("bad OVN options name the field; destroying taps removes their logical ports", async () => {
