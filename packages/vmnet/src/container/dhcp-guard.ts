@@ -3,7 +3,8 @@
 //
 // Bridge mode: one nftables table in the bridge family (sent over NETLINK_NETFILTER as one batch,
 // no process per rule), a forward-hook chain dropping UDP to ports 67-68 (DHCPv4) and 546-547
-// (DHCPv6) that enters or leaves through a CNI interface. Our DHCP server is not affected: it reads
+// (DHCPv6) that enters or leaves through a CNI interface, router advertisements coming in from it
+// and router solicitations going out to it (the VM's router is our advertiser). Our DHCP server is not affected: it reads
 // the TAP with a packet socket, which sees frames before the bridge does.
 //
 // tc-filter mode: the TAP and the CNI interface are joined by mirred redirects on tc ingress, which
@@ -17,6 +18,7 @@
 import {
   chainAdd,
   matchDestinationPorts,
+  matchIcmpv6Type,
   matchInterfaceName,
   matchL4Proto,
   type NftRequest,
@@ -62,6 +64,23 @@ export function dhcpBlockBatch(table: string, mark: string, links: readonly stri
         );
       }
     }
+    for (const [direction, type] of [
+      ["iifname", 134],
+      ["oifname", 133],
+    ] as const)
+      requests.push(
+        ruleAdd({
+          family: "bridge",
+          table,
+          chain: "forward",
+          expressions: [
+            ...matchInterfaceName(direction, link),
+            ...matchIcmpv6Type(type, "bridge"),
+            verdict("drop"),
+          ],
+          comment: mark,
+        }),
+      );
   }
   return requests;
 }
@@ -99,7 +118,23 @@ export function dhcpPassFilters(parent: string): FilterSpec[] {
       ],
     }),
   );
-  return [...v4, ...v6];
+  // Router solicitations and advertisements stay on their side too. Neighbour solicitations are
+  // still redirected: the advertiser's packet socket sees the VM's before tc ingress does, and
+  // stopping them would cut the VM off from its on-link neighbours.
+  const nd = [133, 134].map(
+    (type): FilterSpec => ({
+      kind: "u32",
+      parent,
+      protocol: "ipv6",
+      prio: DHCP_PASS_PRIO_V6,
+      classid: "ffff:1",
+      match: [
+        { match: "ip6.protocol", value: 58 },
+        { match: "ip6.icmp_type", value: type },
+      ],
+    }),
+  );
+  return [...v4, ...v6, ...nd];
 }
 
 /** Kata's match-all redirect to `target`, at our priority (after the DHCP pass filters). */

@@ -1,8 +1,10 @@
 // The VM's IPv6 configuration: a DHCPv6 server (the address, DNS) and a router advertiser (the
 // router, on-link prefix, routes, MTU) on each TAP, from the ipv6 layer (src/dhcp6, src/ra).
-// Masquerade mode serves the private address with the VM's bridge as the router (the bridge owns
-// its link-local, so it answers neighbour solicitations itself). The server DUID is journalled, so
-// a recovered network answers with the same identity.
+// Bridge and tc-filter modes serve the CNI identity with the real IPv6 gateway as the router (its
+// MAC learned from the pod before wiring; the advertiser answers neighbour solicitations for the
+// router link-local with it). Masquerade mode serves the private address with the VM's bridge as
+// the router (the bridge owns its link-local, so it answers neighbour solicitations itself). The
+// server DUID is journalled, so a recovered network answers with the same identity.
 import { Rtnl } from "@vmnet/netlink-native";
 import { Dhcp6Server, leases6FromResult } from "../dhcp6/index.js";
 import { advertsFromResult, RouterAdvertiser } from "../ra/index.js";
@@ -40,14 +42,23 @@ export async function startIpv6Servers(
   const leases = leases6FromResult(served);
   if (leases.size === 0 || !record.dhcp6Duid) return undefined;
   const first = record.interfaces[0];
-  if (!record.masquerade || !first?.bridge) return undefined;
-  const router = await bridgeRouter(path, first.bridge);
-  const adverts = advertsFromResult(served, {
-    routerMac: router.mac,
-    ...(router.linkLocal !== undefined && { sourceLinkLocal: router.linkLocal }),
-    answerNeighborSolicitations: false,
-    mtu: Object.fromEntries(record.interfaces.map((i) => [i.cni.name, Math.max(1280, i.mtu)])),
-  });
+  const mtu = Object.fromEntries(record.interfaces.map((i) => [i.cni.name, Math.max(1280, i.mtu)]));
+  let adverts: ReturnType<typeof advertsFromResult>;
+  if (record.masquerade) {
+    if (!first?.bridge) return undefined;
+    const router = await bridgeRouter(path, first.bridge);
+    adverts = advertsFromResult(served, {
+      routerMac: router.mac,
+      ...(router.linkLocal !== undefined && { sourceLinkLocal: router.linkLocal }),
+      answerNeighborSolicitations: false,
+      mtu,
+    });
+  } else {
+    const routerMac = Object.fromEntries(
+      record.interfaces.flatMap((i) => (i.routerMac6 ? [[i.cni.name, i.routerMac6]] : [])),
+    );
+    adverts = advertsFromResult(served, { routerMac, mtu });
+  }
   const bindings = record.interfaces.flatMap((i) => {
     const lease = leases.get(i.cni.name);
     return lease ? [{ listenOn: i.tap, lease }] : [];

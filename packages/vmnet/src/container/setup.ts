@@ -17,7 +17,7 @@ import {
 } from "@vmnet/netlink-native";
 import { Tc } from "@vmnet/tc-qos";
 import { DhcpServer, leasesFromResult } from "../dhcp/index.js";
-import { stableDuid } from "../dhcp6/index.js";
+import { leases6FromResult, stableDuid } from "../dhcp6/index.js";
 import { VmnetError, VmnetInputError } from "../errors.js";
 import {
   forwardingKeys,
@@ -27,7 +27,9 @@ import {
   readSysctls,
 } from "../masquerade/index.js";
 import { DEFAULT_STATE_DIR, Journal } from "../plan/journal.js";
+import { gateways6FromResult } from "../ra/index.js";
 import { CSN_REDIRECT_PRIO, dhcpBlockBatch, dhcpPassFilters, NFT_TABLE, redirectTo } from "./dhcp-guard.js";
+import { learnGatewayMac } from "./gateway-mac.js";
 import { type Ipv6Servers, startIpv6Servers } from "./ipv6-servers.js";
 import { configureLinkWith, type LinkInfo, linkInfoFrom, stripLinkWith } from "./link-info.js";
 import { randomMac } from "./mac.js";
@@ -97,7 +99,7 @@ export function servedResult(record: CsnJournal): unknown {
 }
 
 /** Starts the DHCP server for a journalled network: each TAP serves its CNI identity. */
-export async function startDhcp(path: string, record: CsnJournal): Promise<DhcpServer> {
+export async function startDhcp(path: string, record: CsnJournal): Promise<DhcpServer | undefined> {
   const mtu = Object.fromEntries(record.interfaces.map((i) => [i.cni.name, i.mtu]));
   const leases = leasesFromResult(servedResult(record), { mtu });
   const bindings = record.interfaces.flatMap((i) => {
@@ -111,6 +113,8 @@ export async function startDhcp(path: string, record: CsnJournal): Promise<DhcpS
       },
     ];
   });
+  // An IPv6-only result has nothing for DHCPv4 to serve.
+  if (bindings.length === 0) return undefined;
   return DhcpServer.start({ netns: { path }, bindings });
 }
 
@@ -375,6 +379,17 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
       }
       return ji;
     });
+    // IPv6 for the VM: the private network (masquerade), or the CNI's own, whose router is the
+    // real gateway: its MAC is learned now, while the pod can still ask.
+    let serveIpv6 = plan?.ipv6 !== undefined;
+    if (!masqMode && o.dhcp !== false && leases6FromResult(resolved.result).size > 0) {
+      serveIpv6 = true;
+      const gateways = gateways6FromResult(resolved.result);
+      for (const ji of interfaces) {
+        const gateway = gateways.get(ji.cni.name);
+        if (gateway !== undefined) ji.routerMac6 = await learnGatewayMac(path, rtnl, ji.cni, gateway);
+      }
+    }
     const record: CsnJournal = {
       version: 1,
       kind: "container-side-network",
@@ -404,7 +419,7 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
       }),
       vnetHdr: o.vnetHdr ?? false,
       queues: o.queues ?? 1,
-      ...(plan?.ipv6 && { dhcp6Duid: stableDuid(`${id} ${randomBytes(8).toString("hex")}`) }),
+      ...(serveIpv6 && { dhcp6Duid: stableDuid(`${id} ${randomBytes(8).toString("hex")}`) }),
       result: resolved.result as ResultV1,
       interfaces,
       complete: false,

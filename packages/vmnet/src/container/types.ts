@@ -61,7 +61,7 @@ export interface ContainerSideNetwork {
   readonly result: ResultV1;
   readonly interfaces: readonly ContainerInterface[];
   readonly dhcp: DhcpServer | undefined;
-  /** The DHCPv6 server and router advertiser (when the VM has IPv6 to be served: masquerade mode). */
+  /** The DHCPv6 server and router advertiser (when the VM has IPv6 to be served). */
   readonly dhcp6: Dhcp6Server | undefined;
   readonly routerAdvertiser: RouterAdvertiser | undefined;
   /** The journal file that lets another process recover or tear this down. */
@@ -82,6 +82,8 @@ export interface JournalInterface {
   mtu: number;
   /** tc-filter mode: whether the CNI interface had an ingress qdisc before. */
   hadIngress?: boolean;
+  /** The MAC of the CNI interface's IPv6 gateway, learned before wiring (bridge and tc-filter modes). */
+  routerMac6?: string;
   /** Masquerade mode: the VM's MAC when it is not the CNI interface's. */
   vmMac?: string;
 }
