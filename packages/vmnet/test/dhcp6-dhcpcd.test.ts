@@ -174,4 +174,34 @@ describePrivileged("IPv6 for the VM with dhcpcd", () => {
       .toBeGreaterThanOrEqual(2);
     expect(server.stats().bindings[0]?.bound).toBe(true);
   }, 60_000);
+
+  test("dhcpcd with rapid commit binds in one exchange, and releases when it stops", async () => {
+    const { rig, server, events6 } = await serveBoth(lease, stableDuid("dhcpcd-rapid"));
+    const client = await startDhcpcd6(rig, ["option dhcp6_rapid_commit", "release"]);
+    await vi.waitFor(async () => expect((await vmIpv6(rig)).addresses).toEqual([`${NET.guest}/128`]), {
+      timeout: 30_000,
+      interval: 200,
+    });
+    expect(events6.filter((e) => e.type !== "drop")).toEqual([
+      {
+        type: "reply",
+        listenOn: rig.podIf,
+        clientMac: lease.clientMac,
+        to: "solicit",
+        address: NET.guest,
+        rapidCommit: true,
+      },
+    ]);
+    expect(server.stats().total.sent).toEqual({ advertise: 0, reply: 1 });
+    cleanups.push(() => client.stop());
+    await client.terminate();
+    await vi.waitFor(() => expect(server.stats().total.received.release).toBe(1), { timeout: 10_000 });
+    expect(server.stats().bindings[0]?.bound).toBe(false);
+    expect(events6.find((e) => e.type === "release")).toEqual({
+      type: "release",
+      listenOn: rig.podIf,
+      clientMac: lease.clientMac,
+      addresses: [NET.guest],
+    });
+  }, 60_000);
 });
