@@ -3,9 +3,13 @@
 // every 15 s; and the push latency (sample taken -> event received by the client process).
 // The client runs in its own process so that its parsing does not count as the server's CPU.
 // Reference: one `ip -s -j link` dump of the same netns (what a shell-based sampler would pay).
+// Then (unless BENCH_SERVE_BROWSER=0) the page itself in headless chromium for 20 s: the time from
+// a sample to the page's DOM holding it, and how long the first topology took to draw.
 // BENCH_SERVE_TAPS (default 1000), BENCH_SERVE_SECONDS (default 60). Writes bench/results/serve.json.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createNetns, deleteNetns } from "@vmnet/netlink-native";
@@ -39,6 +43,35 @@ clearInterval(scrape);
 console.log(JSON.stringify({ lat, topo, scrapes, metricsBytes: scrapes ? Math.round(bytes / scrapes) : 0 }));
 process.exit(0);
 `;
+
+async function pageLatency(url) {
+  const { chromium } = await import("playwright-core");
+  const home = await mkdtemp(join(tmpdir(), "serve-bench-"));
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage"],
+    env: { ...process.env, HOME: home },
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 820 } });
+    const t0 = Date.now();
+    await page.goto(url);
+    await page.waitForFunction((n) => document.querySelectorAll(".bw-row").length === n, TAPS, {
+      timeout: 120_000,
+      polling: 200,
+    });
+    const firstDrawMs = Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 20_000));
+    const lat = (await page.evaluate(() => window.__vmnet.state.latencies)).slice(2);
+    return {
+      firstDrawMs,
+      latencyMs: { median: pct(lat, 0.5), p99: pct(lat, 0.99), max: Math.max(...lat), n: lat.length },
+    };
+  } finally {
+    await browser.close();
+    await rm(home, { recursive: true, force: true });
+  }
+}
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -85,6 +118,8 @@ try {
   const topologyReads = serve.stats().topologyReads - reads0;
   await exited;
   const c = JSON.parse(out.trim().split("\n").pop());
+  let page;
+  if (process.env.BENCH_SERVE_BROWSER !== "0") page = await pageLatency(base);
   const d0 = performance.now();
   await execa("ip", ["-n", ns, "-s", "-j", "link", "show"]);
   const ipDumpMs = performance.now() - d0;
@@ -105,6 +140,7 @@ try {
     topologyEvents: c.topo,
     metricsScrapes: c.scrapes,
     metricsBytes: c.metricsBytes,
+    page,
     peerIpLinkDumpMs: +ipDumpMs.toFixed(1),
     rssMB: Math.round(process.memoryUsage().rss / 1e6),
     node: process.version,

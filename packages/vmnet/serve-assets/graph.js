@@ -106,6 +106,8 @@
       selector: "node",
       style: {
         label: "data(label)",
+        // Labels are not drawn when zoomed out so far that they could not be read (1000 taps).
+        "min-zoomed-font-size": 7,
         "font-size": 9,
         "text-wrap": "wrap",
         "text-valign": "bottom",
@@ -318,7 +320,9 @@
       this.cy.batch(() => {
         for (const [name, rx, tx] of rates) {
           const node = this.cy.getElementById(`tap:${name}`);
-          if (node.nonempty()) node.data("load", (rx + tx) / max);
+          // Quantized: a node is restyled only when its colour would visibly change.
+          const load = Math.round(((rx + tx) / max) * 20) / 20;
+          if (node.nonempty() && node.data("load") !== load) node.data("load", load);
         }
       });
     }

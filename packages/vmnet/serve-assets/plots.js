@@ -8,6 +8,22 @@
     constructor(container) {
       this.container = container;
       this.rows = new Map();
+      // With hundreds of taps only the rows on screen are redrawn each sample; the others keep
+      // their data and redraw when scrolled into view.
+      this.visible = new Set();
+      this.observer = new IntersectionObserver((entries) => {
+        for (const e of entries) {
+          const name = e.target.dataset.tap;
+          if (e.isIntersecting) {
+            this.visible.add(name);
+            const row = this.rows.get(name);
+            if (row) {
+              row.plot ??= this.makePlot(row);
+              row.plot.setData(row.data);
+            }
+          } else this.visible.delete(name);
+        }
+      });
     }
 
     /** Adds rows for new taps and removes rows of taps that are gone. */
@@ -15,7 +31,9 @@
       const names = new Set(taps.map((t) => t.name));
       for (const [name, row] of this.rows) {
         if (!names.has(name)) {
-          row.plot.destroy();
+          this.observer.unobserve(row.el);
+          this.visible.delete(name);
+          row.plot?.destroy();
           row.el.remove();
           this.rows.delete(name);
         }
@@ -28,8 +46,12 @@
         }
         this.add(t);
       }
-      // Keep the rows in tap order.
-      for (const t of taps) this.container.appendChild(this.rows.get(t.name).el);
+      // Keep the rows in tap order (moving rows only when the order changed).
+      const order = taps.map((t) => t.name).join("\n");
+      if (order !== this.order) {
+        this.order = order;
+        for (const t of taps) this.container.appendChild(this.rows.get(t.name).el);
+      }
     }
 
     add(t) {
@@ -51,7 +73,13 @@
       el.append(label, plotEl);
       this.container.appendChild(el);
       const data = [[], [], []];
-      const plot = new uPlot(
+      // The plot itself is made when the row first scrolls into view.
+      this.rows.set(t.name, { el, sub, now, plotEl, plot: undefined, data });
+      this.observer.observe(el);
+    }
+
+    makePlot(row) {
+      return new uPlot(
         {
           width: 270,
           height: 54,
@@ -68,10 +96,9 @@
             { label: "tx", stroke: "#d62728", width: 1 },
           ],
         },
-        data,
-        plotEl,
+        row.data,
+        row.plotEl,
       );
-      this.rows.set(t.name, { el, sub, now, plot, data });
     }
 
     /** Appends one sample: [[name, rxBps, txBps], ...] taken at `sampledAt` (ms). */
@@ -86,12 +113,14 @@
         row.data[1].push(rx);
         row.data[2].push(tx);
         if (row.data[0].length > POINTS) for (const s of row.data) s.shift();
-        row.plot.setData(row.data);
+        if (this.visible.has(name) && row.plot) {
+          row.plot.setData(row.data);
+          row.now.textContent = r
+            ? `rx ${window.VmnetGraph.fmtRate(rx)} tx ${window.VmnetGraph.fmtRate(tx)}`
+            : "–";
+        }
         row.el.dataset.rx = String(rx ?? 0);
         row.el.dataset.tx = String(tx ?? 0);
-        row.now.textContent = r
-          ? `rx ${window.VmnetGraph.fmtRate(rx)} tx ${window.VmnetGraph.fmtRate(tx)}`
-          : "–";
       }
     }
 
