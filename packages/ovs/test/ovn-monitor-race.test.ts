@@ -34,3 +34,34 @@ test("an update that arrives in the same read as the monitor's reply is applied,
     client.close();
   }
 });
+
+test("after a reconnect, an update that comes with the re-issued monitor's reply is not undone by the resync", async () => {
+  fake = await FakeOvsdb.start((request, socket, connection) => {
+    if (request.method !== "monitor") return politeAnswer(request);
+    const [, monitorId] = request.params as [string, string];
+    const reply = (name: string) => ({
+      id: request.id,
+      error: null,
+      result: { Bridge: { "u-1": { new: { name } } } },
+    });
+    if (connection === 1) return reply("first");
+    const update = {
+      id: null,
+      method: "update",
+      params: [monitorId, { Bridge: { "u-1": { old: { name: "second" }, new: { name: "third" } } } }],
+    };
+    socket.write(JSON.stringify(reply("second")) + JSON.stringify(update));
+    return undefined;
+  });
+  const client = await OvsdbClient.connect(fake.remote, { reconnect: { minDelayMs: 10, maxDelayMs: 50 } });
+  try {
+    const monitor = await client.monitor({ Bridge: { columns: ["name"] } });
+    expect(monitor.row("Bridge", "u-1")).toEqual({ name: "first" });
+    const back = new Promise((resolve) => client.once("reconnect", resolve));
+    fake.dropAll();
+    await back;
+    expect(monitor.row("Bridge", "u-1")).toEqual({ name: "third" });
+  } finally {
+    client.close();
+  }
+});

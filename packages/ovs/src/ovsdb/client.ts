@@ -199,9 +199,18 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       const schemas = new Map<string, DatabaseSchema>();
       schemas.set(this.database, await this.fetchSchema(connection, this.database));
       for (const monitor of this.monitors.values()) {
-        const initial = await this.sendMonitor(connection, monitor);
+        // As in monitor(): updates that come with the reply are applied after the reset.
+        const early: [unknown, 1 | 2][] = [];
+        this.starting.set(monitor.id, early);
+        let initial: unknown;
+        try {
+          initial = await this.sendMonitor(connection, monitor);
+        } finally {
+          this.starting.delete(monitor.id);
+        }
         this.checkUpdates(connection, initial, monitor.conditional ? 2 : 1, `${monitor.id} reply`);
         monitor.reset(initial, monitor.conditional ? 2 : 1);
+        for (const [updates, form] of early) monitor.apply(updates, form);
       }
       for (const lock of this.locks) await this.call(connection, "lock", [lock]);
       if (this.closing) throw new OvsdbConnectionError(`client for ${this.remote} is closed`, this.remote);
@@ -506,8 +515,8 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     if (connection !== this.connection && connection !== this.handshaking) return;
     const args = Array.isArray(params) ? params : [];
     if (method === "update" || method === "update2") {
-      const monitor = this.monitors.get(String(args[0]));
-      const early = monitor ? undefined : this.starting.get(String(args[0]));
+      const early = this.starting.get(String(args[0]));
+      const monitor = early ? undefined : this.monitors.get(String(args[0]));
       if (!monitor && !early) return;
       const form = method === "update" ? 1 : 2;
       const problem = checkTableUpdates(args[1], form, `${method} notification`);
