@@ -63,8 +63,10 @@ async function pageLatency(url) {
     const firstDrawMs = Date.now() - t0;
     await new Promise((r) => setTimeout(r, 20_000));
     const lat = (await page.evaluate(() => window.__vmnet.state.latencies)).slice(2);
+    const drawMs = await page.evaluate(() => window.__vmnet.state.drawMs);
     return {
       firstDrawMs,
+      drawMs,
       latencyMs: { median: pct(lat, 0.5), p99: pct(lat, 0.99), max: Math.max(...lat), n: lat.length },
     };
   } finally {

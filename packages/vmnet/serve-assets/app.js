@@ -28,7 +28,7 @@
       .join("\n");
   });
   const plots = new window.VmnetPlots.BandwidthPlots($("bandwidth"));
-  const state = { topologyVersion: 0, latencies: [], taps: [], events: 0 };
+  const state = { topologyVersion: 0, latencies: [], taps: [], events: 0, drawMs: undefined };
   window.__vmnet = {
     cy: graph.cy,
     state,
@@ -105,8 +105,12 @@
     const msg = JSON.parse(e.data);
     const topo = msg.topology;
     state.taps = topo.taps.map((t) => t.name);
+    // How long each part of drawing the topology took (the bench reports it at 1000 taps).
+    const t0 = performance.now();
     graph.update(topo);
+    const t1 = performance.now();
     plots.sync(topo.taps);
+    state.drawMs = { graph: Math.round(t1 - t0), plots: Math.round(performance.now() - t1) };
     renderContainers(topo.containers);
     state.topologyVersion = msg.version;
     $("summary").textContent =
