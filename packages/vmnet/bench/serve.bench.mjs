@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createNetns, deleteNetns } from "@vmnet/netlink-native";
@@ -145,6 +145,8 @@ try {
     page,
     peerIpLinkDumpMs: +ipDumpMs.toFixed(1),
     rssMB: Math.round(process.memoryUsage().rss / 1e6),
+    // Other work on the machine inflates every figure above: recorded with them.
+    loadAverage1m: +loadavg()[0].toFixed(2),
     node: process.version,
     at: new Date().toISOString(),
   };
