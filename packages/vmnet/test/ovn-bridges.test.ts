@@ -255,6 +255,11 @@ describePrivileged("Bridges on OVN: a VLAN is a logical switch spanning hosts", 
     expect((await ovn.northbound.listLogicalPorts("vmnet-vlan30")).map((p) => p.name).sort()).toEqual(
       lsps.sort(),
     );
+    // Moving a tap between VLANs is refused in OVN mode (it would leave a tagged, unbound port).
+    await expect(h1.bridge.addTap(extra[0] as string, { vlan: 31 })).rejects.toThrow(
+      /not supported in OVN mode/,
+    );
+    await expect(h1.bridge.removeTap(extra[0] as string)).rejects.toThrow(/not supported in OVN mode/);
     await h1.bridge.destroyTaps(extra);
     expect(await ovn.northbound.listLogicalPorts("vmnet-vlan30")).toEqual([]);
   });

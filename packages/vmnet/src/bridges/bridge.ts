@@ -192,6 +192,7 @@ export class Bridge {
   addTap(name: string, options: { vlan?: number; mac?: string } = {}): Promise<void> {
     parseInput(ifName, name, "tap");
     if (options.vlan !== undefined) parseInput(vlanId, options.vlan, "vlan");
+    if (this.ctx.ovn) return Promise.reject(notInOvnMode("addTap"));
     return this.run(async () => {
       const port = await this.ctx.vswitch.getPort(name);
       if (!port) {
@@ -209,6 +210,7 @@ export class Bridge {
   /** Takes a tap off this bridge; the kernel TAP stays (addTap puts it back). */
   removeTap(name: string): Promise<void> {
     parseInput(ifName, name, "tap");
+    if (this.ctx.ovn) return Promise.reject(notInOvnMode("removeTap"));
     return this.run(async () => {
       const port = await this.ctx.vswitch.getPort(name);
       if (!port || port.bridge !== this.name) throw new VmnetError(`${name}: no tap on bridge ${this.name}`);
@@ -356,4 +358,14 @@ export class Bridge {
     if (!key) throw new VmnetError("config key must not be empty");
     return this.run(() => this.ctx.vswitch.setBridgeOtherConfig(this.name, { [key]: value }));
   }
+}
+
+/**
+ * Moving a tap between VLANs would have to move its OVN logical port too; until that is done,
+ * OVN mode refuses rather than leave a tagged, unbound port on br-int.
+ */
+function notInOvnMode(method: string): VmnetError {
+  return new VmnetError(
+    `${method} is not supported in OVN mode: destroy the tap and create it on the new VLAN`,
+  );
 }
