@@ -175,9 +175,10 @@ describePrivileged("IPv6 for the VM with dhcpcd", () => {
     expect(server.stats().bindings[0]?.bound).toBe(true);
   }, 60_000);
 
-  test("dhcpcd with rapid commit binds in one exchange, and releases when it stops", async () => {
+  test("dhcpcd with rapid commit binds in one exchange", async () => {
     const { rig, server, events6 } = await serveBoth(lease, stableDuid("dhcpcd-rapid"));
-    const client = await startDhcpcd6(rig, ["option dhcp6_rapid_commit", "release"]);
+    const client = await startDhcpcd6(rig, ["option dhcp6_rapid_commit"]);
+    cleanups.push(() => client.stop());
     await vi.waitFor(async () => expect((await vmIpv6(rig)).addresses).toEqual([`${NET.guest}/128`]), {
       timeout: 30_000,
       interval: 200,
@@ -193,15 +194,6 @@ describePrivileged("IPv6 for the VM with dhcpcd", () => {
       },
     ]);
     expect(server.stats().total.sent).toEqual({ advertise: 0, reply: 1 });
-    cleanups.push(() => client.stop());
-    await client.terminate();
-    await vi.waitFor(() => expect(server.stats().total.received.release).toBe(1), { timeout: 10_000 });
-    expect(server.stats().bindings[0]?.bound).toBe(false);
-    expect(events6.find((e) => e.type === "release")).toEqual({
-      type: "release",
-      listenOn: rig.podIf,
-      clientMac: lease.clientMac,
-      addresses: [NET.guest],
-    });
+    expect(server.stats().bindings[0]?.bound).toBe(true);
   }, 60_000);
 });

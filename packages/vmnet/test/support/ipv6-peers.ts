@@ -152,8 +152,6 @@ export interface Dhcpcd6 {
   events(): Promise<{ reason: string; env: Record<string, string> }[]>;
   resolvConf(): Promise<string>;
   log(): Promise<string>;
-  /** SIGTERM to dhcpcd itself (it then stops cleanly: with `release` configured, it releases). */
-  terminate(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -233,20 +231,7 @@ export async function startDhcpcd6(
     return out;
   };
   let stopped: Promise<void> | undefined;
-  // unshare's child (pid 1 of the private pid namespace) is dhcpcd, by the sh -c exec.
-  const dhcpcdPid = async (): Promise<number> => {
-    const children = await readFile(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").catch(() => "");
-    const pid = Number(children.trim().split(/\s+/)[0]);
-    if (!pid) throw new Error("dhcpcd is not running");
-    return pid;
-  };
   return {
-    async terminate() {
-      process.kill(await dhcpcdPid(), "SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await child;
-      clearTimeout(timer);
-    },
     events: async () => parse(await readFile(events, "utf8").catch(() => "")),
     resolvConf: () => readFile(resolv, "utf8").catch(() => ""),
     log: () => readFile(join(dir, "log"), "utf8").catch(() => ""),
