@@ -15,7 +15,7 @@ import { afterEach, expect, test } from "vitest";
 import { setupContainerSideNetwork } from "../src/index.js";
 import { installed, startUdhcpc } from "./support/dhcp-peers.js";
 import { type Ipv6Rig, startDhcpcd6, vmIpv6 } from "./support/ipv6-peers.js";
-import { startVmSide } from "./support/vm-side.js";
+import { startVmSide, waitForLinkLocal } from "./support/vm-side.js";
 import { makePod, netnsState } from "./support/vm-side-pod.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -113,6 +113,7 @@ describePrivileged("ContainerSideNetwork: IPv6 for the VM (DHCPv6 + router adver
       const side = await startVmSide(nic?.tap.fds[0] as number, nic?.hardwareAddr as string, { ipv6: true });
       cleanups.push(() => side.stop());
       const rig = { vm: side.vm, vmIf: side.iface } as Ipv6Rig;
+      await waitForLinkLocal(side);
       const dhcpcd = await startDhcpcd6(rig);
       cleanups.push(() => dhcpcd.stop());
       let got = await vmIpv6(rig);
@@ -123,7 +124,8 @@ describePrivileged("ContainerSideNetwork: IPv6 for the VM (DHCPv6 + router adver
         await new Promise((r) => setTimeout(r, 200));
         got = await vmIpv6(rig);
       }
-      expect(got.addresses, await dhcpcd.log()).toEqual([`${address6}/128`]);
+      const vmAddrs = String((await side.vm.exec("ip", ["-6", "addr", "show", "dev", side.iface])).stdout);
+      expect(got.addresses, `${await dhcpcd.log()}\n${vmAddrs}`).toEqual([`${address6}/128`]);
       expect(got.routes).toContain(`${(ip6?.address ?? "").replace(/::\d+\//, "::/")}`);
       expect(got.routes.filter((r) => r.startsWith("default via fe80:"))).toHaveLength(1);
       await ping(side.vm, gateway6);

@@ -14,7 +14,7 @@ import { VmnetInputError } from "../src/errors.js";
 import { type ContainerSideNetwork, setupContainerSideNetwork } from "../src/index.js";
 import { installed, startUdhcpc } from "./support/dhcp-peers.js";
 import { type Ipv6Rig, startDhcpcd6, vmIpv6 } from "./support/ipv6-peers.js";
-import { startVmSide, type VmSide } from "./support/vm-side.js";
+import { startVmSide, type VmSide, waitForLinkLocal } from "./support/vm-side.js";
 import { makePod, netnsState } from "./support/vm-side-pod.js";
 import { ask, startServer } from "./support/vm-side-sockets.js";
 
@@ -158,6 +158,7 @@ describePrivileged("ContainerSideNetwork masquerade mode", () => {
     expect(during.sysctls).toContain("/proc/sys/net/ipv6/conf/all/forwarding=1");
 
     const side = await vmSide(csn, { ipv6: true });
+    await waitForLinkLocal(side);
     const dhcpcd = await startDhcpcd6({ vm: side.vm, vmIf: side.iface } as Ipv6Rig);
     cleanups.push(() => dhcpcd.stop());
     let got = await vmIpv6({ vm: side.vm, vmIf: side.iface } as Ipv6Rig);

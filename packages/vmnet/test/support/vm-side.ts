@@ -81,6 +81,39 @@ export async function startVmSide(
 }
 
 /**
+ * Waits until the guest's IPv6 link-local address has passed duplicate address detection (a
+ * client started before that cannot send from it). Throws, naming the address's state, after
+ * `timeoutMs`.
+ */
+export async function waitForLinkLocal(side: VmSide, timeoutMs = 10_000): Promise<string> {
+  let last = "";
+  for (let waited = 0; waited <= timeoutMs; waited += 100) {
+    const r = await execa("ip", [
+      "-n",
+      side.vm.name,
+      "-6",
+      "-j",
+      "addr",
+      "show",
+      "dev",
+      side.iface,
+      "scope",
+      "link",
+    ]);
+    const infos = (JSON.parse(String(r.stdout) || "[]")[0]?.addr_info ?? []) as {
+      local: string;
+      tentative?: boolean;
+      dadfailed?: boolean;
+    }[];
+    const ready = infos.find((a) => !a.tentative && !a.dadfailed);
+    if (ready) return ready.local;
+    last = JSON.stringify(infos);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error(`the guest's link-local address is not usable after ${timeoutMs} ms: ${last}`);
+}
+
+/**
  * dhcpcd in the VM netns: IPv4 only, one lease then exit, asking for the MTU, classless routes and
  * DNS. Its hook script is ours (it records the variables): dhcpcd's own hooks would write the
  * machine's /etc/resolv.conf. The interface is configured by dhcpcd itself.
