@@ -6,6 +6,7 @@ export {
   type BridgeInfo,
   Bridges,
   type BridgesOptions,
+  type CaptureInfo,
   type CaptureSpec,
   type ContainerTapSpec,
   checkOvs,

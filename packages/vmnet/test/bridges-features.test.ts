@@ -107,8 +107,22 @@ describePrivileged("Bridge features with real traffic", () => {
     expect(info.mirrors).toEqual([expect.objectContaining({ selectAll: true, output: cap.iface })]);
     await (vm[0] as TestNetns).exec("ping", ["-c", "3", "-i", "0.2", "10.8.0.2"]);
     await sleep(300);
+    expect(env.bridges.captures().find((c) => c.id === cap.id)).toMatchObject({
+      bridge: "brX",
+      iface: cap.iface,
+      file,
+      running: true,
+      reason: undefined,
+    });
     const stats = await br.stopCapture(cap.id);
     expect(stats.packets).toBeGreaterThanOrEqual(6);
+    // Still listed once stopped, with its final counters.
+    expect(env.bridges.captures().find((c) => c.id === cap.id)).toMatchObject({
+      running: false,
+      packets: stats.packets,
+      drops: stats.drops,
+      reason: "stopped",
+    });
     const t = await execa("tshark", [
       "-r",
       file,
@@ -135,6 +149,18 @@ describePrivileged("Bridge features with real traffic", () => {
     await (vm[0] as TestNetns).exec("ping", ["-c", "4", "-i", "0.2", "10.8.0.2"]);
     const stats = await cap.done;
     expect(stats.packets).toBe(4);
+    expect(env.bridges.captures().find((c) => c.id === cap.id)).toEqual({
+      id: cap.id,
+      bridge: "brX",
+      iface: tap[1],
+      file,
+      running: false,
+      packets: 4,
+      bytes: stats.bytes,
+      drops: 0,
+      fileBytes: stats.fileBytes,
+      reason: "packets",
+    });
     const t = await execa("tshark", ["-r", file, "-T", "fields", "-e", "icmp.type"]);
     expect(t.stdout.trim().split("\n").sort()).toEqual(["0", "0", "8", "8"]);
   });

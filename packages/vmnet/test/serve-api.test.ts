@@ -210,16 +210,29 @@ describe("vmnet serve API", () => {
     ).toBe(2);
     expect(errs.join("\n")).toMatch(/token/);
     // A capture of a tap, finished by its packet limit, listed with its counters.
+    // Listed without serve.addCapture: the served Bridges says which captures it started.
     const cap = await br.captureTap(taps[0] as string, { file: join(dir, "busy.pcap"), packets: 5 });
-    const id = guarded.addCapture(cap);
-    await cap.done;
+    const id = `c${cap.id}`;
     const auth = { authorization: `Bearer ${TOKEN}` };
+    const runningList = (await (await fetch(`${base(guarded)}/api/captures`, { headers: auth })).json()) as {
+      id: string;
+      bridge: string;
+      iface: string;
+      running: boolean;
+    }[];
+    expect(runningList.find((c) => c.id === id)).toMatchObject({ bridge: "labm", iface: taps[0] });
+    await cap.done;
+    // Handing it over as well lists it once, under the same id.
+    expect(guarded.addCapture(cap)).toBe(id);
     const list = (await (await fetch(`${base(guarded)}/api/captures`, { headers: auth })).json()) as {
       id: string;
       packets: number;
       running: boolean;
+      reason: string;
     }[];
-    expect(list.find((c) => c.id === id)).toMatchObject({ packets: 5, running: false });
+    expect(list.filter((c) => c.id === id)).toEqual([
+      expect.objectContaining({ packets: 5, running: false, reason: "packets" }),
+    ]);
     expect((await fetch(`${base(guarded)}/api/captures`)).status).toBe(401);
     expect(
       (

@@ -3,10 +3,16 @@
 // VLANs, mirrors, NetFlow and QoS are read back from OVSDB and the kernel on every call.
 import type { CaptureStats } from "@vmnet/capture";
 import { VmnetError } from "../errors.js";
-import { type BridgeCapture, type CaptureSpec, captureBridge, captureTap } from "./capture.js";
+import {
+  type BridgeCapture,
+  type CaptureRegistry,
+  type CaptureSpec,
+  captureBridge,
+  captureTap,
+} from "./capture.js";
 import type { BridgesContext } from "./context.js";
 import { cidr, ifName, parseInput, vlanId } from "./input.js";
-import { DEFUNCT_KEY, KIND_KEY, OWNER_KEY } from "./keys.js";
+import { DEFUNCT_KEY, OWNER_KEY } from "./keys.js";
 import { createMirror, destroyMirror, type MirrorSpec } from "./mirror.js";
 import { type Netflow, newNetflow } from "./netflow.js";
 import { clearQos, type QosSpec, type QosState, readQos, updateQos } from "./qos.js";
@@ -19,7 +25,8 @@ import {
   type QinqTapSpec,
 } from "./special-taps.js";
 import type { BandwidthSampler } from "./stats.js";
-import { TAP_KINDS, type Tap, tapView } from "./tap.js";
+import { bridgeInfosOf, tapsOf } from "./switch-view.js";
+import type { Tap } from "./tap.js";
 import { TapBatcher } from "./tap-batcher.js";
 import { allocateTapNames } from "./tap-names.js";
 import { createTaps, destroyPorts, markDefunct, type PlanHooks, portSpecFor, type TapSpec } from "./taps.js";
@@ -50,7 +57,7 @@ export interface BridgeInfo {
 export interface BridgeShared {
   ctx: BridgesContext;
   sampler: () => BandwidthSampler | undefined;
-  captures: Map<number, BridgeCapture & { stop(): Promise<CaptureStats> }>;
+  captures: CaptureRegistry;
   netflows: Map<string, Netflow>;
 }
 
@@ -72,61 +79,15 @@ export class Bridge {
 
   async info(): Promise<BridgeInfo> {
     const snap = await this.ctx.vswitch.snapshot();
-    const row = snap.bridges.find((b) => b.name === this.name);
-    if (!row) throw new VmnetError(`bridge ${this.name} does not exist`);
-    const ports = snap.ports.filter((p) => p.bridge === this.name);
-    const vlans = new Set<number>();
-    let taps = 0;
-    for (const p of ports) {
-      if (TAP_KINDS.has(p.externalIds[KIND_KEY] ?? "") && p.externalIds[OWNER_KEY] === this.ctx.owner) {
-        taps++;
-        if (p.tag !== undefined) vlans.add(p.tag);
-      }
-    }
-    return {
-      name: this.name,
-      preExisting: row.externalIds[OWNER_KEY] !== this.ctx.owner,
-      vlans: [...vlans].sort((a, b) => a - b),
-      trunks: ports.filter((p) => p.externalIds[KIND_KEY] === "trunk").map((p) => p.name),
-      tunnels: ports
-        .filter((p) => ["vxlan", "gre"].includes(p.interfaces[0]?.type ?? ""))
-        .map((p) => ({
-          name: p.name,
-          type: p.interfaces[0]?.type ?? "",
-          remote: p.interfaces[0]?.options.remote_ip,
-          key: p.interfaces[0]?.options.key,
-        })),
-      mirrors: snap.mirrors
-        .filter((m) => m.bridge === this.name)
-        .map((m) => ({
-          name: m.name,
-          output: m.outputPort,
-          selectAll: m.selectAll,
-          sources: m.selectSrcPorts,
-          vlans: m.selectVlans,
-        })),
-      netflow: row.netflow
-        ? { targets: row.netflow.targets, activeTimeout: row.netflow.activeTimeout }
-        : undefined,
-      config: row.otherConfig,
-      taps,
-    };
+    const [info] = bridgeInfosOf(snap, this.ctx.owner, [this.name]);
+    if (!info) throw new VmnetError(`bridge ${this.name} does not exist`);
+    return info;
   }
 
   /** Every vmnet tap on this bridge, read from OVSDB and one kernel link dump. */
   async taps(): Promise<Tap[]> {
     const [snap, links] = await Promise.all([this.ctx.vswitch.snapshot(), this.ctx.rtnl.links.list()]);
-    const byName = new Map(links.map((l) => [l.name, l]));
-    const sampler = this.shared.sampler();
-    return snap.ports
-      .filter(
-        (p) =>
-          p.bridge === this.name &&
-          p.externalIds[OWNER_KEY] === this.ctx.owner &&
-          TAP_KINDS.has(p.externalIds[KIND_KEY] ?? ""),
-      )
-      .map((p) => tapView(p, byName.get(p.name), sampler?.get(p.name)))
-      .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+    return tapsOf(snap, links, this.ctx.owner, this.shared.sampler(), this.name);
   }
 
   async tap(name: string): Promise<Tap | undefined> {
@@ -291,14 +252,12 @@ export class Bridge {
   /** Stops a capture (by id) and returns its statistics; the capture's mirror and tap go too. */
   async stopCapture(id: number): Promise<CaptureStats> {
     const c = this.shared.captures.get(id);
-    if (!c) throw new VmnetError(`no capture ${id} on bridge ${this.name}`);
-    this.shared.captures.delete(id);
-    return c.stop();
+    if (!c || c.bridge !== this.name) throw new VmnetError(`no capture ${id} on bridge ${this.name}`);
+    return this.shared.captures.stop(id);
   }
 
-  private track(c: BridgeCapture & { stop(): Promise<CaptureStats> }): void {
-    this.shared.captures.set(c.id, c);
-    c.done.finally(() => this.shared.captures.delete(c.id)).catch(() => {});
+  private track(c: Parameters<CaptureRegistry["track"]>[0]): void {
+    this.shared.captures.track(c);
   }
 
   // ---- NetFlow ----

@@ -2,21 +2,23 @@
 // rtnetlink handle in the netns where the switch and the taps live. Bridges are found in OVSDB by
 // name; one created here carries the ownership mark, one that existed before is adopted (and
 // destroyBridge then removes only what vmnet added to it).
-import { type NetnsRef, Rtnl } from "@vmnet/netlink-native";
+import { type Link, type NetnsRef, Rtnl } from "@vmnet/netlink-native";
 import { OvsdbClient, Vswitch } from "@vmnet/ovs";
 import { z } from "zod";
 import { VmnetError } from "../errors.js";
 import { DEFAULT_OWNER } from "../plan/owner.js";
 import { Bridge, type BridgeInfo, type BridgeShared } from "./bridge.js";
+import { type CaptureInfo, CaptureRegistry } from "./capture.js";
 import { checkOvs, type OvsCheck, SYSTEM_DB } from "./check-ovs.js";
 import { BridgesContext, defaultDatapathType } from "./context.js";
 import { ifName, ownerName, parseInput, tapFormat } from "./input.js";
-import { KIND_KEY, MARK_KEY, OWNER_KEY } from "./keys.js";
+import { MARK_KEY, OWNER_KEY } from "./keys.js";
 import { INTEGRATION_BRIDGE, OvnBinding, ovnOptions } from "./ovn.js";
 import { type ReapReport, reapLeftovers } from "./reap.js";
 import { Snooper } from "./snoop.js";
 import { BandwidthSampler } from "./stats.js";
-import { TAP_KINDS, type Tap, tapView } from "./tap.js";
+import { bridgeInfosOf, tapsOf } from "./switch-view.js";
+import type { Tap } from "./tap.js";
 import { deleteMarkedLinks, destroyPorts, logicalPortsOf, type PlanHooks } from "./taps.js";
 
 const bridgesOptions = z
@@ -53,7 +55,7 @@ export interface BandwidthTotals {
 }
 
 export class Bridges {
-  private readonly captures: BridgeShared["captures"] = new Map();
+  private readonly captureRegistry = new CaptureRegistry();
   private readonly netflows: BridgeShared["netflows"] = new Map();
   private sampler: BandwidthSampler | undefined;
   private readonly snoopers = new Map<string, Snooper>();
@@ -137,7 +139,7 @@ export class Bridges {
     return new Bridge(name, {
       ctx: this.ctx,
       sampler: () => this.sampler,
-      captures: this.captures,
+      captures: this.captureRegistry,
       netflows: this.netflows,
     });
   }
@@ -147,21 +149,30 @@ export class Bridges {
     return (await this.ctx.vswitch.listBridges()).map((b) => b.name).sort();
   }
 
+  /** Infos of every bridge (or of `name`), from one OVSDB snapshot. */
   async info(name?: string): Promise<BridgeInfo[]> {
-    const names = name ? [name] : await this.names();
-    return Promise.all(names.map((n) => this.view(n).info()));
+    const snap = await this.ctx.vswitch.snapshot();
+    const infos = bridgeInfosOf(snap, this.ctx.owner, name ? [name] : undefined);
+    if (name && infos.length === 0) throw new VmnetError(`bridge ${name} does not exist`);
+    return infos;
   }
 
   /** Every vmnet tap on every bridge (one OVSDB read, one link dump). */
   async taps(): Promise<Tap[]> {
+    return (await this.overview()).taps;
+  }
+
+  /**
+   * Every bridge's info, every vmnet tap and the link dump they were read with, from ONE OVSDB
+   * snapshot and ONE link dump (what `info()` and `taps()` together cost twice over).
+   */
+  async overview(): Promise<{ bridges: BridgeInfo[]; taps: Tap[]; links: Link[] }> {
     const [snap, links] = await Promise.all([this.ctx.vswitch.snapshot(), this.ctx.rtnl.links.list()]);
-    const byName = new Map(links.map((l) => [l.name, l]));
-    return snap.ports
-      .filter(
-        (p) => p.externalIds[OWNER_KEY] === this.ctx.owner && TAP_KINDS.has(p.externalIds[KIND_KEY] ?? ""),
-      )
-      .map((p) => tapView(p, byName.get(p.name), this.sampler?.get(p.name)))
-      .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+    return {
+      bridges: bridgeInfosOf(snap, this.ctx.owner),
+      taps: tapsOf(snap, links, this.ctx.owner, this.sampler),
+      links,
+    };
   }
 
   async findTap(name: string): Promise<Tap | undefined> {
@@ -170,6 +181,14 @@ export class Bridges {
 
   async hostTaps(): Promise<Tap[]> {
     return (await this.taps()).filter((t) => t.kind === "host-tap");
+  }
+
+  /**
+   * The packet captures started through this Bridges (`Bridge.capture` / `captureTap`): the
+   * running ones with live counters, then the last 64 finished ones with their final counters.
+   */
+  captures(): CaptureInfo[] {
+    return this.captureRegistry.list();
   }
 
   // ---- bandwidth and snooping ----
@@ -230,7 +249,8 @@ export class Bridges {
   async destroyBridge(name: string, hooks?: PlanHooks): Promise<void> {
     parseInput(ifName, name, "bridge");
     await this.stopSnooping(name);
-    for (const [id, c] of this.captures) if (c.bridge === name) await this.view(name).stopCapture(id);
+    for (const c of this.captureRegistry.values())
+      if (c.bridge === name) await this.captureRegistry.stop(c.id).catch(() => {});
     const nf = this.netflows.get(name);
     nf?.receiver.close();
     this.netflows.delete(name);
@@ -280,8 +300,7 @@ export class Bridges {
     if (this.closed) return;
     this.closed = true;
     for (const name of [...this.snoopers.keys()]) await this.stopSnooping(name);
-    for (const c of this.captures.values()) await c.stop().catch(() => {});
-    this.captures.clear();
+    for (const c of this.captureRegistry.values()) await this.captureRegistry.stop(c.id).catch(() => {});
     for (const nf of this.netflows.values()) nf.receiver.close();
     this.netflows.clear();
     await this.sampler?.stop();

@@ -34,8 +34,90 @@ export interface BridgeCapture {
   stats(): Partial<CaptureStats>;
 }
 
-interface Running extends BridgeCapture {
+/** One capture a Bridges started, as `Bridges.captures()` lists it. */
+export interface CaptureInfo {
+  id: number;
+  bridge: string;
+  /** The interface captured (the tap, or the whole-bridge capture's mirror host tap). */
+  iface: string;
+  file: string;
+  running: boolean;
+  packets: number;
+  bytes: number;
+  drops: number;
+  /** Size of the file once finished. */
+  fileBytes: number | undefined;
+  /** Why it ended (a limit, "stopped", "error"); undefined while running. */
+  reason: string | undefined;
+}
+
+export interface Running extends BridgeCapture {
   stop(): Promise<CaptureStats>;
+}
+
+/**
+ * The captures of one Bridges: running ones, and the last FINISHED_KEPT finished ones with their
+ * final counters (so a lister polling now and then still sees a capture that a limit ended).
+ */
+export class CaptureRegistry {
+  private readonly running = new Map<number, Running>();
+  private readonly finished = new Map<number, CaptureInfo>();
+
+  static readonly FINISHED_KEPT = 64;
+
+  get(id: number): Running | undefined {
+    return this.running.get(id);
+  }
+
+  values(): Running[] {
+    return [...this.running.values()];
+  }
+
+  track(c: Running): void {
+    this.running.set(c.id, c);
+    c.done.then(
+      (s) => this.finish(c, s),
+      () => this.finish(c, { reason: "error" }),
+    );
+  }
+
+  /** Stops one capture; its final counters stay listed. */
+  async stop(id: number): Promise<CaptureStats> {
+    const c = this.running.get(id);
+    if (!c) throw new Error(`no capture ${id}`);
+    const s = await c.stop();
+    this.finish(c, s);
+    return s;
+  }
+
+  list(): CaptureInfo[] {
+    const live = [...this.running.values()].map((c) => infoOf(c, c.stats(), true));
+    return [...live, ...this.finished.values()].sort((a, b) => a.id - b.id);
+  }
+
+  private finish(c: Running, s: Partial<CaptureStats>): void {
+    if (!this.running.delete(c.id)) return;
+    this.finished.set(c.id, infoOf(c, s, false));
+    for (const id of this.finished.keys()) {
+      if (this.finished.size <= CaptureRegistry.FINISHED_KEPT) break;
+      this.finished.delete(id);
+    }
+  }
+}
+
+function infoOf(c: BridgeCapture, s: Partial<CaptureStats>, running: boolean): CaptureInfo {
+  return {
+    id: c.id,
+    bridge: c.bridge,
+    iface: c.iface,
+    file: c.file,
+    running,
+    packets: s.packets ?? 0,
+    bytes: s.bytes ?? 0,
+    drops: s.drops ?? 0,
+    fileBytes: running ? undefined : s.fileBytes,
+    reason: running ? undefined : (s.reason ?? "stopped"),
+  };
 }
 
 let nextId = 1;

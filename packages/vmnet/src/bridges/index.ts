@@ -6,7 +6,7 @@ export {
   destroyBridge,
   destroyTap,
 } from "./bridges.js";
-export type { BridgeCapture, CaptureSpec } from "./capture.js";
+export type { BridgeCapture, CaptureInfo, CaptureSpec } from "./capture.js";
 export { checkOvs, type OvsCheck, SYSTEM_DB } from "./check-ovs.js";
 export type { MirrorSpec } from "./mirror.js";
 export type { Netflow } from "./netflow.js";

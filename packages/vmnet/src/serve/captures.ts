@@ -1,12 +1,13 @@
-// Captures the page lists: the ones handed to the server (serve.addCapture, from Bridge.capture /
-// captureTap in the same process), with live counters, and the pcap files in --pcap-dir (what
+// Captures the page lists: every capture the served Bridges started (Bridges.captures(), running
+// or recently finished), the ones handed to the server (serve.addCapture, for captures of another
+// Bridges in the same process), with live counters, and the pcap files in --pcap-dir (what
 // `vmnet capture -w DIR/x.pcap` in another shell writes). Only finished captures are downloadable,
 // and only through an id from this list: a request never names a path.
 import type { Dirent } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { CaptureStats } from "@vmnet/capture";
-import type { BridgeCapture } from "../bridges/index.js";
+import type { BridgeCapture, CaptureInfo } from "../bridges/index.js";
 
 export interface CaptureView {
   /** "c<N>" for a tracked capture, "f-<file name>" for a file in the pcap directory. */
@@ -34,7 +35,11 @@ const GROWING_MS = 2000;
 export class CaptureBook {
   private readonly tracked = new Map<string, Tracked>();
 
-  constructor(private readonly pcapDir: string | undefined) {}
+  constructor(
+    private readonly pcapDir: string | undefined,
+    /** The served Bridges' own captures (Bridges.captures). */
+    private readonly started: () => CaptureInfo[] = () => [],
+  ) {}
 
   add(capture: BridgeCapture): string {
     const id = `c${capture.id}`;
@@ -53,7 +58,23 @@ export class CaptureBook {
 
   async list(): Promise<CaptureView[]> {
     const out: CaptureView[] = [];
+    for (const c of this.started()) {
+      out.push({
+        id: `c${c.id}`,
+        bridge: c.bridge,
+        iface: c.iface,
+        file: c.file,
+        running: c.running,
+        packets: c.packets,
+        bytes: c.bytes,
+        drops: c.drops,
+        fileBytes: c.fileBytes,
+        reason: c.reason,
+      });
+    }
+    const listed = new Set(out.map((c) => c.id));
     for (const [id, { capture, final }] of this.tracked) {
+      if (listed.has(id)) continue;
       const live = final ?? capture.stats();
       out.push({
         id,

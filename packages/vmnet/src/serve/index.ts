@@ -48,7 +48,10 @@ export interface ServeHandle {
   /** The page's address (with ?token= when a token is set). */
   url: string;
   address: ListenAddress;
-  /** Lists a capture started in this process (Bridge.capture / captureTap) with its counters. */
+  /**
+   * Lists a capture of ANOTHER Bridges in this process with its counters (the served Bridges'
+   * own captures are listed without this, from `Bridges.captures()`).
+   */
   addCapture(capture: BridgeCapture): string;
   /** Reads the topology now (and pushes it to pages when it changed). */
   refresh(): Promise<Topology>;
@@ -82,7 +85,7 @@ export async function startServe(input: ServeOptions = {}): Promise<ServeHandle>
   bridges.ctx.client.on("reconnect", onReconnect);
   const sampler = new LiveSampler(bridges.ctx.rtnl, o.intervalMs);
   const live = new LiveState(bridges, sampler, o.stateDir === false ? undefined : o.stateDir, log);
-  const captures = new CaptureBook(o.pcapDir);
+  const captures = new CaptureBook(o.pcapDir, () => bridges.captures());
   const registry = buildMetrics({
     sampler,
     topology: () => live.topology,

@@ -1,7 +1,7 @@
 // What the page draws: bridges (with VLANs, trunks, tunnels, mirrors), every vmnet tap with its
 // MAC, snooped addresses and QoS, and the container-side networks found in the state directory.
 // Read fresh from OVSDB and the kernel on each refresh (the kernel is the source of truth).
-import type { BridgeInfo, Bridges, QosState, Tap } from "../bridges/index.js";
+import type { Bridge, BridgeInfo, Bridges, QosState, Tap } from "../bridges/index.js";
 import { type ContainerNetworkView, readContainerNetworks } from "./containers.js";
 
 export interface QosSummary {
@@ -54,22 +54,30 @@ export function summarizeQos(q: QosState): QosSummary | undefined {
 }
 
 export async function readTopology(bridges: Bridges, stateDir: string | undefined): Promise<Topology> {
-  const [infos, taps, links, containers] = await Promise.all([
-    bridges.info(),
-    bridges.taps(),
-    bridges.ctx.rtnl.links.list(),
+  // One OVSDB snapshot and one link dump for bridges, taps and qdiscs (it used to be one snapshot
+  // per bridge for info(), one more for taps(), and a second link dump).
+  const [overview, containers] = await Promise.all([
+    bridges.overview(),
     stateDir ? readContainerNetworks(stateDir) : Promise.resolve([]),
   ]);
-  const qdiscOf = new Map(links.map((l) => [l.name, l.qdisc]));
+  const qdiscOf = new Map(overview.links.map((l) => [l.name, l.qdisc]));
+  const views = new Map<string, Promise<Bridge | undefined>>();
+  const view = (name: string) => {
+    let v = views.get(name);
+    if (!v) {
+      v = bridges.existing(name).catch(() => undefined);
+      views.set(name, v);
+    }
+    return v;
+  };
   const out: TopologyTap[] = [];
-  for (const t of taps) {
+  for (const t of overview.taps) {
     const qdisc = qdiscOf.get(t.name);
     let qos: QosSummary | undefined;
     // Only taps whose root qdisc someone configured cost a tc dump.
     if (t.present && qdisc && !DEFAULT_QDISCS.has(qdisc)) {
-      const state = await bridges
-        .existing(t.bridge)
-        .then((b) => b.getQos(t.name))
+      const state = await view(t.bridge)
+        .then((b) => b?.getQos(t.name))
         .catch(() => undefined);
       qos = state ? summarizeQos(state) : undefined;
     }
@@ -89,5 +97,5 @@ export async function readTopology(bridges: Bridges, stateDir: string | undefine
       qos,
     });
   }
-  return { bridges: infos, taps: out, containers };
+  return { bridges: overview.bridges, taps: out, containers };
 }
