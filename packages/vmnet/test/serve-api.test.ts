@@ -16,6 +16,7 @@ import { main } from "../src/cli/main.js";
 import { VmnetInputError } from "../src/errors.js";
 import type { Bridge } from "../src/index.js";
 import { type ServeHandle, startServe } from "../src/serve/index.js";
+import { readTopology, type Topology } from "../src/serve/topology.js";
 import { ping, type SwitchEnv, startSwitch } from "./support/bridges-env.js";
 
 interface Family {
@@ -162,6 +163,42 @@ describe("vmnet serve API", () => {
     const bw = (await get("/api/bandwidth")) as { taps: [string, number, number][] };
     expect(bw.taps.map((t) => t[0]).sort()).toEqual([...taps].sort());
   }, 30_000);
+
+  test("a topology read costs one OVSDB snapshot and one link dump (plus one per QoS tap's meter)", async () => {
+    // A Bridges of its own: the two servers' background reads use env.bridges.
+    const own = await env.open();
+    const vswitch = own.ctx.vswitch;
+    const links = own.ctx.rtnl.links;
+    const snapshot = vswitch.snapshot.bind(vswitch);
+    const list = links.list.bind(links);
+    let snapshots = 0;
+    let dumps = 0;
+    vswitch.snapshot = () => {
+      snapshots++;
+      return snapshot();
+    };
+    links.list = ((...a: Parameters<typeof links.list>) => {
+      dumps++;
+      return list(...a);
+    }) as typeof links.list;
+    let topo: Topology;
+    try {
+      topo = await readTopology(own, undefined);
+    } finally {
+      vswitch.snapshot = snapshot;
+      links.list = list;
+    }
+    // taps[2] has a rate limit: reading its ingress meter (userspace datapath) takes one more.
+    expect(topo.taps.filter((t) => t.qos).map((t) => t.name)).toEqual([taps[2]]);
+    expect(snapshots).toBe(2);
+    expect(dumps).toBe(1);
+    // The same answer as the separate reads.
+    expect(topo.bridges).toEqual(await env.bridges.info());
+    expect(topo.taps.map((t) => [t.name, t.bridge, t.vlan, t.mac])).toEqual(
+      (await env.bridges.taps()).map((t) => [t.name, t.bridge, t.vlan, t.mac]),
+    );
+    await own.close();
+  });
 
   test("the CLI: vmnet serve prints its URL, serves the page and the API, and stops at its limit", async () => {
     const lines: string[] = [];
