@@ -3,6 +3,7 @@
 import { type Nft, openTap, type Rtnl, type Step, step, type Tap } from "@vmnet/netlink-native";
 import type { Tc } from "@vmnet/tc-qos";
 import type { DhcpServer } from "../dhcp/index.js";
+import { writeSysctls } from "../masquerade/index.js";
 import type { Journal } from "../plan/journal.js";
 import type { CsnJournal, JournalInterface } from "./types.js";
 
@@ -36,8 +37,15 @@ export function tapStep(ctx: Context, ji: JournalInterface, tcMode: boolean): St
           mtu: ji.mtu,
           alias: record.mark,
           group: record.group,
-          ...(tcMode && { mac: ji.cni.mac, up: true }),
+          ...(tcMode && { mac: ji.cni.mac }),
         });
+        if (tcMode) {
+          // The TAP now has the VM's MAC, hence the VM's IPv6 link-local address: its own
+          // duplicate address detection, sent toward the VM, would make the guest's fail. The
+          // TAP needs no IPv6 of its own (it only carries the VM's frames).
+          await writeSysctls(ctx.path, [[`net/ipv6/conf/${ji.tap}/disable_ipv6`, "1"]]);
+          await rtnl.links.up(tap.index);
+        }
       } catch (e) {
         tap.close();
         ctx.taps.delete(ji.tap);
