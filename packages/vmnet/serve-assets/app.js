@@ -33,6 +33,7 @@
     cy: graph.cy,
     state,
     series: (name) => plots.series(name),
+    plotLayout: (name) => plots.layout(name),
     parentOf: (tap) => {
       const n = graph.cy.getElementById(`tap:${tap}`);
       return n.nonempty() ? n.parent().id() : undefined;

@@ -154,8 +154,34 @@ describe("vmnet serve page", () => {
       busyTap,
     );
     expect(load).toBeGreaterThan(0.5);
+    // Each plot: rx and tx as two series with a legend carrying the current rates, a y axis whose
+    // labels carry their unit, and a one-line header (no wrapping, whatever the rates).
+    await page.waitForFunction((t) => window.__vmnet.plotLayout(t)?.yLabels.length >= 2, busyTap, {
+      timeout: 10_000,
+      polling: 100,
+    });
+    for (const t of taps) {
+      const layout = await page.evaluate((name) => window.__vmnet.plotLayout(name), t);
+      expect(layout.series).toEqual(["rx", "tx"]);
+      expect(layout.legend).toEqual([
+        expect.stringMatching(/^rx (–|\d)/),
+        expect.stringMatching(/^tx (–|\d)/),
+      ]);
+      expect(layout.headHeight).toBeLessThanOrEqual(layout.lineHeight + 1);
+      expect(layout.headClipped).toBe(false);
+    }
+    const busyLayout = await page.evaluate((name) => window.__vmnet.plotLayout(name), busyTap);
+    expect(busyLayout.legend[0]).toMatch(/^rx \d+(\.\d)? (k|M)B\/s$/);
+    expect(busyLayout.yLabels[0]).toBe("0");
+    expect(busyLayout.yLabels.length).toBeGreaterThanOrEqual(2);
+    for (const l of busyLayout.yLabels.slice(1)) expect(l).toMatch(/^\d+(\.\d)? (k|M)?B\/s$/);
     // The screenshot (a test artifact; the README's with VMNET_SCREENSHOT set): the lab with its
-    // traffic, taken while the busy plot is up.
+    // traffic, taken while the busy plot is up (for the README, once it holds half a minute).
+    if (process.env.VMNET_SCREENSHOT)
+      await page.waitForFunction((t) => window.__vmnet.series(t).t.length >= 30, busyTap, {
+        timeout: 40_000,
+        polling: 500,
+      });
     const shot = await page.screenshot({ timeout: 15_000, animations: "allow", caret: "initial" });
     expect(shot.length).toBeGreaterThan(10_000);
     await writeFile(join(dir, "serve-screenshot.png"), shot);
@@ -165,7 +191,7 @@ describe("vmnet serve page", () => {
       await mkdir(docs, { recursive: true });
       await writeFile(new URL("serve-screenshot.png", docs), shot);
     }
-  }, 40_000);
+  }, 90_000);
 
   test("a tap created while the page is open appears; a destroyed one disappears", async () => {
     const ns = await createNetns("svm");
