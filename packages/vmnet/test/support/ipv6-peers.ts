@@ -160,11 +160,34 @@ export interface Dhcpcd6 {
  * /var/lib/dhcpcd). Its hook directory is replaced by one holding Debian's 20-resolv.conf with
  * /etc/resolv.conf rewritten to a temp file, plus a recorder run first.
  */
+/**
+ * Waits until the VM device has a usable link-local address: dhcpcd's IPv6 start fails ("Cannot
+ * assign requested address") while it is still tentative, which on a loaded machine can outlast
+ * dhcpcd's start. A guest's boot waits for the same thing. A failed DAD is an error, not a wait.
+ */
+export async function waitLinkLocal(rig: { vm: TestNetns; vmIf: string }, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no link-local address";
+  while (Date.now() < deadline) {
+    const links = (await rig.vm.ipJson(["-6", "addr", "show", "dev", rig.vmIf, "scope", "link"])) as {
+      addr_info?: { local?: string; tentative?: boolean; dadfailed?: boolean }[];
+    }[];
+    const lls = (links[0]?.addr_info ?? []).filter((a) => a.local?.startsWith("fe80:"));
+    const failed = lls.find((a) => a.dadfailed);
+    if (failed) throw new Error(`${rig.vmIf}: duplicate address detection failed for ${failed.local}`);
+    if (lls.some((a) => !a.tentative)) return;
+    last = lls.length > 0 ? `${lls.map((a) => a.local).join(", ")} still tentative` : "no link-local address";
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${rig.vmIf}: ${last} after ${timeoutMs} ms`);
+}
+
 export async function startDhcpcd6(
   rig: { vm: TestNetns; vmIf: string },
   config: string[] = [],
   options: { dualStack?: boolean } = {},
 ): Promise<Dhcpcd6> {
+  await waitLinkLocal(rig);
   const dhcpcd = requireProgram("dhcpcd", "dhcpcd-base");
   const dir = await mkdtemp(join(tmpdir(), "ipv6-dhcpcd-"));
   const events = join(dir, "events");
