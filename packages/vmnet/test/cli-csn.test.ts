@@ -86,4 +86,55 @@ describePrivileged("vmnet csn", () => {
     );
     expect((await pod.exec("ip", ["link", "show", tap], { reject: false })).exitCode).not.toBe(0);
   }, 60_000);
+
+  test("masquerade: --vm-ipv4 and --forward reach the NAT table; bad flags are usage errors naming the flag", async () => {
+    if ((await pod.exec("ip", ["link", "show", "eth0"], { reject: false })).exitCode !== 0) {
+      const add = await cni("ADD");
+      expect(add.exitCode).toBe(0);
+      await writeFile(join(dir, "result.json"), add.stdout);
+    }
+    const errs: string[] = [];
+    const usage = (argv: string[]) =>
+      main(
+        argv,
+        () => {},
+        (l) => errs.push(l),
+      );
+    expect(await usage(["csn", "setup", pod.name, "--mode", "bridge", "--forward", "tcp:80"])).toBe(2);
+    expect(errs.at(-1)).toMatch(/--mode.*masquerade/);
+    expect(await usage(["csn", "setup", pod.name, "--mode", "masquerade", "--forward", "sctp:80"])).toBe(2);
+    expect(errs.at(-1)).toMatch(/--forward.*sctp:80/);
+    // Nothing was made by the refused commands.
+    expect((await pod.exec("nft", ["list", "tables"])).stdout).not.toMatch(/vmnet/);
+    const out: string[] = [];
+    const code = await main(
+      [
+        "--json",
+        "csn",
+        "setup",
+        pod.name,
+        "--mode",
+        "masquerade",
+        "--result",
+        join(dir, "result.json"),
+        "--vm-ipv4",
+        "10.0.3.2/24",
+        "--forward",
+        "tcp:8080:80",
+        "--forward",
+        "udp:5353",
+        "--seconds",
+        "1",
+      ],
+      (l) => out.push(l),
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(out.join("\n")).mode).toBe("masquerade");
+    const ruleset = (await pod.exec("nft", ["list", "ruleset"])).stdout;
+    expect(ruleset).toMatch(/10\.0\.3\.0\/24/);
+    expect(ruleset).toMatch(/tcp dport 8080 .*dnat .*10\.0\.3\.2:80/);
+    expect(ruleset).toMatch(/udp dport 5353 .*dnat .*10\.0\.3\.2:5353/);
+    expect(await main(["csn", "teardown", pod.name], () => {})).toBe(0);
+    expect((await pod.exec("nft", ["list", "ruleset"])).stdout).not.toMatch(/vmnet/);
+  }, 60_000);
 });

@@ -5,9 +5,34 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { recoverContainerSideNetwork, setupContainerSideNetwork } from "../../container/index.js";
 import type { ContainerSideNetwork } from "../../container/types.js";
+import { VmnetInputError } from "../../errors.js";
 import type { Kit } from "../command-kit.js";
 import { emit, table } from "../io.js";
 import { untilInterrupted } from "../session.js";
+
+/** "tcp:8080" or "udp:5353:53" (pod port, then the VM's port when it differs), repeatable. */
+function collectForward(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function parseForward(text: string): { protocol: "tcp" | "udp"; port: number; vmPort?: number } {
+  const m = /^(tcp|udp):(\d{1,5})(?::(\d{1,5}))?$/.exec(text);
+  if (!m) throw new VmnetInputError("--forward", `"${text}" is not tcp|udp:<port>[:<vm port>]`);
+  return {
+    protocol: m[1] as "tcp" | "udp",
+    port: Number(m[2]),
+    ...(m[3] !== undefined && { vmPort: Number(m[3]) }),
+  };
+}
+
+/** Stops whatever servers the network runs (DHCPv4, DHCPv6, router advertisements). */
+async function stopServers(net: ContainerSideNetwork): Promise<void> {
+  await Promise.all([net.dhcp?.stop(), net.dhcp6?.stop(), net.routerAdvertiser?.stop()]);
+}
+
+function serves(net: ContainerSideNetwork): boolean {
+  return Boolean(net.dhcp || net.dhcp6 || net.routerAdvertiser);
+}
 
 function describe(kit: Kit, csn: ContainerSideNetwork): void {
   emit(
@@ -46,7 +71,14 @@ export function registerCsn(program: Command, kit: Kit): void {
   csn
     .command("setup")
     .argument("<netns>", "the pod's network namespace (name or path)")
-    .option("--mode <mode>", "bridge or tcfilter", "bridge")
+    .option("--mode <mode>", "bridge, tcfilter or masquerade", "bridge")
+    .option("--vm-ipv4 <cidr>", "masquerade: the VM's private IPv4 address (default 10.0.2.2/24)")
+    .option("--vm-ipv6 <cidr>", "masquerade: the VM's private IPv6 address (default fd10:0:2::2/120)")
+    .option(
+      "--forward <proto:port[:vmport]>",
+      "masquerade: forward a port of the pod's address to the VM (repeatable)",
+      collectForward,
+    )
     .option("--result <file>", "the CNI result (JSON); default: read from the pod's links")
     .option("--no-dhcp", "do not serve the CNI identity by DHCP")
     .option("-s, --seconds <n>", "serve DHCP for n seconds, then leave the setup in place", Number)
@@ -55,29 +87,47 @@ export function registerCsn(program: Command, kit: Kit): void {
     )
     .addHelpText(
       "after",
-      "\nExample:\n  vmnet csn setup pod1 --mode bridge --result /tmp/result.json\n  vmnet csn teardown pod1\n",
+      "\nExamples:\n  vmnet csn setup pod1 --mode bridge --result /tmp/result.json\n  vmnet csn setup pod1 --mode masquerade --forward tcp:8080:80 --forward udp:5353\n  vmnet csn teardown pod1\n",
     )
     .action(
       async (
         netns: string,
-        o: { mode: "bridge" | "tcfilter"; result?: string; dhcp: boolean; seconds?: number },
+        o: {
+          mode: "bridge" | "tcfilter" | "masquerade";
+          result?: string;
+          dhcp: boolean;
+          seconds?: number;
+          vmIpv4?: string;
+          vmIpv6?: string;
+          forward?: string[];
+        },
         cmd: Command,
       ) => {
         apply(cmd);
+        const masqueradeFlags = o.vmIpv4 !== undefined || o.vmIpv6 !== undefined || o.forward !== undefined;
+        if (masqueradeFlags && o.mode !== "masquerade")
+          throw new VmnetInputError("--mode", "--vm-ipv4, --vm-ipv6 and --forward need --mode masquerade");
         const result = o.result ? JSON.parse(await readFile(o.result, "utf8")) : undefined;
         const net = await setupContainerSideNetwork({
           netns,
           mode: o.mode,
           dhcp: o.dhcp,
           ...(result ? { result } : {}),
+          ...(masqueradeFlags && {
+            masquerade: {
+              ...(o.vmIpv4 !== undefined && { ipv4: o.vmIpv4 }),
+              ...(o.vmIpv6 !== undefined && { ipv6: o.vmIpv6 }),
+              ...(o.forward !== undefined && { forwardPorts: o.forward.map(parseForward) }),
+            },
+          }),
         });
         describe(kit, net);
-        if (net.dhcp) {
+        if (serves(net)) {
           const limit = o.seconds
             ? new Promise((r) => setTimeout(r, (o.seconds as number) * 1000))
             : undefined;
           await untilInterrupted(limit);
-          await net.dhcp.stop();
+          await stopServers(net);
         }
         // The TAPs are persistent: the VM opens them by name later.
         for (const i of net.interfaces) for (const fd of i.tap.fds) closeSync(fd);
@@ -98,7 +148,7 @@ export function registerCsn(program: Command, kit: Kit): void {
       describe(kit, net);
       const limit = o.seconds ? new Promise((r) => setTimeout(r, (o.seconds as number) * 1000)) : undefined;
       await untilInterrupted(limit);
-      await net.dhcp?.stop();
+      await stopServers(net);
     });
   csn
     .command("teardown")
