@@ -114,6 +114,13 @@ try {
       subject_s: m(`vmnet:${N}`),
       peer_s: (m(`perport:${PER_PORT_N}`) * N) / PER_PORT_N,
     },
+    {
+      workload: `${PER_PORT_N} logical ports created and bound on ${CHASSIS} chassis, until all up (both sides on the same ${PER_PORT_N} ports)`,
+      subject: "vmnet",
+      peer: "ovn-nbctl per port",
+      subject_s: m(`vmnet:${PER_PORT_N}`),
+      peer_s: m(`perport:${PER_PORT_N}`),
+    },
   ].map((row) => ({ ...row, ratio: Number((row.peer_s / row.subject_s).toFixed(2)) }));
   for (const row of rows)
     console.log(
