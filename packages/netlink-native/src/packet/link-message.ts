@@ -245,7 +245,12 @@ export function decodeLink(body: Buffer): Link {
     }
   }
   if (hasUnknown) {
-    Object.defineProperty(link, ATTRS, { value: attrs, writable: false, enumerable: false, configurable: true });
+    Object.defineProperty(link, ATTRS, {
+      value: attrs,
+      writable: false,
+      enumerable: false,
+      configurable: true,
+    });
     Object.defineProperty(link, "unknown", UNKNOWN_PROPERTY);
   } else link.unknown = [];
   if (props) {
