@@ -6,6 +6,7 @@ import type { NetnsRef, Tap } from "@vmnet/netlink-native";
 import { VmnetError } from "../errors.js";
 import { checkNetns } from "./netns.js";
 import { checkOptions, recoverOptionsSchema } from "./options.js";
+import { paced } from "./pacing.js";
 import { handOut, journalFor, startDhcp, startIpv6 } from "./setup.js";
 import { openJournalTap } from "./tap-step.js";
 import { restoreFromJournal } from "./teardown.js";
@@ -30,7 +31,14 @@ export async function recoverContainerSideNetwork(
   options: RecoverOptions = {},
 ): Promise<ContainerSideNetwork | undefined> {
   const o = checkOptions(recoverOptionsSchema, options, "");
-  const { path, id } = checkNetns(netns);
+  const checked = checkNetns(netns);
+  return paced(() => recoverChecked(o, checked));
+}
+
+async function recoverChecked(
+  o: ReturnType<typeof checkOptions<typeof recoverOptionsSchema>>,
+  { path, id }: ReturnType<typeof checkNetns>,
+): Promise<ContainerSideNetwork | undefined> {
   const journal = journalFor(o.stateDir, id);
   const record = await journal.read();
   if (!record) throw new VmnetError(`no container-side network journal for ${path} in ${journal.dir}`);

@@ -36,6 +36,7 @@ import { randomMac } from "./mac.js";
 import { masqueradeSteps } from "./masquerade-wiring.js";
 import { checkNetns } from "./netns.js";
 import { checkIfName, checkOptions, setupOptionsSchema } from "./options.js";
+import { paced } from "./pacing.js";
 import { resolveResult } from "./result.js";
 import { type Context, tapStep } from "./tap-step.js";
 import { type NetnsHandles, restoreFromJournal } from "./teardown.js";
@@ -158,7 +159,7 @@ export function handOut(
         handles.rtnl = undefined;
         handles.nft = undefined;
         try {
-          await restoreFromJournal(path, record, journal, held);
+          await paced(() => restoreFromJournal(path, record, journal, held));
         } finally {
           held.rtnl?.close();
           held.nft?.close();
@@ -299,8 +300,16 @@ export async function deleteFilters(tc: Tc, link: string | number, prios: number
  * step: StepError, every completed step undone.
  */
 export async function setupContainerSideNetwork(options: SetupOptions): Promise<ContainerSideNetwork> {
+  // Input errors are thrown at once; only the work waits for its turn (see pacing.ts).
   const o = checkOptions(setupOptionsSchema, options, "");
-  const { path, id } = checkNetns(o.netns);
+  const netns = checkNetns(o.netns);
+  return paced(() => setupChecked(o, netns));
+}
+
+async function setupChecked(
+  o: ReturnType<typeof checkOptions<typeof setupOptionsSchema>>,
+  { path, id }: ReturnType<typeof checkNetns>,
+): Promise<ContainerSideNetwork> {
   const owner = o.owner ?? "vmnet";
   const rtnl = await Rtnl.open({ netns: { path } });
   const ctx: Partial<Context> & { rtnl: Rtnl; taps: Map<string, Tap> } = { rtnl, taps: new Map() };

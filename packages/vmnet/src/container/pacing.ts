@@ -1,0 +1,23 @@
+// How many container-side networks are set up, recovered or torn down at once in this process.
+// Each one is a few milliseconds of JavaScript between kernel round trips; a hundred started
+// together answer their netlink dumps in the same loop turns and run those milliseconds back to
+// back, holding the event loop for over 100 ms. A few at a time keep the loop responsive, and the
+// kernel still overlaps their round trips. Later callers wait their turn in order. Measured with
+// 100 pods on a loaded 2-core machine: the longest block while setting up fell from 155-198 ms to
+// 18-86 ms; the 100 setups took 1.3-2.0 s instead of 0.9-1.1 s.
+const AT_ONCE = 8;
+
+let running = 0;
+const waiting: (() => void)[] = [];
+
+/** Runs `work` when fewer than AT_ONCE others are running; FIFO. */
+export async function paced<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= AT_ONCE) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await work();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
