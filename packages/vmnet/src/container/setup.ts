@@ -391,7 +391,9 @@ async function setupChecked(
     // IPv6 for the VM: the private network (masquerade), or the CNI's own, whose router is the
     // real gateway: its MAC is learned now, while the pod can still ask.
     let serveIpv6 = plan?.ipv6 !== undefined;
-    if (!masqMode && o.dhcp !== false && leases6FromResult(resolved.result).size > 0) {
+    // (leases6FromResult parses the whole result again: only asked when there is IPv6 to serve.)
+    const hasIpv6 = (resolved.result.ips ?? []).some((ip) => ip.address.includes(":"));
+    if (!masqMode && o.dhcp !== false && hasIpv6 && leases6FromResult(resolved.result).size > 0) {
       serveIpv6 = true;
       const gateways = gateways6FromResult(resolved.result);
       for (const ji of interfaces) {
