@@ -1,5 +1,5 @@
 // Counters the server keeps per binding and in total; plain objects so stats() can copy them.
-import type { DhcpCounters, DhcpDropReason } from "./types.js";
+import type { DhcpCounters } from "./types.js";
 
 export function emptyCounters(): DhcpCounters {
   return {
@@ -11,17 +11,25 @@ export function emptyCounters(): DhcpCounters {
   };
 }
 
-export function countDrop(c: DhcpCounters, reason: DhcpDropReason): void {
+/** The counters' shape every vmnet server keeps (DHCPv4, DHCPv6): messages by kind, drops by reason. */
+interface ServerCounters<Reason extends string> {
+  received: object;
+  sent: object;
+  dropped: Partial<Record<Reason, number>>;
+  droppedTotal: number;
+  sendErrors: number;
+}
+
+export function countDrop<Reason extends string>(c: ServerCounters<Reason>, reason: Reason): void {
   c.dropped[reason] = (c.dropped[reason] ?? 0) + 1;
   c.droppedTotal += 1;
 }
 
-export function copyCounters(c: DhcpCounters): DhcpCounters {
+export function copyCounters<C extends ServerCounters<string>>(c: C): C {
   return {
+    ...c,
     received: { ...c.received },
     sent: { ...c.sent },
     dropped: { ...c.dropped },
-    droppedTotal: c.droppedTotal,
-    sendErrors: c.sendErrors,
   };
 }

@@ -36,11 +36,13 @@ export type FramesHandler = (error: Error | null, data: Buffer, lengths: Uint32A
  * the kernel hands a received frame to ETH_P_ALL sockets before a bridge port's rx handler and
  * before tc ingress, but to protocol-bound sockets only after them, so on a TAP enslaved to a
  * bridge, or redirected by tc mirred, an ETH_P_IP socket never sees the guest's DISCOVER.
- * A BPF program in the kernel (socket-filter.ts) keeps every frame but DHCP requests off it.
+ * `filter`, a classic BPF program in the kernel, keeps every frame the caller does not want off
+ * it (DHCPv4 requests here; DHCPv6 and neighbour discovery for the IPv6 servers).
  */
-export async function openPacketSocket(
+export async function openFilteredPacketSocket(
   netnsPath: string,
   ifindex: number,
+  filter: Buffer,
   onFrames: FramesHandler,
 ): Promise<NativeDatagramSocket> {
   const addon = native() as Addon;
@@ -56,9 +58,8 @@ export async function openPacketSocket(
   }
   try {
     // The filter goes on before the bind: nothing is queued on the socket until it is bound, so
-    // no frame ever reaches it unfiltered. Only DHCP requests wake the process, not every frame
-    // the VM sends.
-    socket.attachFilter(dhcpServerFilter());
+    // no frame ever reaches it unfiltered, and only wanted frames wake the process.
+    socket.attachFilter(filter);
     socket.bind(sockaddrLl(ifindex, ETH_P_ALL));
     try {
       // Linux >= 4.20; without it our own replies come back and are ignored as not-for-us.
@@ -70,6 +71,15 @@ export async function openPacketSocket(
     throw error;
   }
   return socket;
+}
+
+/** The DHCPv4 server's socket: only DHCP requests pass its filter (socket-filter.ts). */
+export function openPacketSocket(
+  netnsPath: string,
+  ifindex: number,
+  onFrames: FramesHandler,
+): Promise<NativeDatagramSocket> {
+  return openFilteredPacketSocket(netnsPath, ifindex, dhcpServerFilter(), onFrames);
 }
 
 export function ipv4Destination(ifindex: number, mac: Uint8Array): Buffer {

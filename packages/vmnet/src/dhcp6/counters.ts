@@ -1,5 +1,5 @@
 // Counters the DHCPv6 server keeps per binding and in total.
-import type { Dhcp6Counters, Dhcp6DropReason } from "./types.js";
+import type { Dhcp6Counters } from "./types.js";
 
 export function emptyCounters6(): Dhcp6Counters {
   return {
@@ -20,17 +20,5 @@ export function emptyCounters6(): Dhcp6Counters {
   };
 }
 
-export function countDrop6(c: Dhcp6Counters, reason: Dhcp6DropReason): void {
-  c.dropped[reason] = (c.dropped[reason] ?? 0) + 1;
-  c.droppedTotal += 1;
-}
-
-export function copyCounters6(c: Dhcp6Counters): Dhcp6Counters {
-  return {
-    received: { ...c.received },
-    sent: { ...c.sent },
-    dropped: { ...c.dropped },
-    droppedTotal: c.droppedTotal,
-    sendErrors: c.sendErrors,
-  };
-}
+// Drops are counted and counters copied by the DHCPv4 server's generic helpers.
+export { copyCounters as copyCounters6, countDrop as countDrop6 } from "../dhcp/counters.js";
