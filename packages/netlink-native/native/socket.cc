@@ -71,6 +71,31 @@ Napi::Value OpenSocket(const Napi::CallbackInfo& info) {
 }
 constexpr size_t kMaxBytesPerWake = 4 << 20;
 
+// Closing an AF_PACKET socket waits for an RCU grace period inside close() (packet_release calls
+// synchronize_net): tens of milliseconds on a busy machine. closeAsync() does it on the pool.
+class CloseFdWorker : public Napi::AsyncWorker {
+ public:
+  CloseFdWorker(Napi::Env env, int fd)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), fd_(fd) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    if (::close(fd_) != 0) err_ = SysError::from("close");
+  }
+  void OnOK() override {
+    if (err_.failed()) {
+      deferred_.Reject(MakeSysError(Env(), err_).Value());
+    } else {
+      deferred_.Resolve(Env().Undefined());
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  int fd_;
+  SysError err_;
+};
+
 class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -88,6 +113,7 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
                            InstanceMethod("ref", &DatagramSocket::RefLoop),
                            InstanceMethod("unref", &DatagramSocket::UnrefLoop),
                            InstanceMethod("close", &DatagramSocket::Close),
+                           InstanceMethod("closeAsync", &DatagramSocket::CloseAsync),
                            InstanceAccessor("fd", &DatagramSocket::Fd, nullptr),
                        });
   }
@@ -293,6 +319,24 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
     on_datagrams_.Reset();
     if (inflight_ == 0) fd_.reset();
     return info.Env().Undefined();
+  }
+
+  // Like close(), but the close(2) itself runs on libuv's pool; the promise settles once the fd is
+  // closed. With sends still in flight the last one closes it, as close() does.
+  Napi::Value CloseAsync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ClosePoll();
+    close_requested_ = true;
+    on_datagrams_.Reset();
+    if (inflight_ != 0 || !fd_.valid()) {
+      auto done = Napi::Promise::Deferred::New(env);
+      done.Resolve(env.Undefined());
+      return done.Promise();
+    }
+    auto* worker = new CloseFdWorker(env, fd_.release());
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
   }
 
   Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_.get()); }

@@ -20,6 +20,8 @@ export interface NativeDatagramSocket {
   ref(): void;
   unref(): void;
   close(): void;
+  /** close() with the close(2) on libuv's pool (an AF_PACKET close waits for an RCU grace period). */
+  closeAsync(): Promise<void>;
 }
 
 /**

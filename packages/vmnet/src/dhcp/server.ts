@@ -117,11 +117,13 @@ export class DhcpServer {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.stopped = true;
-      for (const device of this.devices) {
-        device.socket?.close();
+      // Closed on libuv's pool: an AF_PACKET close waits for an RCU grace period in the kernel.
+      const closing = this.devices.map((device) => {
+        const socket = device.socket;
         device.socket = undefined;
-      }
-      await Promise.allSettled([...this.pendingSends]);
+        return socket?.closeAsync();
+      });
+      await Promise.allSettled([...this.pendingSends, ...closing]);
     })();
     return this.stopping;
   }

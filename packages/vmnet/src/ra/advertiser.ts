@@ -208,12 +208,14 @@ export class RouterAdvertiser {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.stopped = true;
-      for (const device of this.devices) {
+      // Closed on libuv's pool: an AF_PACKET close waits for an RCU grace period in the kernel.
+      const closing = this.devices.map((device) => {
         clearTimeout(device.timer);
-        device.socket?.close();
+        const socket = device.socket;
         device.socket = undefined;
-      }
-      await Promise.allSettled([...this.pendingSends]);
+        return socket?.closeAsync();
+      });
+      await Promise.allSettled([...this.pendingSends, ...closing]);
     })();
     return this.stopping;
   }
