@@ -179,7 +179,11 @@ describePrivileged("DhcpServer with dhcpcd", () => {
     // (It signals the daemon, pid 1 of the client's pid namespace, which then takes the command
     // down with it: its exit status says nothing.)
     await client.command?.(["-k", net.vmIf]);
-    await vi.waitFor(() => expect(events.some((e) => e.type === "release")).toBe(true));
+    // (dhcpcd sends the RELEASE on its own time: under load that is well past waitFor's default 1 s.)
+    await vi.waitFor(() => expect(events.some((e) => e.type === "release")).toBe(true), {
+      timeout: 20_000,
+      interval: 100,
+    });
     expect(server.stats().bindings[0]?.bound).toBe(false);
     // Someone on the link already has the address: dhcpcd's probe sees the ARP reply and declines.
     await net.pod.exec("ip", ["addr", "add", "10.7.0.9/24", "dev", net.podIf]);
