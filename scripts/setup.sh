@@ -13,7 +13,9 @@ SYSTEM_PACKAGES=(
   util-linux                    # unshare (private namespaces for tests and the demo)
   containernetworking-plugins   # real CNI plugins (bridge, host-local, ptp, macvlan) in /usr/lib/cni
   g++ make python3              # node-gyp builds the netlink-native addon
-  binutils                      # objdump: the test that checks the addon's glibc floor (g++ brings it too)
+  binutils binutils-x86-64-linux-gnu  # objdump: the test that checks the addon's glibc floor (g++ brings it too)
+  libc-bin                      # getconf: clock ticks for the capture benchmark's CPU figures (essential; named so it is explicit)
+  golang-go                     # go: the netlink-native benchmark's vishvananda/netlink peer (bench/install-peers.mjs adds its library)
   openvswitch-switch            # ovsdb-server + ovs-vswitchd for the private OVS sandbox (userspace datapath)
   openvswitch-common            # ovs-vsctl, ovs-ofctl, ovs-appctl, ovsdb-tool
   tcpdump tshark                # read the pcaps we write; watch traffic in tests
@@ -30,7 +32,7 @@ SYSTEM_PACKAGES=(
   isc-dhcp-client               # dhclient: a third real DHCP client
   busybox                       # busybox udhcpc and small tools in test namespaces
   qemu-system-x86               # real-VM tests and the full-kernel lane (software emulation; no KVM needed)
-  ovn-central ovn-host          # OVN northbound/southbound databases, ovn-northd and ovn-controller (the OVN backend's tests)
+  ovn-central ovn-host ovn-common  # OVN databases, ovn-northd, ovn-controller and ovn-nbctl (the OVN backend's tests and benchmark)
   chromium fonts-dejavu-core    # headless browser for the `vmnet serve` page tests (driven by puppeteer-core; nothing downloaded)
 )
 
