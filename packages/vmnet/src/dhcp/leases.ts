@@ -36,11 +36,11 @@ const optionsSchema = z.strictObject({
   hostname: leaseSchema.shape.hostname,
 });
 
-export function leasesFromResult(
-  result: unknown,
-  options: LeasesFromResultOptions = {},
-): Map<string, DhcpLease> {
-  const opts = checkInput(optionsSchema, options, "options");
+/** A CNI result of any version, parsed; its errors become VmnetInputError naming `result.<path>`. */
+export function parseResultInput(result: unknown): {
+  parsed: ReturnType<typeof parseResult>;
+  current: ReturnType<typeof toCurrent>;
+} {
   let parsed: ReturnType<typeof parseResult>;
   try {
     parsed = parseResult(result);
@@ -49,7 +49,15 @@ export function leasesFromResult(
       throw new VmnetInputError(error.path ? `result.${error.path}` : "result", error.reason);
     throw error;
   }
-  const current = toCurrent(parsed);
+  return { parsed, current: toCurrent(parsed) };
+}
+
+export function leasesFromResult(
+  result: unknown,
+  options: LeasesFromResultOptions = {},
+): Map<string, DhcpLease> {
+  const opts = checkInput(optionsSchema, options, "options");
+  const { parsed, current } = parseResultInput(result);
   const leases = new Map<string, DhcpLease>();
   const interfaces = current.interfaces ?? [];
   interfaces.forEach((iface, index) => {

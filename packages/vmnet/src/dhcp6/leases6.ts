@@ -1,7 +1,8 @@
 // CNI result -> the IPv6 leases to serve: one per interface that has an IPv6 address, keyed by the
 // interface's name, with the result's IPv6 DNS servers and search list. Nothing is invented. Pure.
-import { CniResultError, ipFamily, ipsForInterface, parseResult, toCurrent } from "@vmnet/cni-result";
+import { ipFamily, ipsForInterface } from "@vmnet/cni-result";
 import { z } from "zod";
+import { parseResultInput } from "../dhcp/leases.js";
 import { checkInput } from "../dhcp/schema.js";
 import { VmnetInputError } from "../errors.js";
 import { DEFAULT_LEASE_TIME_S, lease6Schema } from "./schema.js";
@@ -26,15 +27,7 @@ export function leases6FromResult(
   options: Leases6FromResultOptions = {},
 ): Map<string, Dhcp6Lease> {
   const opts = checkInput(optionsSchema, options, "options");
-  let parsed: ReturnType<typeof parseResult>;
-  try {
-    parsed = parseResult(result);
-  } catch (error) {
-    if (error instanceof CniResultError)
-      throw new VmnetInputError(error.path ? `result.${error.path}` : "result", error.reason);
-    throw error;
-  }
-  const current = toCurrent(parsed);
+  const { parsed, current } = parseResultInput(result);
   const leases = new Map<string, Dhcp6Lease>();
   const dns = current.dns ?? {};
   (current.interfaces ?? []).forEach((iface, index) => {
