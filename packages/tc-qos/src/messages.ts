@@ -22,13 +22,18 @@ export interface TcRequest {
   body: Buffer;
 }
 
-export function writeTcMsg(w: AttrWriter, m: Partial<TcMsg> & { ifindex: number }): void {
-  const b = Buffer.alloc(TCMSG_LEN);
-  b.writeUInt8(m.family ?? 0, 0);
+/** Writes the 20-byte tcmsg at the start of `b` (padding zeroed: `b` may be uninitialized). */
+export function writeTcMsgAt(b: Buffer, m: Partial<TcMsg> & { ifindex: number }): void {
+  b.writeUInt32LE((m.family ?? 0) & 0xff, 0); // family, then three bytes of padding
   b.writeInt32LE(m.ifindex, 4);
   b.writeUInt32LE((m.handle ?? 0) >>> 0, 8);
   b.writeUInt32LE((m.parent ?? 0) >>> 0, 12);
   b.writeUInt32LE((m.info ?? 0) >>> 0, 16);
+}
+
+export function writeTcMsg(w: AttrWriter, m: Partial<TcMsg> & { ifindex: number }): void {
+  const b = Buffer.allocUnsafe(TCMSG_LEN);
+  writeTcMsgAt(b, m);
   w.bytes(b);
 }
 

@@ -37,7 +37,7 @@ import {
 import { type Handle, parseFilterParent, parseHandle, parseQdiscHandle } from "./handle.js";
 import { QDISC_KIND_NAMES, qdiscKind } from "./kinds/index.js";
 import type { CodecContext, QdiscKind } from "./kinds/kind.js";
-import { htons, type TcRequest, tcRequest } from "./messages.js";
+import { htons, TCMSG_LEN, type TcRequest, tcRequest, writeTcMsgAt } from "./messages.js";
 import { systemPsched } from "./psched.js";
 import { check, u16, u32 } from "./validate.js";
 
@@ -115,19 +115,44 @@ export function parseQdiscSpec(spec: unknown, field = "qdisc") {
   return { kind: k, address, options: parsed };
 }
 
+/**
+ * What follows the tcmsg header (TCA_KIND and TCA_OPTIONS) by parsed options object and codec
+ * context. Parsed options are never mutated (validate.ts hands the same object to every identical
+ * spec), so a thousand links given one rate share one encoding, rate table included.
+ */
+const encodedOptions = new WeakMap<CodecContext, WeakMap<object, Buffer>>();
+
+function optionsTail(spec: ReturnType<typeof parseQdiscSpec>, ctx: CodecContext): Buffer {
+  const options = spec.options;
+  const cacheable = typeof options === "object" && options !== null;
+  let byOptions = encodedOptions.get(ctx);
+  const hit = cacheable ? byOptions?.get(options) : undefined;
+  if (hit) return hit;
+  const full = tcRequest(RTM_NEWQDISC, 0, { ifindex: 0 }, spec.kind.kind, (w) =>
+    spec.kind.encode(w, options, ctx),
+  ).body;
+  const tail = Buffer.from(full.subarray(TCMSG_LEN)); // a copy: not a view into a larger pool slab
+  if (cacheable) {
+    if (!byOptions) {
+      byOptions = new WeakMap();
+      encodedOptions.set(ctx, byOptions);
+    }
+    byOptions.set(options, tail);
+  }
+  return tail;
+}
+
 export function qdiscRequest(
   op: TcOp,
   ifindex: number,
   spec: ReturnType<typeof parseQdiscSpec>,
   ctx: CodecContext,
 ): TcRequest {
-  return tcRequest(
-    RTM_NEWQDISC,
-    NEW_FLAGS.qdisc[op],
-    { ifindex, handle: spec.address.handle, parent: spec.address.parent },
-    spec.kind.kind,
-    (w) => spec.kind.encode(w, spec.options, ctx),
-  );
+  const tail = optionsTail(spec, ctx);
+  const body = Buffer.allocUnsafe(TCMSG_LEN + tail.length);
+  writeTcMsgAt(body, { ifindex, handle: spec.address.handle, parent: spec.address.parent });
+  tail.copy(body, TCMSG_LEN);
+  return { type: RTM_NEWQDISC, flags: NEW_FLAGS.qdisc[op], body };
 }
 
 /**

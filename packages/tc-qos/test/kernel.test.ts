@@ -3,7 +3,7 @@
 import { skipBecause } from "@vmnet/harness";
 import { describePrivileged, netnsTest as test } from "@vmnet/harness/vitest";
 import { Rtnl } from "@vmnet/netlink-native";
-import { RTM_GETLINK } from "@vmnet/netlink-native/codec";
+import { RTM_GETLINK, RTM_NEWQDISC } from "@vmnet/netlink-native/codec";
 import { expect } from "vitest";
 import type { MirredInfo } from "../src/actions/mirred.js";
 import * as C from "../src/constants.js";
@@ -410,23 +410,40 @@ describePrivileged("qdiscs, classes, filters and actions on this kernel", () => 
     }
   });
 
-  test("many names at once are resolved by one link dump; a missing one fails alone", async ({ netns }) => {
+  test("many names at once are resolved by one link dump, streamed; a missing one fails alone", async ({
+    netns,
+  }) => {
     const rtnl = await Rtnl.open({ netns: netns.name });
     const tc = await Tc.open({ netns: netns.name });
     try {
       const n = 70;
       for (let i = 0; i < n; i++)
         await rtnl.links.add({ kind: "veth", name: `m${i}`, peer: { name: `n${i}` } });
+      // An alternative name resolves too (to its link's index).
+      await netns.exec("ip", ["link", "property", "add", "dev", "m5", "altname", "alt-of-m5"]);
+      const m5 = (await rtnl.links.get("m5")).index;
       const counts = { linkDumps: 0, linkGets: 0 };
+      // How many link messages had arrived when the first qdisc request left, and in all.
+      let linkMessages = 0;
+      let linkMessagesAtFirstAdd: number | undefined;
       const conn = tc.connection;
+      const dump = conn.dump.bind(conn);
       const dumpAll = conn.dumpAll.bind(conn);
       const request = conn.request.bind(conn);
+      conn.dump = async function* (type, ...rest) {
+        if (type === RTM_GETLINK) counts.linkDumps++;
+        for await (const m of dump(type, ...rest)) {
+          if (type === RTM_GETLINK) linkMessages++;
+          yield m;
+        }
+      };
       conn.dumpAll = (type, ...rest) => {
         if (type === RTM_GETLINK) counts.linkDumps++;
         return dumpAll(type, ...rest);
       };
       conn.request = (type, ...rest) => {
         if (type === RTM_GETLINK) counts.linkGets++;
+        if (type === RTM_NEWQDISC) linkMessagesAtFirstAdd ??= linkMessages;
         return request(type, ...rest);
       };
       const names = Array.from({ length: n }, (_, i) => `m${i}`);
@@ -434,8 +451,18 @@ describePrivileged("qdiscs, classes, filters and actions on this kernel", () => 
         [...names, "absent0"].map((l) => tc.qdiscs.add(l, { kind: "pfifo", handle: "3:", limit: 10 })),
       );
       expect(counts).toEqual({ linkDumps: 1, linkGets: 1 }); // the absent name is asked for alone
+      // 141 links are several dump datagrams: the first links' requests left before the last came.
+      expect(linkMessages).toBeGreaterThan(2 * n);
+      expect(linkMessagesAtFirstAdd).toBeGreaterThan(0);
+      expect(linkMessagesAtFirstAdd).toBeLessThan(linkMessages);
       expect(results.slice(0, n).every((r) => r.status === "fulfilled")).toBe(true);
       expect(String((results[n] as PromiseRejectedResult).reason)).toMatch(/link get "absent0": ENODEV/);
+      // The same name twice, and an altname, in one batch: one dump answers all of them.
+      const idx = await Promise.all([...names, "m5", "alt-of-m5"].map((l) => tc.ifindex(l)));
+      expect(idx.slice(-2)).toEqual([m5, m5]);
+      expect(idx[5]).toBe(m5);
+      expect(counts.linkDumps).toBe(2);
+      expect(counts.linkGets).toBe(1);
       const theirs = await tcJson<TcQdiscJson>(netns, ["qdisc", "show"]);
       expect(
         theirs
@@ -445,7 +472,8 @@ describePrivileged("qdiscs, classes, filters and actions on this kernel", () => 
       ).toEqual([...names].sort());
       // A few names: one request each.
       await Promise.all(names.slice(0, 3).map((l) => tc.qdiscs.delete(l)));
-      expect(counts).toEqual({ linkDumps: 1, linkGets: 4 });
+      expect(counts.linkDumps).toBe(2);
+      expect(counts.linkGets).toBe(4);
     } finally {
       tc.close();
       rtnl.close();

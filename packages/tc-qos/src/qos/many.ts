@@ -37,13 +37,17 @@ export async function applyQosMany(changes: readonly QosChange[], options: QosOp
       parsed,
       options,
     );
+    // Paced (the connection admits so many per event-loop turn): the kernel starts on the first
+    // links' requests while the next ones are still being encoded, instead of after all of them.
+    const connection = tc.connection;
     const results = await Promise.allSettled(
-      plans.map((steps, i) =>
-        runPlan(steps, {
+      plans.map(async (steps, i) => {
+        await connection.admit();
+        return runPlan(steps, {
           subject: `qos on ${String(changes[i]?.link)}`,
           ...(options.beforeStep ? { beforeStep: options.beforeStep } : {}),
-        }),
-      ),
+        });
+      }),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (!failed) return;

@@ -36,8 +36,30 @@ const majorOf = (handle: string): number => parseHandle(handle) >>> 16;
 const hex = (n: number): string => n.toString(16);
 const DEFAULT_LATENCY_PARSED = parseTime(DEFAULT_LATENCY);
 
+/**
+ * Options derived from a parsed spec, by that spec: parsed specs are shared and never mutated
+ * (validate.ts), so a thousand links given one spec share one options object, and with it one
+ * encoding of the request (requests.ts caches by options object).
+ */
+const derived = new WeakMap<object, { tbf?: TbfParsed; netem?: NetemParsed }>();
+
+function derivedOf(p: object): { tbf?: TbfParsed; netem?: NetemParsed } {
+  let d = derived.get(p);
+  if (!d) {
+    d = {};
+    derived.set(p, d);
+  }
+  return d;
+}
+
+function tbfOptions(p: Parameters<typeof buildTbfOptions>[0]): TbfParsed {
+  const d = derivedOf(p);
+  d.tbf ??= buildTbfOptions(p);
+  return d.tbf;
+}
+
 /** tbf options from parsed QoS fields, with applyQos's defaults filled in. */
-function tbfOptions(p: {
+function buildTbfOptions(p: {
   rate?: number;
   burst?: { bytes: number; cellLog?: number };
   latency?: Duration;
@@ -56,6 +78,12 @@ function tbfOptions(p: {
 }
 
 function netemOptions(p: QosParsed): NetemParsed {
+  const d = derivedOf(p);
+  d.netem ??= buildNetemOptions(p);
+  return d.netem;
+}
+
+function buildNetemOptions(p: QosParsed): NetemParsed {
   const out: Record<string, unknown> = {};
   for (const k of NETEM_KEYS) if (p[k] !== undefined) out[k] = p[k];
   return out as NetemParsed;

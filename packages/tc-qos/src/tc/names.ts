@@ -1,7 +1,11 @@
 // Link names to ifindexes for a Tc. A name alone is one RTM_GETLINK; many names asked for in the
-// same turn (Promise.all over a thousand links) are resolved by one dump of Rtnl's link
-// identities (what links.resolve reads), as tc -batch does with its name cache. Nothing is cached between calls.
-import type { Rtnl } from "@vmnet/netlink-native";
+// same turn (Promise.all over a thousand links) are resolved by one link dump, as tc -batch does
+// with its name cache. The dump is streamed: each name is answered as soon as the message of its
+// link arrives, so the callers' requests go out (and the kernel works on them) while the rest of
+// the dump is still being read. Nothing is cached between calls.
+import { NetlinkDumpInterruptedError, type Rtnl } from "@vmnet/netlink-native";
+import * as C from "@vmnet/netlink-native/codec";
+import { linkIdentityDumpRequest, namesOfLink } from "./link-names.js";
 
 /** From this many names asked for together, one link dump answers them. */
 export const LINK_DUMP_MIN = 64;
@@ -36,24 +40,42 @@ export class LinkNames {
       for (const w of batch) this.one(w);
       return;
     }
-    // Rtnl's identity dump (what links.resolve reads): names and altnames of every link.
-    this.rtnl.links.identities().then(
-      (links) => {
-        const byName = new Map<string, number>();
-        for (const l of links) {
-          byName.set(l.name, l.index);
-          for (const alt of l.altNames) if (!byName.has(alt)) byName.set(alt, l.index);
-        }
-        for (const w of batch) {
-          const index = byName.get(w.name);
-          // Not in the dump (made since, or absent): asked for alone, so it fails alone.
-          if (index === undefined) this.one(w);
-          else w.resolve(index);
-        }
+    const waiting = new Map<string, Waiter[]>();
+    for (const w of batch) {
+      const list = waiting.get(w.name);
+      if (list) list.push(w);
+      else waiting.set(w.name, [w]);
+    }
+    this.stream(waiting).then(
+      // Not in the dump (made since, absent, or the dump was interrupted before it): asked for
+      // alone, so each fails (ENODEV) or succeeds on its own.
+      () => {
+        for (const list of waiting.values()) for (const w of list) this.one(w);
       },
       (e: unknown) => {
-        for (const w of batch) w.reject(e);
+        for (const list of waiting.values()) for (const w of list) w.reject(e);
       },
     );
+  }
+
+  /** Answers waiters from the link dump as its messages arrive; removes those it answered. */
+  private async stream(waiting: Map<string, Waiter[]>): Promise<void> {
+    const req = linkIdentityDumpRequest();
+    const answer = (name: string, index: number) => {
+      const list = waiting.get(name);
+      if (!list) return;
+      waiting.delete(name);
+      for (const w of list) w.resolve(index);
+    };
+    try {
+      for await (const m of this.rtnl.connection.dump(req.type, req.body, { op: "link list" })) {
+        if (m.type !== C.RTM_NEWLINK) continue;
+        namesOfLink(m.body, answer);
+        if (waiting.size === 0) return; // the rest of the dump is read, and ignored, by dump()
+      }
+    } catch (e) {
+      // Names already answered came from links that existed: only the rest are asked for again.
+      if (!(e instanceof NetlinkDumpInterruptedError)) throw e;
+    }
   }
 }
