@@ -34,8 +34,27 @@ const DHCP_PORTS: [number, number][] = [
   [546, 547],
 ];
 
+/**
+ * Built batches by table, mark and links. The requests are immutable (the commit copies their
+ * bytes), and a process sets up pod after pod with the same mark and, mostly, the same `eth0`:
+ * encoding the dozen rules again each time was a millisecond of every setup.
+ */
+const batches = new Map<string, readonly NftRequest[]>();
+const BATCHES_KEPT = 64;
+
 /** The batch that creates the bridge-family table guarding `links`. */
-export function dhcpBlockBatch(table: string, mark: string, links: readonly string[]): NftRequest[] {
+export function dhcpBlockBatch(table: string, mark: string, links: readonly string[]): readonly NftRequest[] {
+  const key = `${table}\0${mark}\0${links.join("\0")}`;
+  let batch = batches.get(key);
+  if (!batch) {
+    batch = buildDhcpBlockBatch(table, mark, links);
+    if (batches.size >= BATCHES_KEPT) batches.delete(batches.keys().next().value as string);
+    batches.set(key, batch);
+  }
+  return batch;
+}
+
+function buildDhcpBlockBatch(table: string, mark: string, links: readonly string[]): NftRequest[] {
   const requests: NftRequest[] = [
     tableAdd({ family: "bridge", name: table, comment: mark, exclusive: true }),
     chainAdd({

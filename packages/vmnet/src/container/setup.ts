@@ -10,7 +10,6 @@ import {
   Nft,
   ownerMarkForThisProcess,
   Rtnl,
-  runPlan,
   type Step,
   step,
   type Tap,
@@ -27,6 +26,7 @@ import {
   readSysctls,
 } from "../masquerade/index.js";
 import { DEFAULT_STATE_DIR, Journal } from "../plan/journal.js";
+import { runStages } from "../plan/stages.js";
 import { gateways6FromResult } from "../ra/index.js";
 import { CSN_REDIRECT_PRIO, dhcpBlockBatch, dhcpPassFilters, NFT_TABLE, redirectTo } from "./dhcp-guard.js";
 import { learnGatewayMac } from "./gateway-mac.js";
@@ -178,56 +178,70 @@ export function handOut(
   };
 }
 
-function bridgeSteps(ctx: Context, ji: JournalInterface): Step[] {
+/**
+ * Bridge mode for one interface, in two waves of independent steps (see plan/stages.ts): first
+ * the CNI link's new MAC, the TAP and the bridge; then both enslaved and the bridge up with its
+ * address. Links are named by index, so no step pays a name lookup.
+ */
+function bridgeWaves(ctx: Context, ji: JournalInterface): { first: Step[]; second: Step[] } {
   const { rtnl, record } = ctx;
   const cni = ji.cni;
   const br = ji.bridge as string;
   const address = ji.bridgeAddress as string;
-  return [
-    step(
-      `give ${cni.name} a new MAC`,
-      () => rtnl.links.set(cni.index, { mac: ji.wiredMac }),
-      () => rtnl.links.set(cni.index, { mac: cni.mac }),
-    ),
-    tapStep(ctx, ji, false),
-    step(
-      `create ${br}`,
-      async () => {
-        await rtnl.links.add({
-          kind: "bridge",
-          name: br,
-          mtu: ji.mtu,
-          txqlen: 1000,
-          ageingTime: 0,
-          alias: record.mark,
-          group: record.group,
-        });
-      },
-      async () => {
-        await rtnl.links.deleteIfExists(br);
-      },
-    ),
-    step(
-      `enslave ${ji.tap} to ${br}`,
-      () => rtnl.links.set(ji.tap, { master: br, up: true }),
-      () => rtnl.links.set(ji.tap, { master: null, up: false }),
-    ),
-    step(
-      `enslave ${cni.name} to ${br}`,
-      () => rtnl.links.set(cni.index, { master: br, up: true }),
-      () => rtnl.links.set(cni.index, { master: null, up: cni.up }),
-    ),
-    step(
-      `bring ${br} up with ${address}`,
-      async () => {
-        await Promise.all([rtnl.links.up(br), rtnl.addresses.add(br, address)]);
-      },
-      async () => {
-        await rtnl.addresses.deleteIfPresent(br, address);
-        await rtnl.links.down(br);
-      },
-    ),
-  ];
+  let brIndex: number | undefined;
+  const tapIndex = () => ctx.taps.get(ji.tap)?.index ?? ji.tap;
+  const bridge = () => brIndex ?? br;
+  return {
+    first: [
+      step(
+        `give ${cni.name} a new MAC`,
+        () => rtnl.links.set(cni.index, { mac: ji.wiredMac }),
+        () => rtnl.links.set(cni.index, { mac: cni.mac }),
+      ),
+      tapStep(ctx, ji, false),
+      step(
+        `create ${br}`,
+        async () => {
+          const link = await rtnl.links.add({
+            kind: "bridge",
+            name: br,
+            mtu: ji.mtu,
+            txqlen: 1000,
+            ageingTime: 0,
+            alias: record.mark,
+            group: record.group,
+          });
+          brIndex = link.index;
+        },
+        async () => {
+          await rtnl.links.deleteIfExists(bridge());
+          brIndex = undefined;
+        },
+      ),
+    ],
+    second: [
+      step(
+        `enslave ${ji.tap} to ${br}`,
+        () => rtnl.links.set(tapIndex(), { master: bridge(), up: true }),
+        () => rtnl.links.set(tapIndex(), { master: null, up: false }),
+      ),
+      step(
+        `enslave ${cni.name} to ${br}`,
+        () => rtnl.links.set(cni.index, { master: bridge(), up: true }),
+        () => rtnl.links.set(cni.index, { master: null, up: cni.up }),
+      ),
+      step(
+        `bring ${br} up with ${address}`,
+        async () => {
+          await Promise.all([rtnl.links.up(bridge()), rtnl.addresses.add(bridge(), address)]);
+        },
+        async () => {
+          await rtnl.addresses.deleteIfPresent(bridge(), address);
+          await rtnl.links.down(bridge());
+        },
+      ),
+    ],
+  };
 }
 
 function tcFilterSteps(ctx: Context, ji: JournalInterface): Step[] {
@@ -311,16 +325,35 @@ async function setupChecked(
   { path, id }: ReturnType<typeof checkNetns>,
 ): Promise<ContainerSideNetwork> {
   const owner = o.owner ?? "vmnet";
-  const rtnl = await Rtnl.open({ netns: { path } });
+  // Both sockets open at once (each enters the netns on libuv's pool).
+  const needNft = o.mode === "bridge" || o.mode === "masquerade";
+  const [opened, nftOpened] = await Promise.allSettled([
+    Rtnl.open({ netns: { path } }),
+    needNft ? Nft.open({ netns: { path } }) : Promise.resolve(undefined),
+  ]);
+  if (opened.status === "rejected" || nftOpened.status === "rejected") {
+    if (opened.status === "fulfilled") opened.value.close();
+    if (nftOpened.status === "fulfilled") nftOpened.value?.close();
+    throw opened.status === "rejected" ? opened.reason : (nftOpened as PromiseRejectedResult).reason;
+  }
+  const rtnl = opened.value;
   const ctx: Partial<Context> & { rtnl: Rtnl; taps: Map<string, Tap> } = { rtnl, taps: new Map() };
+  if (nftOpened.value) ctx.nft = nftOpened.value;
   let kept = false;
   let ipv6: Ipv6Servers | undefined;
   try {
-    const [links, addresses, routes] = await Promise.all([
+    const journal = journalFor(o.stateDir, id);
+    const [links, addresses, routes, existing] = await Promise.all([
       rtnl.links.list(),
       rtnl.addresses.list(),
       rtnl.routes.list({ table: 0 }),
+      journal.read(),
     ]);
+    if (existing) {
+      throw new VmnetError(
+        `${path} already has a container-side network (journal ${journal.path}); tear it down or recover it first`,
+      );
+    }
     const lo = links.find((l) => l.name === "lo");
     const infos: LinkInfo[] = links
       .filter((l) => l.name !== "lo")
@@ -435,41 +468,41 @@ async function setupChecked(
       interfaces,
       complete: false,
     };
-    const journal = journalFor(o.stateDir, id);
-    const existing = await journal.read();
-    if (existing) {
-      throw new VmnetError(
-        `${path} already has a container-side network (journal ${journal.path}); tear it down or recover it first`,
-      );
-    }
-    if (bridgeMode || masqMode) ctx.nft = await Nft.open({ netns: { path } });
     const full: Context = { ...ctx, path, record, journal } as Context;
 
-    const steps: Step[] = [
-      step(
-        "write the journal",
-        () => journal.write(record),
-        () => journal.remove(),
-      ),
+    // Stages of independent steps (plan/stages.ts). Bridge mode is three waves between the
+    // journal writes; the other modes keep one step per stage, each depending on the last.
+    const stages: Step[][] = [
+      [
+        step(
+          "write the journal",
+          () => journal.write(record),
+          () => journal.remove(),
+        ),
+      ],
     ];
     const linksAtSetup = new Set(links.map((l) => l.name));
+    const first: Step[] = [];
+    const second: Step[] = [];
     for (const ji of interfaces) {
       if (masqMode) {
-        steps.push(...masqueradeSteps(full, ji, linksAtSetup));
+        for (const s of masqueradeSteps(full, ji, linksAtSetup)) stages.push([s]);
         continue;
       }
-      steps.push(
-        step(
-          `strip ${ji.cni.name}`,
-          () => stripLinkWith(rtnl, ji.cni),
-          () => configureLinkWith(rtnl, ji.cni),
-        ),
+      const strip = step(
+        `strip ${ji.cni.name}`,
+        () => stripLinkWith(rtnl, ji.cni),
+        () => configureLinkWith(rtnl, ji.cni),
       );
-      steps.push(...(bridgeMode ? bridgeSteps(full, ji) : tcFilterSteps(full, ji)));
+      if (bridgeMode) {
+        const waves = bridgeWaves(full, ji);
+        first.push(strip, ...waves.first);
+        second.push(...waves.second);
+      } else for (const s of [strip, ...tcFilterSteps(full, ji)]) stages.push([s]);
     }
     if (bridgeMode) {
       const nft = full.nft as Nft;
-      steps.push(
+      first.push(
         step(
           `block DHCP on ${interfaces.map((i) => i.cni.name).join(", ")}`,
           () =>
@@ -487,15 +520,17 @@ async function setupChecked(
       );
     }
     if (lo && !lo.up)
-      steps.push(
+      first.push(
         step(
           "bring lo up",
           () => rtnl.links.up(lo.index),
           () => rtnl.links.down(lo.index),
         ),
       );
+    // The servers need only the TAPs to exist: they start beside the last wiring wave.
+    const servers: Step[] = [];
     if (o.dhcp !== false) {
-      steps.push(
+      servers.push(
         step(
           "start the DHCP server",
           async () => {
@@ -508,7 +543,7 @@ async function setupChecked(
         ),
       );
       if (record.dhcp6Duid)
-        steps.push(
+        servers.push(
           step(
             "start the DHCPv6 server and router advertiser",
             async () => {
@@ -521,14 +556,18 @@ async function setupChecked(
           ),
         );
     }
-    steps.push(
+    if (bridgeMode) stages.push(first, [...second, ...servers]);
+    else {
+      for (const s of [...first, ...servers]) stages.push([s]);
+    }
+    stages.push([
       step(
         "mark the journal complete",
         () => journal.write({ ...record, complete: true }),
         () => journal.write(record),
       ),
-    );
-    await runPlan(steps, {
+    ]);
+    await runStages(stages, {
       subject: `container-side network in ${path}`,
       ...(o.beforeStep && { beforeStep: o.beforeStep as SetupOptions["beforeStep"] }),
     });
