@@ -15,6 +15,7 @@ import { cidr, ifName, parseInput, vlanId } from "./input.js";
 import { DEFUNCT_KEY, OWNER_KEY } from "./keys.js";
 import { createMirror, destroyMirror, type MirrorSpec } from "./mirror.js";
 import { type Netflow, newNetflow } from "./netflow.js";
+import { readPortIndex } from "./port-index.js";
 import { clearQos, type QosSpec, type QosState, readQos, updateQos } from "./qos.js";
 import {
   type ContainerTapSpec,
@@ -133,8 +134,8 @@ export class Bridge {
   /** Removes every defunct tap of this bridge in one go; returns their names. */
   reapTaps(hooks?: PlanHooks): Promise<string[]> {
     return this.run(async () => {
-      const snap = await this.ctx.vswitch.snapshot();
-      const defunct = snap.ports
+      const { ports } = await readPortIndex(this.ctx.client);
+      const defunct = [...ports.values()]
         .filter(
           (p) =>
             p.bridge === this.name &&
@@ -198,11 +199,15 @@ export class Bridge {
 
   /** The next free tap name (not reserved: creating with it may still race with others). */
   async createTapName(): Promise<string> {
-    const [links, snap] = await Promise.all([this.ctx.rtnl.links.identities(), this.ctx.vswitch.snapshot()]);
+    const [links, index] = await Promise.all([
+      this.ctx.rtnl.links.identities(),
+      readPortIndex(this.ctx.client),
+    ]);
     const taken = new Set([
       ...this.ctx.reservedNames,
       ...links.map((l) => l.name),
-      ...snap.ports.map((p) => p.name),
+      ...index.ports.keys(),
+      ...index.interfaceNames,
     ]);
     return allocateTapNames(this.ctx.tapFormat, 1, taken)[0] as string;
   }

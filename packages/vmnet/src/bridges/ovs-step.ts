@@ -10,13 +10,14 @@ export function ovsStep<T>(
   name: string,
   build: () => Promise<OvsChange<T>>,
   onDone?: (result: T) => void,
+  options: { wait?: boolean } = {},
 ) {
   let applied: OvsChange<T> | undefined;
   return step(
     name,
     async () => {
       const change = await build();
-      if (change.operations.length > 0) await ctx.vswitch.transact(change.operations);
+      if (change.operations.length > 0) await ctx.vswitch.transact(change.operations, options);
       applied = change;
       onDone?.(change.result);
     },

@@ -13,6 +13,7 @@ import { clearIngressMeter } from "./ingress-meter.js";
 import { ifName, macAddress, parseInput, vlanId } from "./input.js";
 import { DEFUNCT_KEY, LSP_KEY, MAC_KEY, METER_KEY, OWNER_KEY, type PortKind } from "./keys.js";
 import { ovsStep } from "./ovs-step.js";
+import { type PortEntry, readPortIndex } from "./port-index.js";
 import { allocateTapNames } from "./tap-names.js";
 
 export const tapSpec = z
@@ -39,11 +40,11 @@ export async function assignNames(
   ctx: BridgesContext,
   wanted: readonly (string | undefined)[],
 ): Promise<string[]> {
-  const [links, snap] = await Promise.all([ctx.rtnl.links.identities(), ctx.vswitch.snapshot()]);
+  const [links, index] = await Promise.all([ctx.rtnl.links.identities(), readPortIndex(ctx.client)]);
   const taken = new Set<string>(ctx.reservedNames);
   for (const l of links) taken.add(l.name);
-  for (const p of snap.ports) taken.add(p.name);
-  for (const i of snap.interfaces ?? []) taken.add(i.name);
+  for (const name of index.ports.keys()) taken.add(name);
+  for (const name of index.interfaceNames) taken.add(name);
   const out: string[] = [];
   const seen = new Set<string>();
   for (const [i, name] of wanted.entries()) {
@@ -70,22 +71,33 @@ export class TapExistsError extends VmnetError {
   }
 }
 
+/** Counts bulk progress across the steps of one plan (each tap counts twice: kernel, switch). */
+export interface Progress {
+  done: number;
+  total: number;
+  report?: ((done: number, total: number) => void) | undefined;
+}
+
 /** Kernel step: persistent taps, marked and up. On a partial failure the ones made are removed. */
-export function kernelTapsStep(ctx: BridgesContext, names: readonly string[], hooks: PlanHooks = {}): Step {
+export function kernelTapsStep(
+  ctx: BridgesContext,
+  names: readonly string[],
+  hooks: PlanHooks = {},
+  progress: Progress = { done: 0, total: names.length * 2, report: hooks.onProgress },
+): Step {
   return step(
     `create ${names.length} kernel tap(s)`,
     async () => {
       const made: string[] = [];
       try {
         const mark = ctx.mark("tap");
-        let done = 0;
         await Promise.all(
           names.map(async (name) => {
             const tap = await openTap({ name, persist: true, ...ctx.netnsOption });
             tap.close();
             made.push(name);
             await ctx.rtnl.links.set(tap.index, { alias: mark, up: true });
-            hooks.onProgress?.(++done, names.length * 2);
+            progress.report?.(++progress.done, progress.total);
           }),
         );
       } catch (e) {
@@ -127,7 +139,7 @@ export function addPortsStep(
 }
 
 /** The OVN logical ports bound to these OVS ports (none outside OVN mode). */
-export function logicalPortsOf(ports: readonly PortInfo[]): string[] {
+export function logicalPortsOf(ports: readonly Pick<PortInfo, "externalIds">[]): string[] {
   return ports.map((p) => p.externalIds[LSP_KEY]).filter((n): n is string => n !== undefined);
 }
 
@@ -142,6 +154,54 @@ export function portSpecFor(
     ...(extra.vlan !== undefined ? { tag: extra.vlan } : {}),
     externalIds: ctx.portIds(kind, { [MAC_KEY]: extra.mac }),
   };
+}
+
+/** Bulk creations above this size are pipelined (see createSteps). */
+const PIPELINE_ABOVE = 64;
+/** Chunks per pipelined creation: enough for overlap, few enough that each port read stays cheap. */
+const PIPELINE_CHUNKS = 8;
+
+/**
+ * The plan for creating taps. Small batches: the kernel taps, then one OVSDB transaction. Large
+ * ones are pipelined: chunk by chunk, the kernel taps, then their ports committed without waiting,
+ * so ovs-vswitchd applies one chunk while the kernel makes the next; a last step waits until
+ * ovs-vswitchd has applied everything. Each chunk's steps undo themselves, so a failure anywhere
+ * removes every tap and port made so far.
+ */
+function createSteps(
+  ctx: BridgesContext,
+  bridge: string,
+  names: readonly string[],
+  ports: PortSpec[],
+  hooks: PlanHooks,
+): Step[] {
+  if (ctx.ovn || names.length <= PIPELINE_ABOVE)
+    return [kernelTapsStep(ctx, names, hooks), addPortsStep(ctx, bridge, ports, hooks)];
+  const progress: Progress = { done: 0, total: names.length * 2, report: hooks.onProgress };
+  const size = Math.max(32, Math.ceil(names.length / PIPELINE_CHUNKS));
+  const steps: Step[] = [];
+  for (let at = 0; at < names.length; at += size) {
+    const chunk = ports.slice(at, at + size);
+    steps.push(
+      kernelTapsStep(ctx, names.slice(at, at + size), hooks, progress),
+      ovsStep(
+        ctx,
+        `add ${chunk.length} port(s) to ${bridge} (committed, not yet applied)`,
+        () => ctx.vswitch.changes.addPorts(bridge, chunk),
+        () => {
+          progress.done += chunk.length;
+          progress.report?.(progress.done, progress.total);
+        },
+        { wait: false },
+      ),
+    );
+  }
+  steps.push(
+    step(`wait until ovs-vswitchd has applied ${names.length} port(s)`, async () => {
+      await ctx.vswitch.transact([]);
+    }),
+  );
+  return steps;
 }
 
 /** Creates taps in bulk; returns their names in the order of `inputs`. */
@@ -159,7 +219,7 @@ export async function createTaps(
   );
   try {
     const ports = specs.map((s, i) => portSpecFor(ctx, names[i] as string, "tap", s));
-    await runPlan([kernelTapsStep(ctx, names, hooks), addPortsStep(ctx, bridge, ports, hooks)], {
+    await runPlan(createSteps(ctx, bridge, names, ports, hooks), {
       subject: `create ${names.length} tap(s) on ${bridge}`,
       ...(hooks.beforeStep ? { beforeStep: hooks.beforeStep } : {}),
     });
@@ -204,9 +264,8 @@ export async function destroyPorts(
   if (names.length === 0) return [];
   const field = options.field ?? "taps";
   for (const [i, n] of names.entries()) parseInput(ifName, n, names.length === 1 ? field : `${field}.${i}`);
-  const snap = await ctx.vswitch.snapshot();
-  const byName = new Map(snap.ports.map((p) => [p.name, p]));
-  const ports: PortInfo[] = [];
+  const byName = (await readPortIndex(ctx.client)).ports;
+  const ports: PortEntry[] = [];
   for (const name of names) {
     const port = byName.get(name);
     if (!port) throw new VmnetError(`${name}: no such port`);
@@ -257,8 +316,7 @@ export async function destroyPorts(
 
 /** Marks taps defunct (one transaction): they stay until reapTaps removes them all at once. */
 export async function markDefunct(ctx: BridgesContext, names: readonly string[]): Promise<void> {
-  const snap = await ctx.vswitch.snapshot();
-  const ports = new Map(snap.ports.map((p) => [p.name, p]));
+  const ports = (await readPortIndex(ctx.client)).ports;
   const ops = names.map((name) => {
     const port = ports.get(name);
     if (!port) throw new VmnetError(`${name}: no such tap`);
