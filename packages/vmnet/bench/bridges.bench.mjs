@@ -8,7 +8,8 @@
 //     the scaled figure flatters minimega (the ratio is a lower bound).
 //   - the best shell way: one `ip -batch` for all taps (add, group, up) + one chained `ovs-vsctl`;
 //     destroy one chained `ovs-vsctl del-port ...` + `ip link del group`.
-// Plus vmnet alone at N = 5000 to show the cost per tap stays flat as the bridge grows.
+// Plus N = 5000 (vmnet, the shell way and the ovs-vswitchd floor) to show how the cost per tap
+// grows with the bridge, and the floor: ovs-vswitchd alone applying the ports (taps made before).
 // Each run uses a fresh netns with a private OVS (userspace datapath). ip and ovs-vsctl reach it
 // without `ip netns exec` (ip -n; ovs-vsctl over the database socket), so no side pays for it.
 // Writes bench/results/bridges.json: rows { workload, subject: "vmnet", peer, subject_s, peer_s,
@@ -27,6 +28,8 @@ const N = Number(process.env.BENCH_N ?? 1000);
 const BIG_N = Number(process.env.BENCH_BIG_N ?? 5000);
 const MINIMEGA_N = Math.min(N, Number(process.env.BENCH_MINIMEGA_N ?? 200));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** Runs at BIG_N (each takes a minute or more). */
+const BIG_RUNS = Number(process.env.BENCH_BIG_RUNS ?? 1);
 const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(here, "results");
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -108,9 +111,33 @@ async function shell(n) {
   });
 }
 
-async function measure(label, fn) {
+// What ovs-vswitchd alone needs to apply N ports (the same chained ovs-vsctl as the shell way,
+// the taps made beforehand and not timed): a floor every side pays, shown beside the others.
+async function floor(n) {
+  return withSwitch(async ({ ns, ovs }) => {
+    const group = 4243;
+    const batch = [];
+    const add = [];
+    const del = [];
+    for (let i = 0; i < n; i++) {
+      batch.push(`tuntap add name t${i} mode tap`, `link set t${i} group ${group}`, `link set t${i} up`);
+      add.push("--", "add-port", "bench", `t${i}`, `tag=${tagOf(i)}`);
+      del.push("--", "del-port", "bench", `t${i}`);
+    }
+    await execa("ip", ["-n", ns, "-batch", "-"], { input: `${batch.join("\n")}\n` });
+    const t0 = now();
+    await vsctl(ovs, add);
+    const t1 = now();
+    await vsctl(ovs, del);
+    const t2 = now();
+    await execa("ip", ["-n", ns, "link", "del", "group", String(group)]);
+    return { create: t1 - t0, destroy: t2 - t1 };
+  });
+}
+
+async function measure(label, fn, runs = RUNS) {
   const samples = [];
-  for (let r = 0; r < RUNS; r++) {
+  for (let r = 0; r < runs; r++) {
     const s = await fn();
     samples.push(s);
     console.log(
@@ -129,8 +156,11 @@ console.log(
   `bridges bench: N=${N}, big N=${BIG_N}, minimega measured on ${MINIMEGA_N}, runs=${RUNS}, load ${load}`,
 );
 const v = await measure(`vmnet ${N}`, () => vmnet(N));
-const vBig = await measure(`vmnet ${BIG_N}`, () => vmnet(BIG_N));
+const vBig = await measure(`vmnet ${BIG_N}`, () => vmnet(BIG_N), BIG_RUNS);
 const s = await measure(`shell ${N}`, () => shell(N));
+const sBig = await measure(`shell ${BIG_N}`, () => shell(BIG_N), BIG_RUNS);
+const f = await measure(`ovs-vswitchd floor ${N}`, () => floor(N));
+const fBig = await measure(`ovs-vswitchd floor ${BIG_N}`, () => floor(BIG_N), BIG_RUNS);
 const m = await measure(`minimega ${MINIMEGA_N}`, () => minimega(MINIMEGA_N));
 const scale = N / MINIMEGA_N;
 const ratio = (peer, subject) => Number((peer / subject).toFixed(2));
@@ -154,6 +184,34 @@ for (const op of ["create", "destroy"]) {
     ratio: ratio(s[op], v[op]),
   });
   rows.push({
+    workload: `${op} ${N} taps (tagged, up, on a bridge; applied by ovs-vswitchd)`,
+    subject: "vmnet",
+    peer: "ovs-vswitchd floor",
+    subject_s: v[op],
+    peer_s: f[op],
+    ratio: ratio(f[op], v[op]),
+    note: `the floor is one chained ovs-vsctl ${op === "create" ? "adding" : "removing"} ${N} ports of taps made beforehand (not timed), until ovs-vswitchd has applied it: what every side waits for`,
+  });
+  const growth = (big, small) => Number((big[op] / BIG_N / (small[op] / N)).toFixed(2));
+  rows.push({
+    workload: `${op} ${BIG_N} taps: cost per tap vs ${N}`,
+    subject: "ip -batch + chained ovs-vsctl",
+    peer: `itself at ${N}`,
+    subject_s: sBig[op],
+    peer_s: s[op],
+    per_tap_ms: { [BIG_N]: (sBig[op] / BIG_N) * 1000, [N]: (s[op] / N) * 1000 },
+    growth: growth(sBig, s),
+  });
+  rows.push({
+    workload: `${op} ${BIG_N} ports: ovs-vswitchd floor per port vs ${N}`,
+    subject: "ovs-vswitchd floor",
+    peer: `itself at ${N}`,
+    subject_s: fBig[op],
+    peer_s: f[op],
+    per_tap_ms: { [BIG_N]: (fBig[op] / BIG_N) * 1000, [N]: (f[op] / N) * 1000 },
+    growth: growth(fBig, f),
+  });
+  rows.push({
     workload: `${op} ${BIG_N} taps: cost per tap vs ${N}`,
     subject: "vmnet",
     peer: `vmnet at ${N}`,
@@ -167,5 +225,5 @@ for (const r of rows) console.log(JSON.stringify(r));
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(
   join(resultsDir, "bridges.json"),
-  `${JSON.stringify({ date: new Date().toISOString(), load, N, BIG_N, MINIMEGA_N, RUNS, rows, samples: { vmnet: v.samples, vmnetBig: vBig.samples, shell: s.samples, minimega: m.samples } }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), load, N, BIG_N, MINIMEGA_N, RUNS, rows, samples: { vmnet: v.samples, vmnetBig: vBig.samples, shell: s.samples, shellBig: sBig.samples, floor: f.samples, floorBig: fBig.samples, minimega: m.samples } }, null, 2)}\n`,
 );
