@@ -175,12 +175,16 @@ function routeSpec(r: LinkRoute, index: number): RouteSpec {
  * Idempotent: what is already gone is not an error.
  */
 export async function stripLinkWith(rtnl: Rtnl, info: LinkInfo): Promise<void> {
-  await Promise.all(info.routes.map((r) => rtnl.routes.deleteIfPresent(routeSpec(r, info.index))));
-  const order = [...info.addresses].sort((a, b) => (b.flags & IFA_F_SECONDARY) - (a.flags & IFA_F_SECONDARY));
-  const secondaries = order.filter((a) => a.flags & IFA_F_SECONDARY);
-  const primaries = order.filter((a) => !(a.flags & IFA_F_SECONDARY));
-  await Promise.all(secondaries.map((a) => rtnl.addresses.deleteIfPresent(info.index, a.cidr)));
-  await Promise.all(primaries.map((a) => rtnl.addresses.deleteIfPresent(info.index, a.cidr)));
+  // One round trip: routes, then secondary addresses, then primaries, all sent at once. Whatever
+  // order the kernel meets them in, the end is the same: a route or secondary address already
+  // removed with the address it hung on is "not present", which these deletes accept.
+  const secondaries = info.addresses.filter((a) => a.flags & IFA_F_SECONDARY);
+  const primaries = info.addresses.filter((a) => !(a.flags & IFA_F_SECONDARY));
+  await Promise.all([
+    ...info.routes.map((r) => rtnl.routes.deleteIfPresent(routeSpec(r, info.index))),
+    ...secondaries.map((a) => rtnl.addresses.deleteIfPresent(info.index, a.cidr)),
+    ...primaries.map((a) => rtnl.addresses.deleteIfPresent(info.index, a.cidr)),
+  ]);
 }
 
 /**
