@@ -2,7 +2,7 @@
 // `-netdev tap,fd=N` with the fd in `stdio`), read/write them with node:fs, and close them with
 // close() when done. A non-persistent device disappears with its last fd.
 import { z } from "zod";
-import { fromNative } from "./errors.js";
+import { fromNative, NetlinkNativeError } from "./errors.js";
 import { native } from "./native.js";
 import { type NetnsRef, netnsPath } from "./netns.js";
 import { check, ifName, netnsRef } from "./validate.js";
@@ -35,6 +35,12 @@ export interface Tap {
   close(): Promise<void>;
   /** Clears IFF_PERSIST so the device goes with its last fd. */
   unpersist(): void;
+  /**
+   * Sets IFF_PERSIST so the device outlives its fds. Open without `persist`, mark the device, then
+   * persist it: a process killed in between leaves nothing behind (the kernel removes a
+   * non-persistent device with its last fd), so no unmarked device can outlive a crash.
+   */
+  persist(): void;
 }
 
 /**
@@ -61,6 +67,18 @@ export async function openTap(options: TapOptions = {}): Promise<Tap> {
   }
   let open = true;
   let closing: Promise<void> | undefined;
+  const setPersist = (on: boolean) => {
+    const fd = opened.fds[0];
+    if (fd === undefined || !open) {
+      if (on) throw new NetlinkNativeError(`persist tap "${opened.name}": the tap is closed`);
+      return;
+    }
+    try {
+      native().setTapPersist(fd, on);
+    } catch (e) {
+      throw fromNative(e, `${on ? "persist" : "unpersist"} tap "${opened.name}"`);
+    }
+  };
   return {
     name: opened.name,
     index: opened.index,
@@ -79,13 +97,10 @@ export async function openTap(options: TapOptions = {}): Promise<Tap> {
       return closing;
     },
     unpersist() {
-      const fd = opened.fds[0];
-      if (fd === undefined || !open) return;
-      try {
-        native().setTapPersist(fd, false);
-      } catch (e) {
-        throw fromNative(e, `unpersist tap "${opened.name}"`);
-      }
+      setPersist(false);
+    },
+    persist() {
+      setPersist(true);
     },
   };
 }

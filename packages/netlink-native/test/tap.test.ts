@@ -43,6 +43,21 @@ describePrivileged("TAP/TUN", () => {
     expect(await netns.ipJson(["link", "show"])).toHaveLength(1);
   });
 
+  test("persist() after the fact: a tap opened without it outlives its fds once persisted", async ({
+    netns,
+  }) => {
+    const tap = await openTap({ name: "tapP", netns: netns.name });
+    tap.persist();
+    await tap.close();
+    const [ip] = await netns.ipJson(["-d", "link", "show", "tapP"]);
+    expect(ip.linkinfo.info_data).toMatchObject({ type: "tap", persist: true });
+    expect(() => tap.persist()).toThrow(/closed/);
+    const again = await openTap({ name: "tapP", netns: netns.name });
+    again.unpersist();
+    await again.close();
+    expect(await netns.ipJson(["link", "show"])).toHaveLength(1);
+  });
+
   test("frames written to the fd come out of the device, and the fd works in a child process", async ({
     netns,
   }) => {

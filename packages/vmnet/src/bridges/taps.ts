@@ -93,10 +93,16 @@ export function kernelTapsStep(
         const mark = ctx.mark("tap");
         await Promise.all(
           names.map(async (name) => {
-            const tap = await openTap({ name, persist: true, ...ctx.netnsOption });
-            tap.close();
+            // Marked before it is made persistent: a process killed in between leaves no
+            // unmarked tap (the kernel removes a non-persistent one with its fd).
+            const tap = await openTap({ name, ...ctx.netnsOption });
             made.push(name);
-            await ctx.rtnl.links.set(tap.index, { alias: mark, up: true });
+            try {
+              await ctx.rtnl.links.set(tap.index, { alias: mark, up: true });
+              tap.persist();
+            } finally {
+              void tap.close();
+            }
             progress.report?.(++progress.done, progress.total);
           }),
         );

@@ -30,7 +30,14 @@ export function tapStep(ctx: Context, ji: JournalInterface, tcMode: boolean): St
   return step(
     `create ${ji.tap}`,
     async () => {
-      const tap = await openJournalTap(ctx.path, record, ji.tap);
+      // Made without IFF_PERSIST, marked, then persisted: a process killed before the mark leaves
+      // no unmarked TAP behind (a non-persistent one goes with its fds, i.e. with the process).
+      const tap = await openTap({
+        name: ji.tap,
+        netns: { path: ctx.path },
+        vnetHdr: record.vnetHdr,
+        queues: record.queues,
+      });
       ctx.taps.set(ji.tap, tap);
       try {
         await rtnl.links.set(tap.index, {
@@ -39,6 +46,7 @@ export function tapStep(ctx: Context, ji: JournalInterface, tcMode: boolean): St
           group: record.group,
           ...(tcMode && { mac: ji.cni.mac }),
         });
+        tap.persist();
         if (tcMode) {
           // The TAP now has the VM's MAC, hence the VM's IPv6 link-local address: its own
           // duplicate address detection, sent toward the VM, would make the guest's fail. The
