@@ -197,6 +197,31 @@ describePrivileged("Bridges on OVN: a VLAN is a logical switch spanning hosts", 
     expect(await reaches(vms.a1 as TestNetns, "10.70.0.2", 15_000)).toBe(true);
   }, 60_000);
 
+  test("addTap moves a tap to another VLAN (logical switch) and back; undefined unbinds it", async () => {
+    const h1 = hosts[0] as Host;
+    const a1 = vms.a1 as TestNetns;
+    const tap = taps.a1 as string;
+    const lsp = `chassis-1.${tap}`;
+    await h1.bridge.addTap(tap, { vlan: 20 });
+    await ovn.northbound.waitPortsUp([lsp], { timeoutMs: 30_000 });
+    expect((await ovn.northbound.listLogicalPorts()).find((p) => p.name === lsp)?.switchName).toBe(
+      "vmnet-vlan20",
+    );
+    expect((await h1.bridge.taps()).find((t) => t.name === tap)?.vlan).toBe(20);
+    // Now with b3 (VLAN 20, another host), no longer with a2 (VLAN 10).
+    expect(await reaches(a1, "10.70.0.13", 15_000)).toBe(true);
+    expect(await pings(a1, "10.70.0.2", 3)).toBe(false);
+    // Unbound: on no logical switch, reaches nobody.
+    await h1.bridge.addTap(tap, {});
+    expect((await ovn.northbound.listLogicalPorts()).map((p) => p.name)).not.toContain(lsp);
+    expect(await pings(a1, "10.70.0.13", 2)).toBe(false);
+    // Back on VLAN 10 with a2 and a3.
+    await h1.bridge.addTap(tap, { vlan: 10 });
+    await ovn.northbound.waitPortsUp([lsp], { timeoutMs: 30_000 });
+    expect(await reaches(a1, "10.70.0.2", 15_000)).toBe(true);
+    expect(await pings(a1, "10.70.0.13", 3)).toBe(false);
+  }, 90_000);
+
   test("a fault at every step of tap creation and destruction leaves OVN, OVS and the kernel as they were", async () => {
     const h1 = hosts[0] as Host;
     const nb = ovn.northbound;
@@ -255,11 +280,14 @@ describePrivileged("Bridges on OVN: a VLAN is a logical switch spanning hosts", 
     expect((await ovn.northbound.listLogicalPorts("vmnet-vlan30")).map((p) => p.name).sort()).toEqual(
       lsps.sort(),
     );
-    // Moving a tap between VLANs is refused in OVN mode (it would leave a tagged, unbound port).
-    await expect(h1.bridge.addTap(extra[0] as string, { vlan: 31 })).rejects.toThrow(
-      /not supported in OVN mode/,
+    // removeTap takes the OVS port and the logical port away; addTap puts both back.
+    await h1.bridge.removeTap(extra[0] as string);
+    expect((await ovn.northbound.listLogicalPorts("vmnet-vlan30")).map((p) => p.name)).toEqual([lsps[1]]);
+    expect((await h1.bridge.taps()).map((t) => t.name)).not.toContain(extra[0]);
+    await h1.bridge.addTap(extra[0] as string, { vlan: 30 });
+    expect((await ovn.northbound.listLogicalPorts("vmnet-vlan30")).map((p) => p.name).sort()).toEqual(
+      lsps.sort(),
     );
-    await expect(h1.bridge.removeTap(extra[0] as string)).rejects.toThrow(/not supported in OVN mode/);
     await h1.bridge.destroyTaps(extra);
     expect(await ovn.northbound.listLogicalPorts("vmnet-vlan30")).toEqual([]);
   });

@@ -3,6 +3,7 @@
 // VLANs, mirrors, NetFlow and QoS are read back from OVSDB and the kernel on every call.
 import type { CaptureStats } from "@vmnet/capture";
 import { VmnetError } from "../errors.js";
+import { runPlan } from "../plan/step.js";
 import {
   type BridgeCapture,
   type CaptureRegistry,
@@ -15,6 +16,7 @@ import { cidr, ifName, parseInput, vlanId } from "./input.js";
 import { DEFUNCT_KEY, OWNER_KEY } from "./keys.js";
 import { createMirror, destroyMirror, type MirrorSpec } from "./mirror.js";
 import { type Netflow, newNetflow } from "./netflow.js";
+import { ovnRemoveTap, ovnSetTapVlan } from "./ovn-move.js";
 import { readPortIndex } from "./port-index.js";
 import { clearQos, type QosSpec, type QosState, readQos, updateQos } from "./qos.js";
 import {
@@ -30,7 +32,15 @@ import { bridgeInfosOf, tapsOf } from "./switch-view.js";
 import type { Tap } from "./tap.js";
 import { TapBatcher } from "./tap-batcher.js";
 import { allocateTapNames } from "./tap-names.js";
-import { createTaps, destroyPorts, markDefunct, type PlanHooks, portSpecFor, type TapSpec } from "./taps.js";
+import {
+  addPortsStep,
+  createTaps,
+  destroyPorts,
+  markDefunct,
+  type PlanHooks,
+  portSpecFor,
+  type TapSpec,
+} from "./taps.js";
 import { addTrunk, removeTrunk, type TrunkSpec } from "./trunk.js";
 import { addTunnel, removeTunnel, type TunnelSpec } from "./tunnel.js";
 
@@ -154,9 +164,17 @@ export class Bridge {
   addTap(name: string, options: { vlan?: number; mac?: string } = {}): Promise<void> {
     parseInput(ifName, name, "tap");
     if (options.vlan !== undefined) parseInput(vlanId, options.vlan, "vlan");
-    if (this.ctx.ovn) return Promise.reject(notInOvnMode("addTap"));
     return this.run(async () => {
       const port = await this.ctx.vswitch.getPort(name);
+      // In OVN mode a VLAN is a logical switch: moving there rebinds the logical port.
+      if (this.ctx.ovn && port) return ovnSetTapVlan(this.ctx, this.name, name, options.vlan);
+      if (!port && this.ctx.ovn) {
+        await this.ctx.rtnl.links.get(name);
+        await runPlan([addPortsStep(this.ctx, this.name, [portSpecFor(this.ctx, name, "tap", options)])], {
+          subject: `add ${name} to ${this.name}`,
+        });
+        return;
+      }
       if (!port) {
         await this.ctx.rtnl.links.get(name);
         await this.ctx.vswitch.addPort(this.name, portSpecFor(this.ctx, name, "tap", options));
@@ -172,7 +190,7 @@ export class Bridge {
   /** Takes a tap off this bridge; the kernel TAP stays (addTap puts it back). */
   removeTap(name: string): Promise<void> {
     parseInput(ifName, name, "tap");
-    if (this.ctx.ovn) return Promise.reject(notInOvnMode("removeTap"));
+    if (this.ctx.ovn) return this.run(() => ovnRemoveTap(this.ctx, this.name, name));
     return this.run(async () => {
       const port = await this.ctx.vswitch.getPort(name);
       if (!port || port.bridge !== this.name) throw new VmnetError(`${name}: no tap on bridge ${this.name}`);
@@ -328,8 +346,3 @@ export class Bridge {
  * Moving a tap between VLANs would have to move its OVN logical port too; until that is done,
  * OVN mode refuses rather than leave a tagged, unbound port on br-int.
  */
-function notInOvnMode(method: string): VmnetError {
-  return new VmnetError(
-    `${method} is not supported in OVN mode: destroy the tap and create it on the new VLAN`,
-  );
-}
