@@ -11,12 +11,13 @@
 
 #include <vector>
 
+#include "background_priority.h"
 #include "common.h"
 
 namespace vmnet {
 namespace {
 
-constexpr int kMaxDatagramsPerWake = 256;
+constexpr int kMaxDatagramsPerWake = 64;
 
 // socket() inside the netns at `path` (empty: the caller's), non-blocking and close-on-exec.
 UniqueFd OpenSocketIn(int domain, int type, int protocol, const std::string& path, SysError* err) {
@@ -38,7 +39,10 @@ class OpenSocketWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), domain_(domain), type_(type),
         protocol_(protocol), path_(std::move(path)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { fd_ = OpenSocketIn(domain_, type_, protocol_, path_, &err_); }
+  void Execute() override {
+    BackgroundPriority background;
+    fd_ = OpenSocketIn(domain_, type_, protocol_, path_, &err_);
+  }
   void OnOK() override {
     if (err_.failed()) {
       deferred_.Reject(MakeSysError(Env(), err_).Value());
@@ -79,6 +83,7 @@ class CloseFdWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), fd_(fd) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
+    BackgroundPriority background;
     if (::close(fd_) != 0) err_ = SysError::from("close");
   }
   void OnOK() override {
@@ -452,6 +457,7 @@ class SendWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
+    BackgroundPriority background;
     const sockaddr* addr = dest_.empty() ? nullptr : reinterpret_cast<const sockaddr*>(dest_.data());
     for (;;) {
       sent_ = ::sendto(fd_, data_ptr_, data_len_, MSG_NOSIGNAL, addr, dest_.size());
