@@ -19,7 +19,7 @@ import { formatHandle, parseHandle } from "../src/handle.js";
 import { decodeHtb, decodeHtbClass, encodeHtbClass, htbClassSchema } from "../src/kinds/htb.js";
 import { decodeNetem, encodeNetem, netemSchema } from "../src/kinds/netem.js";
 import { decodeTbf, encodeTbf, tbfSchema } from "../src/kinds/tbf.js";
-import { decodeTcObject } from "../src/messages.js";
+import { decodeTcHead, decodeTcObject } from "../src/messages.js";
 import { parseDistribution } from "../src/netem-dist.js";
 import { DEFAULT_PSCHED } from "../src/psched.js";
 import { check } from "../src/validate.js";
@@ -316,6 +316,42 @@ describe("u32", () => {
   });
 });
 
+describe("decodeTcHead (what planning reads of each dumped qdisc)", () => {
+  const head = (b: Buffer) => {
+    const o = decodeTcObject(b, false);
+    return { header: o.header, kind: o.kind, ...(o.options ? { options: o.options } : {}) };
+  };
+  test("reads the header, kind and options decodeTcObject reads, from every recorded tc request", () => {
+    let n = 0;
+    for (const f of fixtures)
+      for (const hex of f.messages) {
+        const msg = Buffer.from(hex, "hex");
+        const type = msg.readUInt16LE(4);
+        // Qdisc, class and filter messages (tcmsg); actions and links have other headers.
+        if (type < 36 || type > 46) continue;
+        const body = msg.subarray(16);
+        expect(decodeTcHead(body)).toEqual(head(body));
+        n++;
+      }
+    expect(n).toBeGreaterThan(50);
+  });
+  test("agrees with decodeTcObject on any bytes it accepts (fuzz)", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 20, maxLength: 300 }), (bytes) => {
+        const b = Buffer.from(bytes);
+        let full: ReturnType<typeof head>;
+        try {
+          full = head(b);
+        } catch {
+          return; // malformed attributes: decodeTcHead stops at them instead (fuzz below)
+        }
+        expect(decodeTcHead(b)).toEqual(full);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
 describe("decoders take any bytes (fuzz)", () => {
   const decoders: [string, (b: Buffer) => unknown][] = [
     ["netem", (b) => decodeNetem(b, p)],
@@ -325,6 +361,7 @@ describe("decoders take any bytes (fuzz)", () => {
     ["u32", (b) => decodeU32(b)],
     ["actions", (b) => readActionList(b)],
     ["tcmsg", (b) => decodeTcObject(b)],
+    ["tcmsg head", (b) => decodeTcHead(b)],
   ];
   for (const [name, decode] of decoders) {
     test(name, () => {
