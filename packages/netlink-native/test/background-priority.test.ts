@@ -41,9 +41,9 @@ describePrivileged("pool work priority", () => {
     const seen = new Map<number, Set<number>>();
     const sample = () => {
       for (const [tid, n] of threadNice()) {
-        let s = seen.get(tid);
-        if (!s) seen.set(tid, (s = new Set()));
+        const s = seen.get(tid) ?? new Set<number>();
         s.add(n);
+        seen.set(tid, s);
       }
     };
     const sampler = setInterval(sample, 1);
@@ -77,7 +77,9 @@ describePrivileged("pool work priority", () => {
     } else {
       // Without CAP_SYS_NICE in the initial user namespace a lowered thread could not be raised
       // back, so the addon must not lower any.
-      console.log("pool priority: this process may not raise a thread's priority back; checking nothing is lowered");
+      console.log(
+        "pool priority: this process may not raise a thread's priority back; checking nothing is lowered",
+      );
       expect(lowered).toEqual([]);
     }
   });
