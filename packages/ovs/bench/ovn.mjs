@@ -10,13 +10,16 @@
 // reach the northbound database.
 //
 // Every timed run starts from the same state (untimed): the previous run's ports AND its logical
-// switch are deleted, the switch is made again, `ovn-nbctl --wait=hv sync` twice (every chassis has
-// processed the deletion and the new switch), then the control plane's daemons are waited for until
-// idle (CPU of ovn-northd, both ovsdb-servers, every ovn-controller and ovs-vswitchd below 5% over
-// 0.5 s). Without the fresh switch, ovn-controller 23.03 handles 333 new ports on a datapath it
-// already had through its incremental path at 3-4x the CPU of the first run's recompute: that was the
-// 2-12 s spread between runs. Sides alternate which goes first in each run. Median of BENCH_RUNS runs
-// (default 3; BENCH_OVN_PER_PORT_RUNS for the per-port side, default the same), all in this process.
+// switch are deleted, the switch is made again, OvnNorthbound.sync({ wait: "hv" }) after each (what
+// `ovn-nbctl --wait=hv sync` does: every chassis has processed the deletion, then the new switch),
+// then the deployment's daemons are waited for until idle (ovn-northd, both ovsdb-servers, every
+// ovn-controller, ovs-vswitchd and chassis ovsdb-server together under 5% of a CPU over 0.5 s).
+// Why: almost all of the time is ovn-controller 23.03's physical_flow_output handler for changed
+// Port_Bindings (its log: "handler for input SB_port_binding took 2-12 s"), whose cost grows with
+// the bindings changed times the ports on the switch, and which a fresh process or datapath skips
+// for one full recompute; reusing the switch made later runs cost 3-4x the CPU of the first.
+// Sides alternate which goes first in each run. Median of BENCH_RUNS runs (default 3;
+// BENCH_OVN_PER_PORT_RUNS for the per-port side, default the same), all in this process.
 // Writes bench/results/ovn.json and ovn-context.json (or BENCH_RESULTS_DIR/...).
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
@@ -108,9 +111,9 @@ try {
       { ifExists: true },
     );
     await nb.deleteLogicalSwitch(SWITCH, { ifExists: true });
-    await nbctl(["--wait=hv", "sync"]);
+    await nb.sync({ wait: "hv", timeoutMs: UP_TIMEOUT_MS });
     await nb.addLogicalSwitch({ name: SWITCH });
-    await nbctl(["--wait=hv", "sync"]);
+    await nb.sync({ wait: "hv", timeoutMs: UP_TIMEOUT_MS });
     idleWaits.push(Number((await waitIdle()).toFixed(2)));
   };
   const timed = async (key, n, create) => {
