@@ -14,10 +14,11 @@
 // `ovn-nbctl --wait=hv sync` does: every chassis has processed the deletion, then the new switch),
 // then the deployment's daemons are waited for until idle (ovn-northd, both ovsdb-servers, every
 // ovn-controller, ovs-vswitchd and chassis ovsdb-server together under 5% of a CPU over 0.5 s).
-// Why: almost all of the time is ovn-controller 23.03's physical_flow_output handler for changed
-// Port_Bindings (its log: "handler for input SB_port_binding took 2-12 s"), whose cost grows with
-// the bindings changed times the ports on the switch, and which a fresh process or datapath skips
-// for one full recompute; reusing the switch made later runs cost 3-4x the CPU of the first.
+// Why: after the claims (about 1 s), the time is the ovn-controllers', from 0.7 s of CPU each (one
+// full recompute) to 3-7 s (their incremental physical_flow_output handler for changed
+// Port_Bindings, "handler for input SB_port_binding took 2-12 s" in their logs), depending on how
+// the southbound updates interleave; reusing the switch made the costly path the rule after the
+// first run. bench/ovn-phases.mjs shows it run by run.
 // Sides alternate which goes first in each run. Median of BENCH_RUNS runs (default 3;
 // BENCH_OVN_PER_PORT_RUNS for the per-port side, default the same), all in this process.
 // Writes bench/results/ovn.json and ovn-context.json (or BENCH_RESULTS_DIR/...).
