@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace vmnet {
@@ -47,18 +48,38 @@ bool Capable() {
   return c == 1;
 }
 
+std::atomic<int> g_nice{-1};  // -1: not read yet
+
 }  // namespace
 
-bool BackgroundPriorityEnabled() { return Capable() && !g_disabled.load(std::memory_order_relaxed); }
+int BackgroundNice() {
+  int n = g_nice.load(std::memory_order_relaxed);
+  if (n < 0) {
+    n = kBackgroundNice;
+    const char* env = std::getenv("VMNET_POOL_NICE");
+    if (env != nullptr && *env != '\0') {
+      char* end = nullptr;
+      long v = std::strtol(env, &end, 10);
+      if (end != nullptr && *end == '\0' && v >= 0 && v <= 19) n = static_cast<int>(v);
+    }
+    g_nice.store(n, std::memory_order_relaxed);
+  }
+  return n;
+}
+
+bool BackgroundPriorityEnabled() {
+  return BackgroundNice() > 0 && Capable() && !g_disabled.load(std::memory_order_relaxed);
+}
 
 BackgroundPriority::BackgroundPriority() {
-  if (g_disabled.load(std::memory_order_relaxed)) return;
+  int steps = BackgroundNice();
+  if (steps == 0 || g_disabled.load(std::memory_order_relaxed)) return;
   tid_ = static_cast<int>(::syscall(SYS_gettid));
   errno = 0;
   int current = ::getpriority(PRIO_PROCESS, static_cast<id_t>(tid_));
   if (current == -1 && errno != 0) return;
   if (!Capable() && !RlimitAllowsNice(current)) return;
-  int target = current + kBackgroundNice > 19 ? 19 : current + kBackgroundNice;
+  int target = current + steps > 19 ? 19 : current + steps;
   if (target <= current) return;
   if (::setpriority(PRIO_PROCESS, static_cast<id_t>(tid_), target) != 0) return;
   original_ = current;

@@ -8,9 +8,12 @@
 
 namespace vmnet {
 
+// How much lower (nice steps) pool threads run while doing kernel work: 10 unless the
+// environment variable VMNET_POOL_NICE (read once) says 0-19; 0 turns it off.
 constexpr int kBackgroundNice = 10;
+int BackgroundNice();
 
-// RAII: lowers the calling thread's priority for the scope and restores it after. Only done when
+// RAII: lowers the calling thread's priority (by BackgroundNice()) for the scope and restores it after. Only done when
 // the process may raise a thread's priority back (CAP_SYS_NICE in the initial user namespace, or
 // an RLIMIT_NICE that allows it), decided once: a pool thread must never stay lowered, since
 // file-system work and other addons share it.

@@ -528,8 +528,14 @@ Napi::Value DatagramSocket::Send(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// poolWorkNice(): how many nice steps pool threads drop while doing kernel work (0: not done).
+Napi::Value PoolWorkNice(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), BackgroundPriorityEnabled() ? BackgroundNice() : 0);
+}
+
 Napi::Object InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("DatagramSocket", DatagramSocket::Define(env));
+  exports.Set("poolWorkNice", Napi::Function::New(env, PoolWorkNice));
   exports.Set("openSocket", Napi::Function::New(env, OpenSocket));
   return exports;
 }

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { describePrivileged, netnsTest as test } from "@vmnet/harness/vitest";
 import { expect } from "vitest";
-import { Rtnl } from "../src/index.js";
+import { native, Rtnl } from "../src/index.js";
 
 /** nice of every thread of this process, by tid (field 19 of /proc/<pid>/task/<tid>/stat). */
 function threadNice(): Map<number, number> {
@@ -20,13 +20,6 @@ function threadNice(): Map<number, number> {
     }
   }
   return out;
-}
-
-/** Whether this process may raise a thread's priority back (what the addon checks first). */
-function mayRestorePriority(): boolean {
-  const initUserNs = readlinkSync("/proc/self/ns/user") === "user:[4026531837]";
-  const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? "0";
-  return initUserNs && (BigInt(`0x${capEff}`) & (1n << 23n)) !== 0n;
 }
 
 describePrivileged("pool work priority", () => {
@@ -57,7 +50,14 @@ describePrivileged("pool work priority", () => {
       clearInterval(sampler);
       rtnl.close();
     }
-    const lowered = [...seen].filter(([, s]) => s.has(10)).map(([tid]) => tid);
+    // VMNET_POOL_NICE=0, or no CAP_SYS_NICE in the initial user namespace (a lowered thread could
+    // not be raised back): then no thread may be lowered at all.
+    const steps = native().poolWorkNice();
+    // Root in the initial user namespace (how the suite runs) always has it, at the default 10.
+    const initUserNs = readlinkSync("/proc/self/ns/user") === "user:[4026531837]";
+    if (process.getuid?.() === 0 && initUserNs && !process.env.VMNET_POOL_NICE) expect(steps).toBe(10);
+    const lowered = [...seen].filter(([, s]) => [...s].some((n) => n !== 0)).map(([tid]) => tid);
+    const loweredTo = new Set([...seen].flatMap(([, s]) => [...s].filter((n) => n !== 0)));
     // The last answers arrive before the kernel returns from the sendmsg() that carried them: the
     // pool thread restores its priority a moment after the promises settle.
     let after = threadNice();
@@ -66,19 +66,19 @@ describePrivileged("pool work priority", () => {
       after = threadNice();
     }
     console.log(
-      `threads seen at nice 10 during the batch: ${lowered.join(", ") || "none"}; ` +
+      `pool work nice +${steps}; threads seen lowered during the batch: ${lowered.join(", ") || "none"}; ` +
         `main thread ${process.pid} nice values ${[...(seen.get(process.pid) ?? [])].join(", ")}`,
     );
     expect(seen.get(process.pid)).toEqual(new Set([0])); // the event loop is never lowered
     for (const [tid, n] of after) expect({ tid, n }).toEqual({ tid, n: 0 }); // nobody left lowered
-    if (mayRestorePriority()) {
+    if (steps > 0) {
+      expect(steps).toBe(Number(process.env.VMNET_POOL_NICE || 10));
       expect(lowered.length).toBeGreaterThan(0);
       expect(lowered).not.toContain(process.pid);
+      expect(loweredTo).toEqual(new Set([steps]));
     } else {
-      // Without CAP_SYS_NICE in the initial user namespace a lowered thread could not be raised
-      // back, so the addon must not lower any.
       console.log(
-        "pool priority: this process may not raise a thread's priority back; checking nothing is lowered",
+        "pool priority: off in this process (VMNET_POOL_NICE=0 or no CAP_SYS_NICE); checking nothing is lowered",
       );
       expect(lowered).toEqual([]);
     }
