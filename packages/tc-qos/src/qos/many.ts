@@ -40,13 +40,9 @@ export async function applyQosMany(changes: readonly QosChange[], options: QosOp
       parsed,
       options,
     );
-    // Paced (the connection admits so many per event-loop turn): the kernel starts on the first
-    // links' requests while the next ones are still being encoded, instead of after all of them.
-    const connection = tc.connection;
     const results = await Promise.allSettled(
       plans.map(async (planned, i) => {
         const steps = await planned;
-        await connection.admit();
         return runPlan(steps, {
           subject: `qos on ${String(changes[i]?.link)}`,
           ...(options.beforeStep ? { beforeStep: options.beforeStep } : {}),
