@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "background_priority.h"
 #include "common.h"
 
 namespace vmnet {
@@ -52,6 +53,7 @@ class CreateWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
+    BackgroundPriority background;
     err_ = MakeDirShared(dir_);
     if (err_.failed()) return;
     UniqueFd file(::open(path_.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0));
@@ -101,6 +103,7 @@ class DeleteWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
+    BackgroundPriority background;
     if (::umount2(path_.c_str(), MNT_DETACH) != 0 && errno != EINVAL) {
       err_ = SysError::from("umount2", path_);
       return;

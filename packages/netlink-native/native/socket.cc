@@ -9,14 +9,18 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include <memory>
 #include <vector>
 
+#include "background_priority.h"
 #include "common.h"
 
 namespace vmnet {
 namespace {
 
-constexpr int kMaxDatagramsPerWake = 256;
+constexpr int kMaxDatagramsPerWake = 64;
+// Room given to each receive: more than any netlink reply, UDP datagram or packet seen here.
+constexpr size_t kMaxDatagramBytes = 256 << 10;
 
 // socket() inside the netns at `path` (empty: the caller's), non-blocking and close-on-exec.
 UniqueFd OpenSocketIn(int domain, int type, int protocol, const std::string& path, SysError* err) {
@@ -38,7 +42,10 @@ class OpenSocketWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), domain_(domain), type_(type),
         protocol_(protocol), path_(std::move(path)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { fd_ = OpenSocketIn(domain_, type_, protocol_, path_, &err_); }
+  void Execute() override {
+    BackgroundPriority background;
+    fd_ = OpenSocketIn(domain_, type_, protocol_, path_, &err_);
+  }
   void OnOK() override {
     if (err_.failed()) {
       deferred_.Reject(MakeSysError(Env(), err_).Value());
@@ -79,6 +86,7 @@ class CloseFdWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), fd_(fd) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
+    BackgroundPriority background;
     if (::close(fd_) != 0) err_ = SysError::from("close");
   }
   void OnOK() override {
@@ -383,12 +391,19 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
       }
       if (fd_.valid() && polling_ && uv_poll_start(poll_, UV_READABLE, OnReadable) == 0) status = 0;
     }
-    scratch_.clear();
+    size_t used = 0;
     std::vector<uint32_t> lengths;
     Napi::Array sources = Napi::Array::New(env);
-    while (status >= 0 && fd_.valid() && lengths.size() < kMaxDatagramsPerWake && scratch_.size() < kMaxBytesPerWake) {
-      ssize_t size = ::recv(fd_.get(), nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-      if (size < 0) {
+    while (status >= 0 && fd_.valid() && lengths.size() < kMaxDatagramsPerWake && used < kMaxBytesPerWake) {
+      // One system call per datagram, straight into room for the largest one: no size peek
+      // first (system calls are the receive side's main cost on a VM). MSG_TRUNC makes the kernel
+      // return the datagram's real length, so one that did not fit is reported, never cut short.
+      ReserveScratch(used, used + kMaxDatagramBytes);
+      sockaddr_storage from{};
+      socklen_t from_len = sizeof(from);
+      ssize_t got = ::recvfrom(fd_.get(), scratch_.get() + used, kMaxDatagramBytes, MSG_DONTWAIT | MSG_TRUNC,
+                               reinterpret_cast<sockaddr*>(&from), &from_len);
+      if (got < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
         // ENOBUFS on netlink: the kernel dropped messages; the caller re-syncs. Report and go on
@@ -398,27 +413,19 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
         if (saved != ENOBUFS) break;
         continue;
       }
-      size_t at = scratch_.size();
-      scratch_.resize(at + static_cast<size_t>(size));
-      sockaddr_storage from{};
-      socklen_t from_len = sizeof(from);
-      ssize_t got = ::recvfrom(fd_.get(), scratch_.data() + at, static_cast<size_t>(size), MSG_DONTWAIT,
-                               reinterpret_cast<sockaddr*>(&from), &from_len);
-      if (got < 0) {
-        scratch_.resize(at);
-        if (errno == EINTR || errno == EAGAIN) continue;
-        error = MakeSysError(env, SysError::from("recvfrom")).Value();
-        break;
+      if (static_cast<size_t>(got) > kMaxDatagramBytes) {
+        error = MakeSysError(env, SysError{EMSGSIZE, "recv", "datagram larger than 256 KiB dropped"}).Value();
+        continue;
       }
-      scratch_.resize(at + static_cast<size_t>(got));
       if (want_sources_) {
         sources.Set(static_cast<uint32_t>(lengths.size()),
                     Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&from), from_len));
       }
+      used += static_cast<size_t>(got);
       lengths.push_back(static_cast<uint32_t>(got));
     }
     if ((lengths.empty() && error.IsNull()) || on_datagrams_.IsEmpty()) return;
-    auto data = Napi::Buffer<uint8_t>::Copy(env, scratch_.data(), scratch_.size());
+    auto data = Napi::Buffer<uint8_t>::Copy(env, scratch_.get(), used);
     auto lens = Napi::Uint32Array::New(env, lengths.size());
     for (size_t i = 0; i < lengths.size(); i++) lens[i] = lengths[i];
     on_datagrams_.MakeCallback(Value(), {error, data, lens, sources}, *async_context_);
@@ -433,7 +440,20 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
   bool close_requested_ = false;
   bool want_sources_ = false;
   int inflight_ = 0;
-  std::vector<uint8_t> scratch_;
+  // Where one wake-up's datagrams are read, back to back. Not zero-filled (pages the kernel never
+  // writes stay untouched); grows to the largest wake-up seen and is reused.
+  std::unique_ptr<uint8_t[]> scratch_;
+  size_t scratch_size_ = 0;
+
+  // Makes room for `size` bytes, keeping the first `used`.
+  void ReserveScratch(size_t used, size_t size) {
+    if (size <= scratch_size_) return;
+    size_t grown = scratch_size_ * 2 > size ? scratch_size_ * 2 : size;
+    std::unique_ptr<uint8_t[]> bigger(new uint8_t[grown]);
+    if (used > 0) std::memcpy(bigger.get(), scratch_.get(), used);
+    scratch_ = std::move(bigger);
+    scratch_size_ = grown;
+  }
 
   friend class SendWorker;
 };
@@ -452,6 +472,7 @@ class SendWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
+    BackgroundPriority background;
     const sockaddr* addr = dest_.empty() ? nullptr : reinterpret_cast<const sockaddr*>(dest_.data());
     for (;;) {
       sent_ = ::sendto(fd_, data_ptr_, data_len_, MSG_NOSIGNAL, addr, dest_.size());
@@ -507,8 +528,14 @@ Napi::Value DatagramSocket::Send(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// poolWorkNice(): how many nice steps pool threads drop while doing kernel work (0: not done).
+Napi::Value PoolWorkNice(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), BackgroundPriorityEnabled() ? BackgroundNice() : 0);
+}
+
 Napi::Object InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("DatagramSocket", DatagramSocket::Define(env));
+  exports.Set("poolWorkNice", Napi::Function::New(env, PoolWorkNice));
   exports.Set("openSocket", Napi::Function::New(env, OpenSocket));
   return exports;
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "background_priority.h"
 #include "common.h"
 
 namespace vmnet {
@@ -94,7 +95,10 @@ class OpenTapWorker : public Napi::AsyncWorker {
   OpenTapWorker(Napi::Env env, TapRequest req)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), req_(std::move(req)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { result_ = OpenTapIn(req_); }
+  void Execute() override {
+    BackgroundPriority background;
+    result_ = OpenTapIn(req_);
+  }
   void OnOK() override {
     if (result_.error.failed()) {
       deferred_.Reject(MakeSysError(Env(), result_.error).Value());
@@ -170,6 +174,7 @@ class CloseFdsWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), fds_(std::move(fds)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
+    BackgroundPriority background;
     for (int fd : fds_) {
       if (::close(fd) != 0 && !err_.failed()) err_ = SysError::from("close");
     }

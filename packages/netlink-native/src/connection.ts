@@ -16,6 +16,7 @@ import {
   type RequestContext,
 } from "./errors.js";
 import { NetlinkSocket, type NetlinkSocketOptions, openNetlinkFd } from "./netlink-socket.js";
+import { TurnPacer } from "./turn-pacer.js";
 import { check, timeoutMs as timeoutSchema } from "./validate.js";
 
 /** Largest single sendmsg(): below the 8 MiB send buffer, and small enough to interleave. */
@@ -76,7 +77,6 @@ function messageAt(data: Buffer, at: number, len: number): Message {
 
 /** Callers admitted per event-loop turn (see admit()). */
 const ADMIT_PER_TURN = 64;
-const ADMITTED = Promise.resolve();
 /** Received messages dispatched per event-loop turn (see drainInbox()). */
 const DISPATCH_PER_TURN = 64;
 
@@ -108,9 +108,7 @@ export class NetlinkConnection {
   private closed = false;
   private dumpTail: Promise<unknown> = Promise.resolve();
   private sweep: NodeJS.Timeout | undefined;
-  private admittedThisTurn = 0;
-  private readonly admissionQueue: (() => void)[] = [];
-  private turnScheduled = false;
+  private readonly pacer = new TurnPacer(ADMIT_PER_TURN);
   private readonly timeoutMs: number;
   /** Messages nobody asked for (multicast events), for subscribers. */
   onUnsolicited?: (m: Message) => void;
@@ -262,24 +260,7 @@ export class NetlinkConnection {
    * already busy with the first slice while the next is prepared.
    */
   admit(): Promise<void> {
-    this.scheduleTurn();
-    if (this.admittedThisTurn < ADMIT_PER_TURN) {
-      this.admittedThisTurn++;
-      return ADMITTED;
-    }
-    return new Promise<void>((resolve) => this.admissionQueue.push(resolve));
-  }
-
-  private scheduleTurn(): void {
-    if (this.turnScheduled) return;
-    this.turnScheduled = true;
-    setImmediate(() => {
-      this.turnScheduled = false;
-      const next = this.admissionQueue.splice(0, ADMIT_PER_TURN);
-      this.admittedThisTurn = next.length;
-      for (const resolve of next) resolve();
-      if (next.length > 0) this.scheduleTurn();
-    });
+    return this.pacer.admit();
   }
 
   /** Starts the deadline sweep while anything with a deadline is pending. */

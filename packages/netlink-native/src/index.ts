@@ -18,6 +18,7 @@ export {
   type RequestContext,
   SyscallError,
 } from "./errors.js";
+export { LoopDelayMonitor, type LoopDelaySummary } from "./loop-delay.js";
 export { AddonLoadError, type NativeAddon, type NativeDatagramSocket, native } from "./native.js";
 export { NetlinkSocket, sockaddrNl } from "./netlink-socket.js";
 export {

@@ -53,6 +53,11 @@ export interface NativeAddon {
   closeFd(fd: number): void;
   /** Closes the fds on libuv's pool (a TAP's last close waits for the kernel's unregister). */
   closeFds(fds: number[]): Promise<void>;
+  /**
+   * Nice steps a pool thread drops while it does kernel work for the addon (sendmsg, TAP and netns
+   * work); 0 when not done (VMNET_POOL_NICE=0, or the process could not raise the thread back).
+   */
+  poolWorkNice(): number;
   /** socket() inside the netns at `netnsPath` ("" = the caller's), on libuv's pool; the fd. */
   openSocket(domain: number, type: number, protocol: number, netnsPath: string): Promise<number>;
   DatagramSocket: new (

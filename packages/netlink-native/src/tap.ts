@@ -5,6 +5,7 @@ import { z } from "zod";
 import { fromNative, NetlinkNativeError } from "./errors.js";
 import { native } from "./native.js";
 import { type NetnsRef, netnsPath } from "./netns.js";
+import { TurnPacer } from "./turn-pacer.js";
 import { check, ifName, netnsRef } from "./validate.js";
 
 const tapOptions = z
@@ -20,6 +21,12 @@ const tapOptions = z
   })
   .strict();
 export type TapOptions = z.input<typeof tapOptions>;
+
+/**
+ * TAP opens admitted per event-loop turn: a thousand opens started at once validate their options
+ * and queue their pool work 64 per turn, so timers and I/O run between slices.
+ */
+const tapPacer = new TurnPacer(64);
 
 export interface Tap {
   /** The kernel's name for the device (given, or picked like tap0). */
@@ -48,6 +55,7 @@ export interface Tap {
  * reject with a NetlinkInputError naming the field, kernel refusals with the errno.
  */
 export async function openTap(options: TapOptions = {}): Promise<Tap> {
+  await tapPacer.admit();
   const o = check(tapOptions, options, "tap");
   const path = o.netns === undefined ? undefined : netnsPath(o.netns as NetnsRef, "tap.netns");
   let opened: { name: string; index: number; fds: number[] };

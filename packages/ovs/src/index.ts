@@ -41,7 +41,13 @@ export {
 // OVN: typed northbound operations and a sandbox with a control plane and simulated chassis.
 export { OvnCentral, SOUTHBOUND_DATABASE } from "./ovn/central.js";
 export { type ChassisConfig, OvnChassis } from "./ovn/chassis.js";
-export type { AclSpec, LocalnetPortSpec, LogicalPortSpec, LogicalSwitchSpec } from "./ovn/inputs.js";
+export type {
+  AclSpec,
+  LocalnetPortSpec,
+  LogicalPortSpec,
+  LogicalSwitchSpec,
+  SyncOptions,
+} from "./ovn/inputs.js";
 export {
   NORTHBOUND_DATABASE,
   type NorthboundOptions,

@@ -57,7 +57,7 @@ test("after a reconnect, an update that comes with the re-issued monitor's reply
   try {
     const monitor = await client.monitor({ Bridge: { columns: ["name"] } });
     expect(monitor.row("Bridge", "u-1")).toEqual({ name: "first" });
-    const back = new Promise((resolve) => client.once("reconnect", resolve));
+    const back = new Promise<void>((resolve) => client.once("reconnect", () => resolve()));
     fake.dropAll();
     await back;
     expect(monitor.row("Bridge", "u-1")).toEqual({ name: "third" });

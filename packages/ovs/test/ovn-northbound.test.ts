@@ -149,6 +149,57 @@ describePrivileged("OvnNorthbound", () => {
     await nb.deleteLogicalSwitch("lonely");
   });
 
+  test("sync: resolves once ovn-northd has put what was committed into the southbound database", async () => {
+    const nb = central.northbound;
+    const sb = central.southbound;
+    await nb.addLogicalSwitch({ name: "synced" });
+    await nb.addLogicalPorts(
+      "synced",
+      Array.from({ length: 50 }, (_, i) => ({ name: `sync-${i}` })),
+    );
+    const before = Number(await nbctl("get", "NB_Global", ".", "nb_cfg"));
+    const target = await nb.sync({ wait: "sb" });
+    expect(target).toBe(before + 1);
+    expect(Number(await nbctl("get", "NB_Global", ".", "sb_cfg"))).toBeGreaterThanOrEqual(target);
+    // No polling: the bindings are there the moment sync resolves.
+    const [bindings] = await sb.transact([
+      { op: "select", table: "Port_Binding", where: [], columns: ["logical_port"] },
+    ]);
+    const names = (bindings?.rows ?? []).map((r) => String(r.logical_port));
+    for (let i = 0; i < 50; i++) expect(names).toContain(`sync-${i}`);
+    // With no chassis, hv_cfg follows too (ovn-northd reports the minimum over no chassis).
+    expect(await nb.sync()).toBe(target + 1);
+    await nb.deleteLogicalSwitch("synced");
+  });
+
+  test("sync times out while ovn-northd is stopped, then completes once it runs; no fd left", async () => {
+    const nb = central.northbound;
+    const northd = central.pids["ovn-northd"] as number;
+    const fds = readdirSync("/proc/self/fd").length;
+    process.kill(northd, "SIGSTOP");
+    try {
+      for (let i = 0; i < 10; i++) {
+        const error = await nb.sync({ wait: "sb", timeoutMs: 30 }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(OvsTimeoutError);
+        expect((error as Error).message).toMatch(/NB_Global\.sb_cfg did not reach nb_cfg \d+ in 30 ms/);
+      }
+    } finally {
+      process.kill(northd, "SIGCONT");
+    }
+    expect(await nb.sync({ wait: "sb", timeoutMs: 10_000 })).toBeGreaterThan(0);
+    expect(readdirSync("/proc/self/fd").length).toBeLessThanOrEqual(fds);
+    for (const [input, field] of [
+      [{ wait: "all" }, "sync.wait"],
+      [{ timeoutMs: 0 }, "sync.timeoutMs"],
+      [{ timeoutMs: 1.5 }, "sync.timeoutMs"],
+      [{ wiat: "sb" }, "sync"],
+    ] as const) {
+      const error = await nb.sync(input as never).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OvsInputError);
+      expect((error as OvsInputError).field).toBe(field);
+    }
+  });
+
   test("the control plane's directory carries an ovn-central marker and is not an orphan while we run", async () => {
     const orphans = await OvsSandbox.findOrphans({ roots: [], dirs: [central.dir], startupGraceMs: 0 });
     expect(orphans).toEqual([]);

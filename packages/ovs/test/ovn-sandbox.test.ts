@@ -105,6 +105,20 @@ describePrivileged("OvnSandbox: logical switches across three simulated hosts", 
     expect((await ovn.northbound.listLogicalPorts("ls-a")).every((p) => p.up)).toBe(true);
   });
 
+  test("sync() (wait hv) resolves once every chassis's ovn-controller reports the new nb_cfg", async () => {
+    const target = await ovn.northbound.sync({ timeoutMs: 30_000 });
+    const [rows] = await ovn.central.southbound.transact([
+      { op: "select", table: "Chassis_Private", where: [], columns: ["name", "nb_cfg"] },
+    ]);
+    const cfg = Object.fromEntries((rows?.rows ?? []).map((r) => [String(r.name), Number(r.nb_cfg)]));
+    expect(Object.keys(cfg).sort()).toEqual(["chassis-1", "chassis-2", "chassis-3"]);
+    for (const value of Object.values(cfg)) expect(value).toBeGreaterThanOrEqual(target);
+    const [global] = await ovn.northbound.transact([
+      { op: "select", table: "NB_Global", where: [], columns: ["hv_cfg"] },
+    ]);
+    expect(Number(global?.rows?.[0]?.hv_cfg)).toBeGreaterThanOrEqual(target);
+  });
+
   test("same-switch VMs reach each other across hosts; other switches' do not", async () => {
     const a1 = vms.a1 as TestNetns;
     expect(await reaches(a1, addr.a2)).toBe(true); // chassis-1 -> chassis-2

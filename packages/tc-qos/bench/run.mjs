@@ -249,12 +249,14 @@ for (const r of rows) {
   );
 }
 // BENCH_RESULTS_DIR: where a quick small-N check writes, so it never replaces the real results.
+const loadAfter = spawnSync("uptime", { encoding: "utf8" }).stdout.trim();
+console.log(`load after the benchmark: ${loadAfter}`);
 const out = process.env.BENCH_RESULTS_DIR ?? join(here, "results");
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, "qos.json"), `${JSON.stringify(rows, null, 2)}\n`);
 writeFileSync(
   join(out, "qos-notes.txt"),
-  `${new Date().toISOString()} N=${N} RUNS=${RUNS} (median of RUNS; tc per process ran once)\nload before: ${load}\n${rows
+  `${new Date().toISOString()} N=${N} RUNS=${RUNS} (median of RUNS; tc per process ran once)\nload before: ${load}\nload after: ${loadAfter}\n${rows
     .map(
       (r) =>
         `${r.workload} vs ${r.peer}: vmnet ${r.subject_s.toFixed(4)} s, ${r.peer} ${r.peer_s.toFixed(4)} s (${(r.peer_s / r.subject_s).toFixed(2)}x)`,

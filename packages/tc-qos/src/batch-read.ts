@@ -111,15 +111,15 @@ export class LinkReader {
 
   /**
    * Many links at once, however few (applyQosMany): one qdisc dump for all of them, their names
-   * resolved together. Rejects with the first failure (a link that does not exist).
+   * resolved together. One promise per link, each settled as soon as its name is resolved (the
+   * link dump is streamed) and the qdisc dump is in; a link that does not exist rejects its own.
    */
-  async readAll(links: readonly LinkRef[]): Promise<LinkQdiscs[]> {
+  readEach(links: readonly LinkRef[]): Promise<LinkQdiscs>[] {
     const grouped = this.dumpByLink();
     // Names asked for together are resolved together too (one link dump: see names.ts).
-    const indexes = Promise.all(links.map((l) => this.tc.ifindex(l)));
-    grouped.catch(() => undefined); // reported below, after the names
-    const [ifindexes, byLink] = await Promise.all([indexes, grouped]);
-    return ifindexes.map((ifindex) => this.of(ifindex, byLink));
+    return links.map((l) =>
+      Promise.all([this.tc.ifindex(l), grouped]).then(([ifindex, byLink]) => this.of(ifindex, byLink)),
+    );
   }
 
   private async readMany(batch: Waiter[]): Promise<void> {

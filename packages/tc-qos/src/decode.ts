@@ -10,7 +10,7 @@ import { formatFilterParent, formatHandle, formatQdiscHandle, type Handle } from
 import type { HtbClassInfo, HtbClassOptions } from "./kinds/htb.js";
 import { qdiscKind, type qdiscKinds } from "./kinds/index.js";
 import type { CodecContext } from "./kinds/kind.js";
-import { decodeTcObject, type TcStats } from "./messages.js";
+import { decodeTcHead, decodeTcObject, type TcMsg, type TcStats } from "./messages.js";
 import { systemPsched } from "./psched.js";
 import { type Protocol, protocolName, type QdiscPlace } from "./requests.js";
 
@@ -89,7 +89,9 @@ export type Filter = TcObjectBase & {
  * stay): what planning a change needs, at a fraction of the cost.
  */
 export function decodeQdisc(m: Message, ctx: CodecContext, full = true): Qdisc {
-  const o = decodeTcObject(m.body, full);
+  const o: { header: TcMsg; kind: string; options?: Buffer; stats?: TcStats } = full
+    ? decodeTcObject(m.body)
+    : decodeTcHead(m.body);
   const q = {
     kind: o.kind,
     ifindex: o.header.ifindex,

@@ -101,6 +101,27 @@ export function decodeTcObject(body: Buffer, withStats = true): RawTcObject {
   return out;
 }
 
+/**
+ * The header, kind and raw options of a tc object, read without an attribute list or counters:
+ * what planning needs from each of the thousand qdiscs of a namespace-wide dump.
+ */
+export function decodeTcHead(body: Buffer): { header: TcMsg; kind: string; options?: Buffer } {
+  const header = readTcMsg(body);
+  const out: { header: TcMsg; kind: string; options?: Buffer } = { header, kind: "" };
+  let at = TCMSG_LEN;
+  while (at + 4 <= body.length) {
+    const len = body.readUInt16LE(at);
+    if (len < 4 || at + len > body.length) break;
+    const type = body.readUInt16LE(at + 2) & 0x3fff;
+    if (type === C.TCA_KIND) {
+      const nul = body.indexOf(0, at + 4);
+      out.kind = body.toString("utf8", at + 4, nul === -1 || nul > at + len ? at + len : nul);
+    } else if (type === C.TCA_OPTIONS) out.options = body.subarray(at + 4, at + len);
+    at += (len + 3) & ~3;
+  }
+  return out;
+}
+
 function decodeStats2(data: Buffer): TcStats {
   const s: TcStats = { bytes: 0, packets: 0, drops: 0, overlimits: 0, requeues: 0, backlog: 0, qlen: 0 };
   for (const a of parseAttrs(data)) {

@@ -31,6 +31,46 @@ describePrivileged("Tc handles", () => {
     }
   });
 
+  test("names resolved by 500 streamed link dumps (half ended early): no fd or memory left behind", async ({
+    netns,
+  }) => {
+    const rtnl = await Rtnl.open({ netns: netns.name });
+    const tc = await Tc.open({ netns: netns.name });
+    try {
+      const n = 80;
+      await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          rtnl.links.add({ kind: "veth", name: `s${i}`, peer: { name: `t${i}` } }),
+        ),
+      );
+      const names = Array.from({ length: n }, (_, i) => `s${i}`);
+      const want = await Promise.all(names.map((l) => rtnl.links.index(l)));
+      // Odd rounds ask for the first links only (the read stops early), even rounds for all.
+      const round = async (k: number) => {
+        for (let i = 0; i < k; i++) {
+          const asked = i % 2 ? names.slice(0, 70) : names;
+          const got = await Promise.all(asked.map((l) => tc.ifindex(l)));
+          expect(got).toEqual(want.slice(0, asked.length));
+        }
+      };
+      await round(50);
+      global.gc?.();
+      await new Promise((r) => setTimeout(r, 100));
+      const fd0 = fds();
+      const heap0 = process.memoryUsage().heapUsed;
+      await round(500);
+      global.gc?.();
+      await new Promise((r) => setTimeout(r, 100));
+      const grown = (process.memoryUsage().heapUsed - heap0) / 1024 / 1024;
+      console.log(`500 streamed name dumps: fds ${fd0} -> ${fds()}, heap +${grown.toFixed(1)} MiB`);
+      expect(fds()).toBe(fd0);
+      expect(grown).toBeLessThan(20);
+    } finally {
+      tc.close();
+      rtnl.close();
+    }
+  });
+
   test("2000 handles opened and closed: no file descriptor or memory left behind", async ({ netns }) => {
     const round = async (n: number) => {
       for (let i = 0; i < n; i++) {

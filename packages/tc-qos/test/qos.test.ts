@@ -451,7 +451,7 @@ describePrivileged("applyQosMany", () => {
       expect(
         (await Promise.all(["f0", "f1", "f2"].map((l) => getQos(l, { tc })))).map((q) => q.rate),
       ).toEqual([250_000, 250_000, 250_000]);
-      // A missing link fails the batch before anything is sent; the others keep their QoS.
+      // A missing link fails the batch (ENODEV); whatever the others were given is undone.
       const e = await applyQosMany(
         ["f0", "nosuch0"].map((link) => ({ link, qos: { rate: "3mbit" } })),
         { tc },

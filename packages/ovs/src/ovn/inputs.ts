@@ -81,3 +81,16 @@ export type AclSpec = z.input<typeof aclSpec>;
 
 export const portListSchema = z.array(logicalPortSpec).max(100_000);
 export const nameSchema = name;
+
+export const syncOptions = z
+  .object({
+    /**
+     * "sb": ovn-northd has put everything committed so far into the southbound database;
+     * "hv" (default): every chassis's ovn-controller has also processed it.
+     */
+    wait: z.enum(["sb", "hv"]).optional(),
+    /** Give up after this long (default 30 s). */
+    timeoutMs: z.number().int("must be a whole number of milliseconds").positive().optional(),
+  })
+  .strict();
+export type SyncOptions = z.input<typeof syncOptions>;

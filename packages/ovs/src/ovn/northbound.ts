@@ -19,6 +19,8 @@ import {
   logicalSwitchSpec,
   nameSchema,
   portListSchema,
+  type SyncOptions,
+  syncOptions,
 } from "./inputs.js";
 import {
   type AclInfo,
@@ -334,6 +336,57 @@ export class OvnNorthbound {
         };
         monitor.on("change", onChange);
       });
+    } finally {
+      await monitor.cancel().catch(() => {});
+    }
+  }
+
+  /**
+   * What `ovn-nbctl --wait=hv sync` does, over this client: bumps NB_Global.nb_cfg and resolves
+   * once ovn-northd (wait "sb") or also every chassis (wait "hv", the default) reports having
+   * processed that sequence number (NB_Global.sb_cfg / hv_cfg, fed by a monitor). Everything
+   * committed before the call is then realised as far as that level. Returns the number waited for.
+   */
+  async sync(input: SyncOptions = {}): Promise<number> {
+    const options = parseInput(syncOptions, input, "sync");
+    const column = options.wait === "sb" ? "sb_cfg" : "hv_cfg";
+    const [, selected] = await this.transact([
+      { op: "mutate", table: "NB_Global", where: [], mutations: [["nb_cfg", "+=", 1]] },
+      { op: "select", table: "NB_Global", where: [], columns: ["nb_cfg"] },
+    ]);
+    const rows = (selected?.rows ?? []) as Row[];
+    if (rows.length === 0) throw new OvsNotFoundError("row of table", "NB_Global (init() makes it)");
+    const target = Number(rows[0]?.nb_cfg);
+    const monitor = await this.client.monitor(
+      { NB_Global: { columns: [column] } },
+      { database: NORTHBOUND_DATABASE },
+    );
+    const reached = () => {
+      for (const row of monitor.rows("NB_Global").values()) if (Number(row[column]) >= target) return true;
+      return false;
+    };
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    try {
+      if (reached()) return target;
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          monitor.off("change", onChange);
+          reject(
+            new OvsTimeoutError(
+              `NB_Global.${column} did not reach nb_cfg ${target} in ${timeoutMs} ms`,
+              timeoutMs,
+            ),
+          );
+        }, timeoutMs);
+        const onChange = () => {
+          if (!reached()) return;
+          clearTimeout(timer);
+          monitor.off("change", onChange);
+          resolve();
+        };
+        monitor.on("change", onChange);
+      });
+      return target;
     } finally {
       await monitor.cancel().catch(() => {});
     }

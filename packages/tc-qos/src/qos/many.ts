@@ -29,20 +29,20 @@ export async function applyQosMany(changes: readonly QosChange[], options: QosOp
     return p;
   });
   await withTc(options, async (tc) => {
-    // One qdisc dump for every link, then all the links' requests issued together (pipelined
-    // on the socket: a handful of sendmsg() calls, each link still one plan that rolls back).
-    const plans = await planManyQos(
+    // One qdisc dump for every link, one (streamed) link dump for their names; each link's plan
+    // runs as soon as its state is known, so its requests go out (pipelined on the socket) while
+    // later links are still being read. Each link is still one plan that rolls back, and the
+    // batch stays all or nothing: whatever failed (a read, a plan, a step), the links that
+    // succeeded are undone below.
+    const plans = planManyQos(
       tc,
       changes.map((c) => c.link),
       parsed,
       options,
     );
-    // Paced (the connection admits so many per event-loop turn): the kernel starts on the first
-    // links' requests while the next ones are still being encoded, instead of after all of them.
-    const connection = tc.connection;
     const results = await Promise.allSettled(
-      plans.map(async (steps, i) => {
-        await connection.admit();
+      plans.map(async (planned, i) => {
+        const steps = await planned;
         return runPlan(steps, {
           subject: `qos on ${String(changes[i]?.link)}`,
           ...(options.beforeStep ? { beforeStep: options.beforeStep } : {}),

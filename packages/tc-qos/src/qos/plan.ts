@@ -374,18 +374,18 @@ export async function planParsedQos(
 
 /**
  * The plans for many links at once (applyQosMany): every link's state read by one qdisc dump,
- * then each link's steps from its state. `specs[i]` is for `links[i]` (already validated; an
- * empty spec removes the link's QoS).
+ * then each link's steps from its state, one promise per link (settled as soon as that link is
+ * read, so the first links' requests can leave while later names are still being resolved).
+ * `specs[i]` is for `links[i]` (already validated; an empty spec removes the link's QoS).
  */
-export async function planManyQos(
+export function planManyQos(
   tc: Tc,
   links: readonly LinkRef[],
   specs: readonly QosParsed[],
   options: QosPlanOptions = {},
-): Promise<Step[][]> {
-  const states = await readLinkStates(tc, links);
-  return Promise.all(
-    states.map((state, i) => planFromState(tc, String(links[i]), state, specs[i] as QosParsed, options)),
+): Promise<Step[]>[] {
+  return readLinkStates(tc, links).map((state, i) =>
+    state.then((s) => planFromState(tc, String(links[i]), s, specs[i] as QosParsed, options)),
   );
 }
 

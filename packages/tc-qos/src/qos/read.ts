@@ -67,10 +67,14 @@ export async function readLinkState(tc: Tc, link: LinkRef, full = false): Promis
   return stateOf(tc, await linkReader(tc).read(link, full));
 }
 
-/** The states of many links, from one qdisc dump however few they are (applyQosMany). */
-export async function readLinkStates(tc: Tc, links: readonly LinkRef[]): Promise<LinkState[]> {
-  const read = await linkReader(tc).readAll(links);
-  return Promise.all(read.map((now) => stateOf(tc, now)));
+/**
+ * The states of many links, from one qdisc dump however few they are (applyQosMany): one promise
+ * per link, settled as soon as that link's state is known.
+ */
+export function readLinkStates(tc: Tc, links: readonly LinkRef[]): Promise<LinkState>[] {
+  return linkReader(tc)
+    .readEach(links)
+    .map((read) => read.then((now) => stateOf(tc, now)));
 }
 
 async function stateOf(tc: Tc, now: LinkQdiscs): Promise<LinkState> {

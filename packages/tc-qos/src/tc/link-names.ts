@@ -1,4 +1,4 @@
-// The link dump that resolves names (RTM_GETLINK, no statistics, as Rtnl's identity dump asks),
+// The link dump that resolves names (RTM_GETLINK without statistics or VF information),
 // and the only fields of its answers a name lookup needs: the ifindex (in the ifinfomsg header)
 // and the names (IFLA_IFNAME and IFLA_PROP_LIST's IFLA_ALT_IFNAME). Every other attribute of the
 // kilobyte the kernel sends per link is stepped over without being decoded.
@@ -14,7 +14,8 @@ export function linkIdentityDumpRequest(): TcRequest {
   const body = Buffer.alloc(IFINFOMSG_LEN + 8);
   body.writeUInt16LE(8, IFINFOMSG_LEN);
   body.writeUInt16LE(C.IFLA_EXT_MASK, IFINFOMSG_LEN + 2);
-  body.writeUInt32LE(C.RTEXT_FILTER_VF | C.RTEXT_FILTER_SKIP_STATS, IFINFOMSG_LEN + 4);
+  // No statistics, and no VF information (without RTEXT_FILTER_VF): names need neither.
+  body.writeUInt32LE(C.RTEXT_FILTER_SKIP_STATS, IFINFOMSG_LEN + 4);
   return { type: C.RTM_GETLINK, flags: C.NLM_F_DUMP, body };
 }
 
