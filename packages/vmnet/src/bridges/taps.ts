@@ -94,15 +94,19 @@ export function kernelTapsStep(
         await Promise.all(
           names.map(async (name) => {
             // Marked before it is made persistent: a process killed in between leaves no
-            // unmarked tap (the kernel removes a non-persistent one with its fd).
+            // unmarked tap (the kernel removes a non-persistent one with its fd). Brought up
+            // only once its fd is closed: up with a queue attached it would have carrier,
+            // start IPv6 autoconfiguration and flap its carrier at the close, work for the
+            // kernel and for ovs-vswitchd that a tap waiting for its VM does not need.
             const tap = await openTap({ name, ...ctx.netnsOption });
             made.push(name);
             try {
-              await ctx.rtnl.links.set(tap.index, { alias: mark, up: true });
+              await ctx.rtnl.links.set(tap.index, { alias: mark });
               tap.persist();
             } finally {
-              void tap.close();
+              await tap.close();
             }
+            await ctx.rtnl.links.up(tap.index);
             progress.report?.(++progress.done, progress.total);
           }),
         );

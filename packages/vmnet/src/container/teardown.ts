@@ -27,6 +27,8 @@ export class TeardownError extends VmnetError {
   }
 }
 
+const LOOPBACK_IFINDEX = 1;
+
 const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
 
 /** Handles a caller already holds in the pod's netns (setup keeps its own for teardown). */
@@ -139,8 +141,9 @@ export async function restoreFromJournal(
         await attempt("tc", tcPart);
         await Promise.all(restoreCni());
       })(),
+      // Loopback is ifindex 1 in every network namespace (LOOPBACK_IFINDEX).
+      record.loWasUp ? undefined : attempt("lo", () => rtnl.links.down(LOOPBACK_IFINDEX)),
     ]);
-    if (!record.loWasUp) await attempt("lo", () => rtnl.links.down("lo"));
   } finally {
     if (rtnl !== handles.rtnl) rtnl.close();
   }

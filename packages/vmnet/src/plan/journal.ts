@@ -10,7 +10,7 @@
 // (the page cache outlives it); a machine crash takes the namespaces the journal describes with it.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 
 export const DEFAULT_STATE_DIR = "/run/vmnet";
@@ -65,9 +65,9 @@ export class Journal<T> {
     return JSON.parse(text) as T;
   }
 
-  /** Removes the record; idempotent. */
+  /** Removes the record; idempotent. Synchronous, like write(): one unlink. */
   async remove(): Promise<void> {
-    await rm(this.path, { force: true });
+    rmSync(this.path, { force: true });
   }
 }
 
