@@ -15,7 +15,7 @@ SYSTEM_PACKAGES=(
   g++ make python3              # node-gyp builds the netlink-native addon
   binutils binutils-x86-64-linux-gnu  # objdump: the test that checks the addon's glibc floor (g++ brings it too)
   libc-bin                      # getconf: clock ticks for the capture benchmark's CPU figures (essential; named so it is explicit)
-  golang-go                     # go: the netlink-native benchmark's vishvananda/netlink peer (bench/install-peers.mjs adds its library)
+  golang-go golang-1.19-go      # go (golang-1.19-go holds the binary golang-go points at): the netlink-native benchmark's vishvananda/netlink peer (bench/install-peers.mjs adds its library)
   openvswitch-switch            # ovsdb-server + ovs-vswitchd for the private OVS sandbox (userspace datapath)
   openvswitch-common            # ovs-vsctl, ovs-ofctl, ovs-appctl, ovsdb-tool
   tcpdump tshark                # read the pcaps we write; watch traffic in tests
