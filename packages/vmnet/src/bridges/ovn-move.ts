@@ -8,15 +8,10 @@ import { VmnetError } from "../errors.js";
 import { runPlan, type Step, step } from "../plan/step.js";
 import type { BridgesContext } from "./context.js";
 import { LSP_KEY, MAC_KEY, OWNER_KEY, VLAN_KEY } from "./keys.js";
-import { IFACE_ID_KEY, type OvnBinding } from "./ovn.js";
+import { IFACE_ID_KEY, logicalAddresses, type OvnBinding } from "./ovn.js";
 import { ovsStep } from "./ovs-step.js";
 
 type Binding = Record<typeof IFACE_ID_KEY | typeof LSP_KEY | typeof VLAN_KEY, string>;
-
-function addressesOf(port: PortInfo): string[] {
-  const mac = port.externalIds[MAC_KEY];
-  return [mac ? mac.toLowerCase() : "unknown"];
-}
 
 /** Rewrites a port's binding keys on its Port and Interface rows (the keys absent in `to` go). */
 function rebind(ctx: BridgesContext, name: string, to: Partial<Binding>) {
@@ -42,7 +37,7 @@ function logicalPortSteps(ovn: OvnBinding, port: PortInfo, vlan: number | undefi
   const steps: Step[] = [];
   const old = port.externalIds[LSP_KEY];
   const oldVlan = port.externalIds[VLAN_KEY];
-  const addresses = addressesOf(port);
+  const addresses = logicalAddresses(port.externalIds[MAC_KEY]);
   if (old !== undefined && oldVlan !== undefined) {
     const oldSwitch = ovn.switchFor(Number(oldVlan));
     steps.push(

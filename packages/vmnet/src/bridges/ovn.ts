@@ -32,6 +32,11 @@ export const ovnOptions = z
   .strict();
 export type OvnBridgesOptions = z.input<typeof ovnOptions>;
 
+/** A logical port's addresses for a tap: its VM's MAC, or "unknown" (any) when none was given. */
+export function logicalAddresses(mac: string | undefined): string[] {
+  return [mac ? mac.toLowerCase() : "unknown"];
+}
+
 /** The integration bridge ovn-controller programs (the default bridge in OVN mode). */
 export const INTEGRATION_BRIDGE = "br-int";
 
@@ -100,7 +105,7 @@ export class OvnBinding {
           const ls = this.switchFor(spec.tag);
           const mac = spec.externalIds?.[MAC_KEY];
           const list = bySwitch.get(ls) ?? [];
-          list.push({ name: lsp, addresses: [mac ? mac.toLowerCase() : "unknown"] });
+          list.push({ name: lsp, addresses: logicalAddresses(mac) });
           bySwitch.set(ls, list);
           const { tag, ...rest } = spec;
           return {
