@@ -178,12 +178,19 @@ describePrivileged("DhcpServer with dhcpcd", () => {
     await net.pod.exec("ip", ["addr", "add", "10.7.0.1/24", "dev", net.podIf]);
     // (It signals the daemon, pid 1 of the client's pid namespace, which then takes the command
     // down with it: its exit status says nothing.)
-    await client.command?.(["-k", net.vmIf]);
+    const released = await client.command?.(["-k", net.vmIf]);
     // (dhcpcd sends the RELEASE on its own time: under load that is well past waitFor's default 1 s.)
-    await vi.waitFor(() => expect(events.some((e) => e.type === "release")).toBe(true), {
-      timeout: 20_000,
-      interval: 100,
-    });
+    await vi
+      .waitFor(() => expect(events.some((e) => e.type === "release")).toBe(true), {
+        timeout: 20_000,
+        interval: 100,
+      })
+      .catch(async (e) => {
+        const said = `exit ${released?.exitCode} ${released?.stdout ?? ""} ${released?.stderr ?? ""}`;
+        throw new Error(
+          `${e}\ndhcpcd -k: ${said}\nserver: ${JSON.stringify(events)}\n${await client.log?.()}`,
+        );
+      });
     expect(server.stats().bindings[0]?.bound).toBe(false);
     // Someone on the link already has the address: dhcpcd's probe sees the ARP reply and declines.
     await net.pod.exec("ip", ["addr", "add", "10.7.0.9/24", "dev", net.podIf]);
