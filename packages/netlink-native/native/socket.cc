@@ -77,6 +77,11 @@ Napi::Value OpenSocket(const Napi::CallbackInfo& info) {
   return promise;
 }
 constexpr size_t kMaxBytesPerWake = 4 << 20;
+// Time one wake-up may spend receiving before it hands over what it has. A netlink dump's next
+// chunk is built by the kernel inside recvfrom() (netlink_recvmsg calls netlink_dump), so reading
+// a 2000-link dump's 64 datagrams in one wake-up held the event loop 20-90 ms; capped, the rest is
+// read on the next wake-ups (uv_poll is level-triggered), with timers and other I/O in between.
+constexpr uint64_t kMaxReceiveNsPerWake = 1000 * 1000;
 
 // Closing an AF_PACKET socket waits for an RCU grace period inside close() (packet_release calls
 // synchronize_net): tens of milliseconds on a busy machine. closeAsync() does it on the pool.
@@ -394,7 +399,9 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
     size_t used = 0;
     std::vector<uint32_t> lengths;
     Napi::Array sources = Napi::Array::New(env);
-    while (status >= 0 && fd_.valid() && lengths.size() < kMaxDatagramsPerWake && used < kMaxBytesPerWake) {
+    const uint64_t started = uv_hrtime();
+    while (status >= 0 && fd_.valid() && lengths.size() < kMaxDatagramsPerWake && used < kMaxBytesPerWake &&
+           (lengths.empty() || uv_hrtime() - started < kMaxReceiveNsPerWake)) {
       // One system call per datagram, straight into room for the largest one: no size peek
       // first (system calls are the receive side's main cost on a VM). MSG_TRUNC makes the kernel
       // return the datagram's real length, so one that did not fit is reported, never cut short.

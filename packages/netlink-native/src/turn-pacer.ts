@@ -1,25 +1,54 @@
-// Paces callers over event-loop turns: at most `perTurn` of them go on in one turn, the rest on
-// later ones (setImmediate). A caller that starts a thousand operations at once (Promise.all over
-// a map) would otherwise do all of their synchronous work (validation, encoding, handing work to
-// the thread pool) in one turn and hold timers and I/O for tens of milliseconds.
+// Paces callers over event-loop turns, by count and by time. A caller that starts a thousand
+// operations at once (Promise.all over a map) would otherwise do all of their synchronous work
+// (validation, encoding, handing work to the thread pool) in one turn and hold timers and I/O for
+// tens of milliseconds.
+//
+// Counting alone is not enough: what one admission costs varies (a veth spec's schema run and
+// encode, a cold code path, a loaded machine), and 64 of them measured 4-8 ms in one turn. So
+// waiting callers are let go one at a time in a chain of microtasks: each link of the chain runs
+// after the previous caller's synchronous work, reads the clock, and stops the turn once its time
+// budget is spent; the rest go on in later turns (setImmediate), after timers and I/O.
+import { TURN_BUDGET_MS } from "./turn-budget.js";
 
 const ADMITTED = Promise.resolve();
 
-export class TurnPacer {
-  private admittedThisTurn = 0;
-  private readonly waiting: (() => void)[] = [];
-  private turnScheduled = false;
+/**
+ * Admissions granted at once (no wait) per turn while nobody is waiting: a lone request is not
+ * delayed by a turn, and a synchronous burst of a thousand calls sends its first few right away.
+ */
+const IMMEDIATE_PER_TURN = 16;
 
-  constructor(private readonly perTurn: number) {}
+export class TurnPacer {
+  private immediateThisTurn = 0;
+  /** Waiting callers, oldest first from `head` (no shift(): a long queue is not copied). */
+  private waiting: (() => void)[] = [];
+  private head = 0;
+  private turnScheduled = false;
+  private releasing = false;
+
+  /**
+   * @param perTurn most callers let go per turn
+   * @param budgetMs time after which a turn lets no more callers go (checked between callers)
+   */
+  constructor(
+    private readonly perTurn: number,
+    private readonly budgetMs = TURN_BUDGET_MS,
+  ) {}
 
   /** Resolves when the caller may do its synchronous work (at once while this turn has room). */
   admit(): Promise<void> {
     this.scheduleTurn();
-    if (this.admittedThisTurn < this.perTurn) {
-      this.admittedThisTurn++;
-      return ADMITTED;
+    if (this.head === this.waiting.length && !this.releasing) {
+      if (this.immediateThisTurn < Math.min(IMMEDIATE_PER_TURN, this.perTurn)) {
+        this.immediateThisTurn++;
+        return ADMITTED;
+      }
     }
     return new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private get waitingCount(): number {
+    return this.waiting.length - this.head;
   }
 
   private scheduleTurn(): void {
@@ -27,10 +56,31 @@ export class TurnPacer {
     this.turnScheduled = true;
     setImmediate(() => {
       this.turnScheduled = false;
-      const next = this.waiting.splice(0, this.perTurn);
-      this.admittedThisTurn = next.length;
-      for (const resolve of next) resolve();
-      if (next.length > 0) this.scheduleTurn();
+      this.immediateThisTurn = 0;
+      if (this.waitingCount > 0) this.releaseChain(performance.now(), 0);
+    });
+  }
+
+  /** Lets one caller go, then (after its synchronous work) decides whether another may follow. */
+  private releaseChain(turnStart: number, released: number): void {
+    this.releasing = true;
+    const resolve = this.waiting[this.head] as () => void;
+    this.waiting[this.head] = undefined as unknown as () => void;
+    this.head++;
+    if (this.head === this.waiting.length) {
+      this.waiting = [];
+      this.head = 0;
+    }
+    resolve();
+    // Queued after the caller's continuation: runs once that has done its synchronous part.
+    queueMicrotask(() => {
+      const n = released + 1;
+      if (this.waitingCount > 0 && n < this.perTurn && performance.now() - turnStart < this.budgetMs) {
+        this.releaseChain(turnStart, n);
+        return;
+      }
+      this.releasing = false;
+      if (this.waitingCount > 0) this.scheduleTurn();
     });
   }
 }

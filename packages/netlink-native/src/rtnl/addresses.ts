@@ -139,10 +139,13 @@ export class Addresses {
     const family =
       filter.family === "inet" ? C.AF_INET : filter.family === "inet6" ? C.AF_INET6 : C.AF_UNSPEC;
     const index = filter.link === undefined ? 0 : await this.links.index(filter.link);
-    const msgs = await this.conn.dumpAll(C.RTM_GETADDR, encodeAddrDumpBody(family), { op: "addr list" });
-    return msgs
-      .filter((m) => m.type === C.RTM_NEWADDR)
-      .map((m) => decodeAddress(m.body))
-      .filter((a) => (index === 0 || a.index === index) && (family === C.AF_UNSPEC || a.family === family));
+    // Decoded as the answers arrive (a slice per turn), not all at once after the dump.
+    return this.conn.dumpDecoded(C.RTM_GETADDR, encodeAddrDumpBody(family), { op: "addr list" }, (m) => {
+      if (m.type !== C.RTM_NEWADDR) return undefined;
+      const a = decodeAddress(m.body);
+      return (index === 0 || a.index === index) && (family === C.AF_UNSPEC || a.family === family)
+        ? a
+        : undefined;
+    });
   }
 }

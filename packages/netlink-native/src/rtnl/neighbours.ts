@@ -66,10 +66,13 @@ export class Neighbours {
     const family =
       filter.family === "inet" ? C.AF_INET : filter.family === "inet6" ? C.AF_INET6 : C.AF_UNSPEC;
     const index = filter.link === undefined ? 0 : await this.links.index(filter.link);
-    const msgs = await this.conn.dumpAll(C.RTM_GETNEIGH, encodeNeighDumpBody(family), { op: "neigh list" });
-    return msgs
-      .filter((m) => m.type === C.RTM_NEWNEIGH)
-      .map((m) => decodeNeighbour(m.body))
-      .filter((n) => (index === 0 || n.index === index) && (family === C.AF_UNSPEC || n.family === family));
+    // Decoded as the answers arrive (a slice per turn), not all at once after the dump.
+    return this.conn.dumpDecoded(C.RTM_GETNEIGH, encodeNeighDumpBody(family), { op: "neigh list" }, (m) => {
+      if (m.type !== C.RTM_NEWNEIGH) return undefined;
+      const n = decodeNeighbour(m.body);
+      return (index === 0 || n.index === index) && (family === C.AF_UNSPEC || n.family === family)
+        ? n
+        : undefined;
+    });
   }
 }

@@ -153,10 +153,11 @@ export class Routes {
     const family =
       filter.family === "inet" ? C.AF_INET : filter.family === "inet6" ? C.AF_INET6 : C.AF_UNSPEC;
     const table = filter.table ?? C.RT_TABLE_MAIN;
-    const msgs = await this.conn.dumpAll(C.RTM_GETROUTE, encodeRouteDumpBody(family), { op: "route list" });
-    return msgs
-      .filter((m) => m.type === C.RTM_NEWROUTE)
-      .map((m) => decodeRoute(m.body))
-      .filter((r) => (table === 0 || r.table === table) && !(r.flags & C.RTM_F_CLONED));
+    // Decoded as the answers arrive (a slice per turn), not all at once after the dump.
+    return this.conn.dumpDecoded(C.RTM_GETROUTE, encodeRouteDumpBody(family), { op: "route list" }, (m) => {
+      if (m.type !== C.RTM_NEWROUTE) return undefined;
+      const r = decodeRoute(m.body);
+      return (table === 0 || r.table === table) && !(r.flags & C.RTM_F_CLONED) ? r : undefined;
+    });
   }
 }
