@@ -4,6 +4,11 @@
 // private netns of N veth pairs. Writes bench/results/qos.json: rows
 // { workload, subject: "vmnet", peer, subject_s, peer_s } (median of RUNS runs; tc per process
 // runs once). Runs inside vmnet-isolate (private namespaces).
+// Every timed phase, of every side, starts on a settled kernel (see settle()): the links' IPv6
+// is off (no address configuration work for 2000 new links), and the phase waits until requests
+// that take the RTNL lock answer quickly again (the last netns's teardown, carrier events and
+// other sessions' bursts done), so a row measures its own work and not what the previous one
+// left running. The subjects' order rotates every round, so none always follows the same one.
 // Quick check: BENCH_N=200 BENCH_RUNS=3 BENCH_PER_PROCESS=0 BENCH_RESULTS_DIR=/tmp/qos pnpm bench
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -29,9 +34,62 @@ const tcApply = (dev) => `qdisc add dev ${dev} root handle 1: tbf rate 10mbit bu
 const tcChange = (dev) => `qdisc change dev ${dev} root handle 1: tbf rate 20mbit burst 25000 latency 50ms`;
 const tcRemove = (dev) => `qdisc del dev ${dev} root`;
 
+/** Turns IPv6 off in a netns before its links exist (setup, not timed). */
+function noIpv6(ns) {
+  const r = spawnSync(
+    "ip",
+    [
+      "netns",
+      "exec",
+      ns,
+      "sysctl",
+      "-qw",
+      "net.ipv6.conf.all.disable_ipv6=1",
+      "net.ipv6.conf.default.disable_ipv6=1",
+    ],
+    { encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`disabling IPv6 in ${ns}: ${r.stderr}`);
+}
+
+/** Settle waits: how many, and how long they took in all (printed at the end). */
+const settled = { count: 0, waitedMs: 0, timedOut: 0 };
+const QUIET_MS = 1;
+const QUIET_IN_A_ROW = 5;
+const SETTLE_MAX_MS = 5000;
+
+/**
+ * Waits until the kernel is settled: a qdisc get (a tc request, served under the RTNL lock
+ * that every qdisc change of both tools takes) answers within QUIET_MS five times in a row. Gives up after SETTLE_MAX_MS (counted, and printed) so a machine that never quiets still
+ * finishes. Runs before every timed phase of every side.
+ */
+async function settle(ns) {
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 50));
+  const tc = await Tc.open({ netns: ns });
+  try {
+    let quiet = 0;
+    while (quiet < QUIET_IN_A_ROW) {
+      if (performance.now() - t0 > SETTLE_MAX_MS) {
+        settled.timedOut++;
+        break;
+      }
+      const p0 = performance.now();
+      await tc.qdiscs.get(1); // lo (ifindex 1 in every netns): no name lookup in the probe
+      quiet = performance.now() - p0 <= QUIET_MS ? quiet + 1 : 0;
+      if (quiet === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    tc.close();
+  }
+  settled.count++;
+  settled.waitedMs += performance.now() - t0;
+}
+
 async function withLinks(fn) {
   const ns = `qosbench${process.pid}-${nsCounter++}`;
   await createNetns(ns);
+  noIpv6(ns);
   const rtnl = await Rtnl.open({ netns: ns });
   try {
     await Promise.all(
@@ -67,6 +125,7 @@ async function check(ns, phase, rate) {
 /** The Tc handle used the way tc is: qdisc add, change, delete (no reads, no rollback). */
 async function vmnetTc(ns, names) {
   const t = {};
+  await settle(ns);
   let t0 = now();
   const tc = await Tc.open({ netns: ns });
   const tbf = (rate, burst) => ({ kind: "tbf", handle: "1:", rate, burst, latency: "50ms" });
@@ -74,10 +133,12 @@ async function vmnetTc(ns, names) {
     await Promise.all(names.map((dev) => tc.qdiscs.add(dev, tbf("10mbit", 16384))));
     t.apply = now() - t0;
     await check(ns, "apply", 1_250_000);
+    await settle(ns);
     t0 = now();
     await Promise.all(names.map((dev) => tc.qdiscs.change(dev, tbf("20mbit", 25000))));
     t.change = now() - t0;
     await check(ns, "change", 2_500_000);
+    await settle(ns);
     t0 = now();
     await Promise.all(names.map((dev) => tc.qdiscs.delete(dev)));
     t.remove = now() - t0;
@@ -91,16 +152,19 @@ async function vmnetTc(ns, names) {
 /** The QoS API: applyQos reads each link's state, plans, and can roll back; removeQos likewise. */
 async function vmnet(ns, names) {
   const t = {};
+  await settle(ns);
   let t0 = now();
   const tc = await Tc.open({ netns: ns });
   try {
     await Promise.all(names.map((dev) => applyQos(dev, APPLY, { tc })));
     t.apply = now() - t0;
     await check(ns, "apply", 1_250_000);
+    await settle(ns);
     t0 = now();
     await Promise.all(names.map((dev) => applyQos(dev, CHANGE, { tc })));
     t.change = now() - t0;
     await check(ns, "change", 2_500_000);
+    await settle(ns);
     t0 = now();
     await Promise.all(names.map((dev) => removeQos(dev, { tc })));
     t.remove = now() - t0;
@@ -114,6 +178,7 @@ async function vmnet(ns, names) {
 /** The batch form: applyQosMany reads every link in one dump and sends all changes together. */
 async function vmnetMany(ns, names) {
   const t = {};
+  await settle(ns);
   let t0 = now();
   const tc = await Tc.open({ netns: ns });
   try {
@@ -123,6 +188,7 @@ async function vmnetMany(ns, names) {
     );
     t.apply = now() - t0;
     await check(ns, "apply", 1_250_000);
+    await settle(ns);
     t0 = now();
     await applyQosMany(
       names.map((link) => ({ link, qos: CHANGE })),
@@ -130,6 +196,7 @@ async function vmnetMany(ns, names) {
     );
     t.change = now() - t0;
     await check(ns, "change", 2_500_000);
+    await settle(ns);
     t0 = now();
     await applyQosMany(
       names.map((link) => ({ link, qos: null })),
@@ -166,6 +233,7 @@ async function tcBatch(ns, names) {
     ["change", 2_500_000],
     ["remove", 0],
   ]) {
+    await settle(ns);
     const t0 = now();
     runTc(["-n", ns, "-batch", files[phase]]);
     t[phase] = now() - t0;
@@ -181,6 +249,7 @@ async function tcPerProcess(ns, names) {
     ["change", tcChange, 2_500_000],
     ["remove", tcRemove, 0],
   ]) {
+    await settle(ns);
     const t0 = now();
     for (const dev of names) runTc(["-n", ns, ...line(dev).split(" ")]);
     t[phase] = now() - t0;
@@ -210,13 +279,20 @@ const load = spawnSync("uptime", { encoding: "utf8" }).stdout.trim();
 console.log(`load before the benchmark: ${load}`);
 console.log(`N=${N} links, ${RUNS} runs (tc per process: ${PER_PROCESS ? "1 run" : "skipped"})`);
 
-// Interleave the subjects and tc -batch, so that all see the same machine.
+// Interleave the subjects and tc -batch, so that all see the same machine, in an order that
+// rotates every round.
 const runs = { qos: [], many: [], tc: [], batch: [] };
+const sides = [
+  ["qos", "vmnet applyQos", vmnet],
+  ["many", "vmnet applyQosMany", vmnetMany],
+  ["tc", "vmnet Tc", vmnetTc],
+  ["batch", "tc -batch", tcBatch],
+];
 for (let r = 0; r < RUNS; r++) {
-  runs.qos.push(await measure("vmnet applyQos", vmnet, 1));
-  runs.many.push(await measure("vmnet applyQosMany", vmnetMany, 1));
-  runs.tc.push(await measure("vmnet Tc", vmnetTc, 1));
-  runs.batch.push(await measure("tc -batch", tcBatch, 1));
+  for (let i = 0; i < sides.length; i++) {
+    const [key, label, fn] = sides[(i + r) % sides.length];
+    runs[key].push(await measure(label, fn, 1));
+  }
 }
 const pick = (xs) =>
   Object.fromEntries(["apply", "change", "remove", "total"].map((k) => [k, median(xs.map((x) => x[k]))]));
@@ -249,6 +325,8 @@ for (const r of rows) {
   );
 }
 // BENCH_RESULTS_DIR: where a quick small-N check writes, so it never replaces the real results.
+const settleNote = `settle waits before timed phases: ${settled.count}, ${(settled.waitedMs / Math.max(1, settled.count)).toFixed(0)} ms each on average, ${settled.timedOut} gave up after ${SETTLE_MAX_MS} ms`;
+console.log(settleNote);
 const loadAfter = spawnSync("uptime", { encoding: "utf8" }).stdout.trim();
 console.log(`load after the benchmark: ${loadAfter}`);
 const out = process.env.BENCH_RESULTS_DIR ?? join(here, "results");
@@ -256,7 +334,7 @@ mkdirSync(out, { recursive: true });
 writeFileSync(join(out, "qos.json"), `${JSON.stringify(rows, null, 2)}\n`);
 writeFileSync(
   join(out, "qos-notes.txt"),
-  `${new Date().toISOString()} N=${N} RUNS=${RUNS} (median of RUNS; tc per process ran once)\nload before: ${load}\nload after: ${loadAfter}\n${rows
+  `${new Date().toISOString()} N=${N} RUNS=${RUNS} (median of RUNS; tc per process ran once)\nload before: ${load}\nload after: ${loadAfter}\n${settleNote}\n${rows
     .map(
       (r) =>
         `${r.workload} vs ${r.peer}: vmnet ${r.subject_s.toFixed(4)} s, ${r.peer} ${r.peer_s.toFixed(4)} s (${(r.peer_s / r.subject_s).toFixed(2)}x)`,
