@@ -67,9 +67,7 @@ export class LinkReader {
       for (const w of batch) this.readOne(w.link).then(w.resolve, w.reject);
       return;
     }
-    this.readMany(batch).catch((e) => {
-      for (const w of batch) w.reject(e);
-    });
+    this.readMany(batch);
   }
 
   /** One link: its index, then the qdisc at the root and at ingress (and under the root). */
@@ -122,19 +120,41 @@ export class LinkReader {
     );
   }
 
-  private async readMany(batch: Waiter[]): Promise<void> {
-    const grouped = this.dumpByLink();
-    await Promise.all(
-      batch.map(async (w) => {
-        try {
-          // Names asked for together are resolved together too (one link dump: see names.ts).
-          const [ifindex, byLink] = await Promise.all([this.tc.ifindex(w.link), grouped]);
-          w.resolve(this.of(ifindex, byLink));
-        } catch (e) {
-          w.reject(e);
-        }
-      }),
+  /**
+   * One qdisc dump for the batch; each waiter is answered when both its name and the dump are in
+   * (names asked for together are resolved together too: one link dump, see names.ts). No
+   * promise per waiter beyond its name's.
+   */
+  private readMany(batch: Waiter[]): void {
+    let byLink: Map<number, Message[]> | undefined;
+    let failed: { error: unknown } | undefined;
+    const named: [Waiter, number][] = [];
+    const answer = (w: Waiter, ifindex: number, dump: Map<number, Message[]>) => {
+      try {
+        w.resolve(this.of(ifindex, dump));
+      } catch (e) {
+        w.reject(e);
+      }
+    };
+    this.dumpByLink().then(
+      (dump) => {
+        byLink = dump;
+        for (const [w, ifindex] of named) answer(w, ifindex, dump);
+        named.length = 0;
+      },
+      (e: unknown) => {
+        failed = { error: e };
+        for (const [w] of named) w.reject(e);
+        named.length = 0;
+      },
     );
+    for (const w of batch) {
+      this.tc.ifindex(w.link).then((ifindex) => {
+        if (byLink) answer(w, ifindex, byLink);
+        else if (failed) w.reject(failed.error);
+        else named.push([w, ifindex]);
+      }, w.reject);
+    }
   }
 }
 

@@ -6,7 +6,7 @@ import type { Tc } from "../tc.js";
 import { check } from "../validate.js";
 import { withTc } from "./common.js";
 import { planParsedQos, planRemoveQos, type QosPlanOptions } from "./plan.js";
-import { type QosSpec, qosSchema } from "./schema.js";
+import { type QosParsed, type QosSpec, qosSchema } from "./schema.js";
 
 export interface QosOptions extends QosPlanOptions {
   /** The namespace the link is in. */
@@ -21,22 +21,27 @@ function planOptions(subject: string, o: QosOptions): PlanOptions {
   return o.beforeStep ? { subject, beforeStep: o.beforeStep } : { subject };
 }
 
+const DONE = Promise.resolve();
+const nothing = () => undefined;
+
 /**
  * runPlan, without its bookkeeping for the common plans of none or one step and no fault to
- * inject (a rate set, changed or removed): the same outcome and the same StepError.
+ * inject (a rate set, changed or removed): the same outcome and the same StepError. The subject
+ * is only spelled out when there is an error to name it in.
  */
-async function run(steps: readonly Step[], subject: string, o: QosOptions): Promise<void> {
-  if (o.beforeStep || steps.length > 1) {
-    await runPlan(steps, planOptions(subject, o));
-    return;
-  }
+function run(steps: readonly Step[], subject: () => string, o: QosOptions): Promise<void> {
+  if (o.beforeStep || steps.length > 1) return runPlan(steps, planOptions(subject(), o)).then(nothing);
   const only = steps[0];
-  if (!only) return;
+  if (!only) return DONE;
+  let running: Promise<void>;
   try {
-    await only.run();
+    running = only.run();
   } catch (e) {
-    throw new StepError(subject, only.name, 0, e, 0, []);
+    running = Promise.reject(e);
   }
+  return running.then(nothing, (e: unknown) => {
+    throw new StepError(subject(), only.name, 0, e, 0, []);
+  });
 }
 
 /**
@@ -45,18 +50,27 @@ async function run(steps: readonly Step[], subject: string, o: QosOptions): Prom
  * replaced; fields left out are removed. On failure the link keeps its previous QoS (its whole
  * tree, classes and filters included) and StepError says which step failed.
  */
-export async function applyQos(link: LinkRef, spec: QosSpec, options: QosOptions = {}): Promise<void> {
-  const parsed = check(qosSchema, spec, "qos");
-  await withTc(options, async (tc) => {
-    const steps = await planParsedQos(tc, link, parsed, options);
-    await run(steps, `qos on ${String(link)}`, options);
-  });
+export function applyQos(link: LinkRef, spec: QosSpec, options: QosOptions = {}): Promise<void> {
+  let parsed: QosParsed;
+  try {
+    parsed = check(qosSchema, spec, "qos");
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  // One promise chain per call (read, plan, the step): a thousand calls started together stay
+  // a few promises each, their reads shared (batch-read.ts).
+  return withTc(options, (tc) =>
+    planParsedQos(tc, link, parsed, options).then((steps) =>
+      run(steps, () => `qos on ${String(link)}`, options),
+    ),
+  );
 }
 
 /** Removes a link's QoS: its root qdisc, and the ingress redirect and ifb applyQos made. */
-export async function removeQos(link: LinkRef, options: QosOptions = {}): Promise<void> {
-  await withTc(options, async (tc) => {
-    const steps = await planRemoveQos(tc, link, options);
-    await run(steps, `qos removal on ${String(link)}`, options);
-  });
+export function removeQos(link: LinkRef, options: QosOptions = {}): Promise<void> {
+  return withTc(options, (tc) =>
+    planRemoveQos(tc, link, options).then((steps) =>
+      run(steps, () => `qos removal on ${String(link)}`, options),
+    ),
+  );
 }

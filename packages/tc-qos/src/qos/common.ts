@@ -9,12 +9,26 @@ export const QOS_INGRESS_PRIO = 10;
 /** Priority of redirect()'s filters (Kata's tc-redirect wiring). */
 export const REDIRECT_PRIO = 1;
 
-export async function withTc<T>(
+/**
+ * Runs `fn` on the caller's handle (as is: no extra promise per call when a thousand calls share
+ * one), or on a handle opened for this call and closed after it.
+ */
+export function withTc<T>(
   options: { tc?: Tc | undefined; netns?: NetnsRef | undefined },
   fn: (tc: Tc) => Promise<T>,
 ): Promise<T> {
-  if (options.tc) return fn(options.tc);
-  const tc = await Tc.open(options.netns === undefined ? {} : { netns: options.netns });
+  if (options.tc) {
+    try {
+      return fn(options.tc);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  return withOwnTc(options.netns, fn);
+}
+
+async function withOwnTc<T>(netns: NetnsRef | undefined, fn: (tc: Tc) => Promise<T>): Promise<T> {
+  const tc = await Tc.open(netns === undefined ? {} : { netns });
   try {
     return await fn(tc);
   } finally {

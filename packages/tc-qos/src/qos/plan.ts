@@ -332,20 +332,22 @@ async function planIngress(
   return steps;
 }
 
-/** The steps that take a link from `state` (read up front) to `spec` (already validated). */
-export async function planFromState(
+/**
+ * The steps that take a link from `state` (read up front) to `spec` (already validated): at once
+ * when nothing is asked for or found at ingress (the common case), else after the ingress reads.
+ */
+export function planFromState(
   tc: Tc,
   label: string,
   state: LinkState,
   spec: QosParsed,
   options: QosPlanOptions = {},
-): Promise<Step[]> {
+): Step[] | Promise<Step[]> {
   const egress = planEgress(tc, state.ifindex, label, spec, state.egress);
   if (!spec.ingress && !state.ingress.own) return egress;
-  return [
-    ...egress,
-    ...(await planIngress(tc, state.ifindex, spec, state.ingress, options.owner ?? DEFAULT_OWNER)),
-  ];
+  return planIngress(tc, state.ifindex, spec, state.ingress, options.owner ?? DEFAULT_OWNER).then(
+    (ingress) => [...egress, ...ingress],
+  );
 }
 
 /**
@@ -362,14 +364,13 @@ export async function planQos(
 }
 
 /** planQos for a spec already validated (applyQos checks it before opening a socket). */
-export async function planParsedQos(
+export function planParsedQos(
   tc: Tc,
   link: LinkRef,
   parsed: QosParsed,
   options: QosPlanOptions = {},
 ): Promise<Step[]> {
-  const state = await readLinkState(tc, link);
-  return planFromState(tc, String(link), state, parsed, options);
+  return readLinkState(tc, link).then((state) => planFromState(tc, String(link), state, parsed, options));
 }
 
 /**
@@ -390,7 +391,9 @@ export function planManyQos(
 }
 
 /** The steps that remove `link`'s QoS (see removeQos). */
-export async function planRemoveQos(tc: Tc, link: LinkRef, options: QosPlanOptions = {}): Promise<Step[]> {
-  const state = await readLinkState(tc, link);
-  return planFromState(tc, String(link), state, {} as QosParsed, options);
+export function planRemoveQos(tc: Tc, link: LinkRef, options: QosPlanOptions = {}): Promise<Step[]> {
+  return readLinkState(tc, link).then((state) => planFromState(tc, String(link), state, REMOVE_ALL, options));
 }
+
+/** The spec that asks for nothing: planned against a link's state, it removes all applyQos set. */
+const REMOVE_ALL = Object.freeze({}) as QosParsed;

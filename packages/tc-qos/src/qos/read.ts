@@ -63,8 +63,10 @@ const NO_INGRESS_FILTERS = (q: LinkQdiscs) =>
  * (a default root or one netem/tbf, no ingress filters: what a batch read already shows in full)
  * is answered from the first read alone, without further requests or awaits.
  */
-export async function readLinkState(tc: Tc, link: LinkRef, full = false): Promise<LinkState> {
-  return stateOf(tc, await linkReader(tc).read(link, full));
+export function readLinkState(tc: Tc, link: LinkRef, full = false): Promise<LinkState> {
+  return linkReader(tc)
+    .read(link, full)
+    .then((now) => stateOf(tc, now));
 }
 
 /**
@@ -77,16 +79,25 @@ export function readLinkStates(tc: Tc, links: readonly LinkRef[]): Promise<LinkS
     .map((read) => read.then((now) => stateOf(tc, now)));
 }
 
-async function stateOf(tc: Tc, now: LinkQdiscs): Promise<LinkState> {
-  const reported = now.root ? { reported: now.root } : {};
+/** A link's state from its first read: at once in the common case, else after further reads. */
+function stateOf(tc: Tc, now: LinkQdiscs): LinkState | Promise<LinkState> {
   if (NO_INGRESS_FILTERS(now)) {
     const quick = quickEgress(now);
-    const ingress: Ingress = { filterParent: "ffff:", filters: [] };
-    if (quick) return { ifindex: now.ifindex, egress: quick, ingress, ...reported };
-    return { ifindex: now.ifindex, egress: await egressOf(tc, now), ingress, ...reported };
+    if (quick) return withReported({ ifindex: now.ifindex, egress: quick, ingress: noIngress() }, now);
+    return egressOf(tc, now).then((egress) =>
+      withReported({ ifindex: now.ifindex, egress, ingress: noIngress() }, now),
+    );
   }
-  const [egress, ingress] = await Promise.all([egressOf(tc, now), readIngress(tc, now.ifindex, now.ingress)]);
-  return { ifindex: now.ifindex, egress, ingress, ...reported };
+  return Promise.all([egressOf(tc, now), readIngress(tc, now.ifindex, now.ingress)]).then(
+    ([egress, ingress]) => withReported({ ifindex: now.ifindex, egress, ingress }, now),
+  );
+}
+
+const noIngress = (): Ingress => ({ filterParent: "ffff:", filters: [] });
+
+function withReported(state: LinkState, now: LinkQdiscs): LinkState {
+  if (now.root) state.reported = now.root;
+  return state;
 }
 
 /** The egress tree when the first read holds all of it and it needs no class or filter dump. */

@@ -82,11 +82,15 @@ export class Tc implements TcCore {
    * Resolves a link name to its ifindex (an index is returned as is). Many names asked for at
    * once are resolved by one link dump (Rtnl's links.resolve).
    */
-  async ifindex(link: LinkRef): Promise<number> {
-    if (typeof link === "number" && Number.isInteger(link) && link > 0) return link;
+  ifindex(link: LinkRef): Promise<number> {
+    if (typeof link === "number" && Number.isInteger(link) && link > 0) return Promise.resolve(link);
     if (isLinkName(link)) return this.names.resolve(link);
-    check(linkRef, link, "link");
-    if (typeof link === "number") return link;
+    try {
+      check(linkRef, link, "link");
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (typeof link === "number") return Promise.resolve(link);
     return this.names.resolve(link);
   }
 

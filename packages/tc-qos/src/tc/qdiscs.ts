@@ -15,16 +15,29 @@ import {
 } from "../requests.js";
 import { ctxOf, type TcCore } from "./core.js";
 
+const nothing = () => undefined;
+
 export class Qdiscs {
   constructor(private readonly tc: TcCore) {}
 
-  private async modify(op: TcOp, link: LinkRef, spec: QdiscSpec): Promise<void> {
-    const parsed = parseQdiscSpec(spec);
-    const ifindex = await this.tc.ifindex(link);
-    await this.tc.send(
-      qdiscRequest(op, ifindex, parsed, this.tc.codec),
-      ctxOf(`qdisc ${op} ${parsed.kind.kind}`, link),
-    );
+  private modify(op: TcOp, link: LinkRef, spec: QdiscSpec): Promise<void> {
+    let parsed: ReturnType<typeof parseQdiscSpec>;
+    try {
+      parsed = parseQdiscSpec(spec);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // A promise chain, not an async function: a thousand calls started together (one per link)
+    // each cost their name's promise and their request's, little else.
+    return this.tc
+      .ifindex(link)
+      .then((ifindex) =>
+        this.tc.send(
+          qdiscRequest(op, ifindex, parsed, this.tc.codec),
+          ctxOf(`qdisc ${op} ${parsed.kind.kind}`, link),
+        ),
+      )
+      .then(nothing);
   }
 
   /** Adds a qdisc; fails with EEXIST if its place is taken (`tc qdisc add`). */
@@ -43,9 +56,11 @@ export class Qdiscs {
   }
 
   /** Deletes a qdisc: the root by default, `{ kind: "ingress" }`, or `{ parent, handle }`. */
-  async delete(link: LinkRef, selector: QdiscSelector = {}): Promise<void> {
-    const ifindex = await this.tc.ifindex(link);
-    await this.tc.send(qdiscDeleteRequest(ifindex, selector), ctxOf("qdisc del", link));
+  delete(link: LinkRef, selector: QdiscSelector = {}): Promise<void> {
+    return this.tc
+      .ifindex(link)
+      .then((ifindex) => this.tc.send(qdiscDeleteRequest(ifindex, selector), ctxOf("qdisc del", link)))
+      .then(nothing);
   }
 
   /** The qdisc at a place ("root", "ingress", "1:1"), or undefined when there is none. */
