@@ -2,18 +2,25 @@
 // goes, run by run. For each run it prints when the commit returned, when ovn-northd had made all N
 // Port_Binding rows, when every one had a chassis (claimed by ovn-controller), when ovn-controller
 // had set Port_Binding.up on all, and when ovn-northd had copied that to Logical_Switch_Port.up; the
-// CPU seconds each daemon spent; and, at the end, ovn-controller's own log lines about slow engine
-// handlers and long poll intervals. Runs start as bench/ovn.mjs's do (fresh switch, sync hv).
+// CPU seconds each daemon spent; and each ovn-controller's engine events of that run (seconds
+// after the commit started): every recompute with its reason and every change handler that took
+// 40 ms or more (inc_proc_eng logging at debug level). Runs start as bench/ovn.mjs's do (fresh
+// switch, sync hv).
+// OVN_PHASES_TOUCH=10,100,1000 then also changes one option of K bound ports at once (one NB
+// transaction, so ovn-northd updates K Port_Bindings) and prints what each controller spent on it:
+// the cost of K changed bindings on a switch of N ports, with nothing else going on.
 //   vmnet-isolate node bench/ovn-phases.mjs            (OVN_PHASES_PORTS=1000, OVN_PHASES_RUNS=3,
 //   OVN_PHASES_SIDES=vmnet,chained to alternate vmnet's one transaction and one chained ovn-nbctl)
 import { readFile } from "node:fs/promises";
 import { loadavg } from "node:os";
+import { join } from "node:path";
 import { execa } from "execa";
 import { OvnSandbox } from "../dist/index.js";
 
 const N = Number(process.env.OVN_PHASES_PORTS ?? 1000);
 const RUNS = Number(process.env.OVN_PHASES_RUNS ?? 3);
 const SIDES = (process.env.OVN_PHASES_SIDES ?? "vmnet").split(",");
+const TOUCH = (process.env.OVN_PHASES_TOUCH ?? "").split(",").filter(Boolean).map(Number);
 const SWITCH = "bench";
 const hex = (n) => n.toString(16).padStart(2, "0");
 const specs = Array.from({ length: N }, (_, i) => ({
@@ -74,6 +81,33 @@ try {
     for (const row of nbMonitor.rows("Logical_Switch_Port").values()) if (row.up === true) c.nbUp++;
     return c;
   };
+  // ovn-controller has no --unixctl: its control socket is ovn-controller.<pid>.ctl in its rundir.
+  const appctl = (c, ...args) =>
+    execa("ovn-appctl", ["-t", join(c.ovs.dir, `ovn-controller.${c.controllerPid}.ctl`), ...args], {
+      stdin: "ignore",
+    });
+  const logOf = (c) => readFile(join(c.ovs.dir, "ovn-controller.log"), "utf8");
+  for (const c of ovn.chassis) await appctl(c, "vlog/set", "inc_proc_eng:file:dbg");
+  // Engine events logged since `offsets`, as "<s after wall0> <event>".
+  const engineEvents = async (offsets, wall0) => {
+    const out = [];
+    for (const [i, c] of ovn.chassis.entries()) {
+      const lines = (await logOf(c))
+        .slice(offsets[i])
+        .split("\n")
+        .filter((line) => {
+          const took = /took (\d+)ms/.exec(line);
+          return took !== null && (/recompute/.test(line) || Number(took[1]) >= 40);
+        })
+        .map((line) => {
+          const at = ((Date.parse(line.slice(0, 24)) - wall0) / 1000).toFixed(2);
+          return `${at} ${line.replace(/^.*\|(DBG|INFO)\|node: /, "")}`;
+        });
+      out.push(`  ${c.name}: ${lines.join("\n    ")}`);
+    }
+    return out.join("\n");
+  };
+  const offsets = async () => Promise.all(ovn.chassis.map(async (c) => (await logOf(c)).length));
   for (let run = 0; run < RUNS; run++) {
     await nb.deleteLogicalPorts(names, { ifExists: true });
     await nb.deleteLogicalSwitch(SWITCH, { ifExists: true });
@@ -81,6 +115,8 @@ try {
     await nb.addLogicalSwitch({ name: SWITCH });
     await nb.sync();
     const side = SIDES[run % SIDES.length];
+    const logAt = await offsets();
+    const wall0 = Date.now();
     const t0 = performance.now();
     const at = {};
     const mark = (phase) => {
@@ -119,13 +155,33 @@ try {
     );
     console.log(`run ${run + 1} (${side}, load ${loadavg()[0].toFixed(2)}): at ${JSON.stringify(at)}`);
     console.log(`  cpu s ${JSON.stringify(spent)}`);
-  }
-  for (const chassis of ovn.chassis) {
-    const log = await readFile(`${chassis.ovs.dir}/ovn-controller.log`, "utf8");
-    const slow = log
-      .split("\n")
-      .filter((line) => /handler for input|took \d+ms|Unreasonably long/.test(line));
-    console.log(`${chassis.name} ovn-controller:\n  ${slow.join("\n  ")}`);
+    console.log(await engineEvents(logAt, wall0));
+    for (const k of TOUCH) {
+      await nb.sync();
+      const ports = (await nb.listLogicalPorts(SWITCH)).slice(0, k);
+      const cpuBefore = await cpu();
+      const touchAt = await offsets();
+      const touch0 = Date.now();
+      const t1 = performance.now();
+      await nb.transact(
+        ports.map((p) => ({
+          op: "mutate",
+          table: "Logical_Switch_Port",
+          where: [["_uuid", "==", ["uuid", p.uuid]]],
+          mutations: [["options", "insert", ["map", [["vmnet-touch", `${run}-${k}`]]]]],
+        })),
+      );
+      await nb.sync();
+      const cpuAfter = await cpu();
+      const controllers = ovn.chassis.map((c) => {
+        const key = `controller-${c.name.slice(-1)}`;
+        return (cpuAfter[key] - cpuBefore[key]).toFixed(2);
+      });
+      console.log(
+        `  touched ${k} bound ports: hv synced after ${((performance.now() - t1) / 1000).toFixed(2)} s, ovn-controllers spent ${controllers.join(", ")} s of CPU`,
+      );
+      console.log(await engineEvents(touchAt, touch0));
+    }
   }
 } finally {
   await ovn.stop();

@@ -19,8 +19,10 @@
 // Port_Bindings, "handler for input SB_port_binding took 2-12 s" in their logs), depending on how
 // the southbound updates interleave; reusing the switch made the costly path the rule after the
 // first run. bench/ovn-phases.mjs shows it run by run.
-// Sides alternate which goes first in each run. Median of BENCH_RUNS runs (default 3;
-// BENCH_OVN_PER_PORT_RUNS for the per-port side, default the same), all in this process.
+// Sides alternate which goes first in each run. Median of BENCH_RUNS runs (default 5;
+// BENCH_OVN_PER_PORT_RUNS for the per-port side, default 2: about 4 minutes each, and 1000
+// sequential processes vary little), all in this process; each row also carries every side's
+// min and max, and each sample the CPU the three ovn-controllers spent on it (which path they took).
 // Writes bench/results/ovn.json and ovn-context.json (or BENCH_RESULTS_DIR/...).
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
@@ -30,8 +32,8 @@ import { OvnSandbox } from "../dist/index.js";
 
 const N = Number(process.env.BENCH_OVN_PORTS ?? 1000);
 const PER_PORT_N = Math.min(N, Number(process.env.BENCH_OVN_PER_PORT ?? N));
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const PER_PORT_RUNS = Number(process.env.BENCH_OVN_PER_PORT_RUNS ?? RUNS);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const PER_PORT_RUNS = Number(process.env.BENCH_OVN_PER_PORT_RUNS ?? 2);
 const UP_TIMEOUT_MS = Number(process.env.BENCH_OVN_UP_TIMEOUT_MS ?? 600_000);
 const CHASSIS = 3;
 const SWITCH = "bench";
@@ -67,6 +69,17 @@ const ticks = async () => {
     const stat = await readFile(`/proc/${pid}/stat`, "latin1");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     sum += Number(fields[11]) + Number(fields[12]);
+  }
+  return sum;
+};
+// CPU seconds the three ovn-controllers spent together: about 0.7 s each on the fast path, 3-8 s
+// each when their incremental port-binding handler ran on big batches (see the README).
+const controllerSeconds = async () => {
+  let sum = 0;
+  for (const c of ovn.chassis) {
+    const stat = await readFile(`/proc/${c.controllerPid}/stat`, "latin1");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    sum += (Number(fields[11]) + Number(fields[12])) / 100;
   }
   return sum;
 };
@@ -120,14 +133,20 @@ try {
   const timed = async (key, n, create) => {
     await settle();
     const loadBefore = loadavg()[0];
+    const cpuBefore = await controllerSeconds();
     const t = performance.now();
     await create();
     const commit = seconds(t);
     await nb.waitPortsUp(nameList(n), { timeoutMs: UP_TIMEOUT_MS });
     const total = seconds(t);
-    add(key, total, { commit_s: Number(commit.toFixed(3)), load1: loadBefore });
+    const controllerCpu = Number(((await controllerSeconds()) - cpuBefore).toFixed(2));
+    add(key, total, {
+      commit_s: Number(commit.toFixed(3)),
+      load1: loadBefore,
+      controller_cpu_s: controllerCpu,
+    });
     console.log(
-      `  ${key}: ${total.toFixed(3)} s (committed after ${commit.toFixed(3)} s, load ${loadBefore.toFixed(2)})`,
+      `  ${key}: ${total.toFixed(3)} s (committed after ${commit.toFixed(3)} s, load ${loadBefore.toFixed(2)}, ovn-controllers ${controllerCpu} s of CPU)`,
     );
   };
   const chainedArgs = (n) =>
@@ -161,6 +180,11 @@ try {
     });
 
   const m = (key) => median(samples[key]);
+  const spread = (prefix, key, scale = 1) => ({
+    [`${prefix}_min_s`]: Math.min(...samples[key]) * scale,
+    [`${prefix}_max_s`]: Math.max(...samples[key]) * scale,
+    [`${prefix}_runs`]: samples[key].length,
+  });
   const scaled = PER_PORT_N < N;
   const rows = [
     {
@@ -169,6 +193,8 @@ try {
       peer: "ovn-nbctl chained",
       subject_s: m(`vmnet:${N}`),
       peer_s: m(`chained:${N}`),
+      ...spread("subject", `vmnet:${N}`),
+      ...spread("peer", `chained:${N}`),
     },
     {
       workload: scaled
@@ -178,6 +204,8 @@ try {
       peer: "ovn-nbctl per port",
       subject_s: m(`vmnet:${N}`),
       peer_s: (m(`perport:${PER_PORT_N}`) * N) / PER_PORT_N,
+      ...spread("subject", `vmnet:${N}`),
+      ...spread("peer", `perport:${PER_PORT_N}`, N / PER_PORT_N),
     },
     ...(scaled
       ? [
@@ -187,13 +215,15 @@ try {
             peer: "ovn-nbctl per port",
             subject_s: m(`vmnet:${PER_PORT_N}`),
             peer_s: m(`perport:${PER_PORT_N}`),
+            ...spread("subject", `vmnet:${PER_PORT_N}`),
+            ...spread("peer", `perport:${PER_PORT_N}`),
           },
         ]
       : []),
   ].map((row) => ({ ...row, ratio: Number((row.peer_s / row.subject_s).toFixed(2)) }));
   for (const row of rows)
     console.log(
-      `${row.workload}: vmnet ${row.subject_s.toFixed(3)} s, ${row.peer} ${row.peer_s.toFixed(3)} s, ${row.ratio}x`,
+      `${row.workload}: vmnet ${row.subject_s.toFixed(3)} s (${row.subject_min_s.toFixed(2)}-${row.subject_max_s.toFixed(2)}, ${row.subject_runs} runs), ${row.peer} ${row.peer_s.toFixed(3)} s (${row.peer_min_s.toFixed(2)}-${row.peer_max_s.toFixed(2)}, ${row.peer_runs} runs), ${row.ratio}x`,
     );
   const resultsDir = process.env.BENCH_RESULTS_DIR
     ? `${process.env.BENCH_RESULTS_DIR}/`
