@@ -81,7 +81,7 @@ constexpr size_t kMaxBytesPerWake = 4 << 20;
 // chunk is built by the kernel inside recvfrom() (netlink_recvmsg calls netlink_dump), so reading
 // a 2000-link dump's 64 datagrams in one wake-up held the event loop 20-90 ms; capped, the rest is
 // read on the next wake-ups (uv_poll is level-triggered), with timers and other I/O in between.
-constexpr uint64_t kMaxReceiveNsPerWake = 1000 * 1000;
+constexpr uint64_t kMaxReceiveNsPerWake = 500 * 1000;
 
 // Closing an AF_PACKET socket waits for an RCU grace period inside close() (packet_release calls
 // synchronize_net): tens of milliseconds on a busy machine. closeAsync() does it on the pool.
@@ -109,6 +109,71 @@ class CloseFdWorker : public Napi::AsyncWorker {
   SysError err_;
 };
 
+// Where datagrams are read, back to back: grows to the largest batch seen and is reused. Not
+// zero-filled (pages the kernel never writes stay untouched).
+class ReceiveBuffer {
+ public:
+  uint8_t* data() { return bytes_.get(); }
+  // Makes room for `size` bytes, keeping the first `used`.
+  void Reserve(size_t used, size_t size) {
+    if (size <= size_) return;
+    size_t grown = size_ * 2 > size ? size_ * 2 : size;
+    std::unique_ptr<uint8_t[]> bigger(new uint8_t[grown]);
+    if (used > 0) std::memcpy(bigger.get(), bytes_.get(), used);
+    bytes_ = std::move(bigger);
+    size_ = grown;
+  }
+
+ private:
+  std::unique_ptr<uint8_t[]> bytes_;
+  size_t size_ = 0;
+};
+
+// One wake-up's datagrams: their lengths, where they came from (when asked), and the last error.
+struct ReceivedBatch {
+  size_t used = 0;
+  std::vector<uint32_t> lengths;
+  std::vector<std::pair<sockaddr_storage, socklen_t>> sources;
+  SysError error;
+};
+
+// Reads the datagrams that are ready into `buf` (non-blocking), at most kMaxDatagramsPerWake and
+// kMaxBytesPerWake, and stops after `max_ns` (0: no time limit) once it has one. Plain C++, so it
+// runs on the event loop or on a pool thread alike.
+void ReceiveReady(int fd, ReceiveBuffer& buf, bool want_sources, uint64_t max_ns, ReceivedBatch& out) {
+  const uint64_t started = uv_hrtime();
+  while (out.lengths.size() < kMaxDatagramsPerWake && out.used < kMaxBytesPerWake &&
+         (out.lengths.empty() || max_ns == 0 || uv_hrtime() - started < max_ns)) {
+    // One system call per datagram, straight into room for the largest one: no size peek
+    // first (system calls are the receive side's main cost on a VM). MSG_TRUNC makes the kernel
+    // return the datagram's real length, so one that did not fit is reported, never cut short.
+    buf.Reserve(out.used, out.used + kMaxDatagramBytes);
+    sockaddr_storage from{};
+    socklen_t from_len = sizeof(from);
+    ssize_t got = ::recvfrom(fd, buf.data() + out.used, kMaxDatagramBytes, MSG_DONTWAIT | MSG_TRUNC,
+                             reinterpret_cast<sockaddr*>(&from), &from_len);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      // ENOBUFS on netlink: the kernel dropped messages; the caller re-syncs. Report and go on
+      // only if it was an overrun; anything else ends this wake-up.
+      int saved = errno;
+      out.error = SysError{saved, "recv"};
+      if (saved != ENOBUFS) break;
+      continue;
+    }
+    if (static_cast<size_t>(got) > kMaxDatagramBytes) {
+      out.error = SysError{EMSGSIZE, "recv", "datagram larger than 256 KiB dropped"};
+      continue;
+    }
+    if (want_sources) out.sources.emplace_back(from, from_len);
+    out.used += static_cast<size_t>(got);
+    out.lengths.push_back(static_cast<uint32_t>(got));
+  }
+}
+
+class ReceiveWorker;
+
 class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -127,6 +192,7 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
                            InstanceMethod("unref", &DatagramSocket::UnrefLoop),
                            InstanceMethod("close", &DatagramSocket::Close),
                            InstanceMethod("closeAsync", &DatagramSocket::CloseAsync),
+                           InstanceMethod("receiveOnPool", &DatagramSocket::ReceiveOnPool),
                            InstanceAccessor("fd", &DatagramSocket::Fd, nullptr),
                        });
   }
@@ -295,7 +361,8 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
       if (!loop_referenced_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
     }
     if (!polling_) {
-      int rc = uv_poll_start(poll_, UV_READABLE, OnReadable);
+      // While a pool receive runs the socket is not watched; its completion starts the watch.
+      int rc = pool_receiving_ ? 0 : uv_poll_start(poll_, UV_READABLE, OnReadable);
       if (rc != 0) {
         ThrowSysError(env, SysError{-rc, "uv_poll_start"});
         return env.Undefined();
@@ -303,6 +370,25 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
       polling_ = true;
       Ref();  // the JS object must outlive the poll
     }
+    return env.Undefined();
+  }
+
+  // receiveOnPool(on): read wake-ups on libuv's pool instead of the event loop. For a netlink
+  // dump the kernel builds the next chunk inside recvfrom() (netlink_recvmsg calls netlink_dump),
+  // under locks other work on the machine may hold: a 2000-link dump read on the loop held it
+  // 20-90 ms. The request engine turns this on while a dump is in flight. Not with sources.
+  Napi::Value ReceiveOnPool(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsBoolean()) {
+      ThrowTypeError(env, "receiveOnPool(on: boolean)");
+      return env.Undefined();
+    }
+    bool on = info[0].As<Napi::Boolean>().Value();
+    if (on && want_sources_) {
+      ThrowTypeError(env, "receiveOnPool: not for a socket that reports sources");
+      return env.Undefined();
+    }
+    receive_on_pool_ = on;
     return env.Undefined();
   }
 
@@ -380,6 +466,7 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
   // each: two allocations per wake-up instead of one or two per datagram, which matters for the
   // garbage collector when a thousand acks arrive at once. Source addresses only on request.
   void Drain(int status) {
+    if (pool_receiving_) return;  // the pool is reading this socket; it watches it again after
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     Napi::Value error = env.Null();
@@ -396,47 +483,49 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
       }
       if (fd_.valid() && polling_ && uv_poll_start(poll_, UV_READABLE, OnReadable) == 0) status = 0;
     }
-    size_t used = 0;
-    std::vector<uint32_t> lengths;
-    Napi::Array sources = Napi::Array::New(env);
-    const uint64_t started = uv_hrtime();
-    while (status >= 0 && fd_.valid() && lengths.size() < kMaxDatagramsPerWake && used < kMaxBytesPerWake &&
-           (lengths.empty() || uv_hrtime() - started < kMaxReceiveNsPerWake)) {
-      // One system call per datagram, straight into room for the largest one: no size peek
-      // first (system calls are the receive side's main cost on a VM). MSG_TRUNC makes the kernel
-      // return the datagram's real length, so one that did not fit is reported, never cut short.
-      ReserveScratch(used, used + kMaxDatagramBytes);
-      sockaddr_storage from{};
-      socklen_t from_len = sizeof(from);
-      ssize_t got = ::recvfrom(fd_.get(), scratch_.get() + used, kMaxDatagramBytes, MSG_DONTWAIT | MSG_TRUNC,
-                               reinterpret_cast<sockaddr*>(&from), &from_len);
-      if (got < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        // ENOBUFS on netlink: the kernel dropped messages; the caller re-syncs. Report and go on
-        // only if it was an overrun; anything else ends this wake-up.
-        int saved = errno;
-        error = MakeSysError(env, SysError{saved, "recv"}).Value();
-        if (saved != ENOBUFS) break;
-        continue;
-      }
-      if (static_cast<size_t>(got) > kMaxDatagramBytes) {
-        error = MakeSysError(env, SysError{EMSGSIZE, "recv", "datagram larger than 256 KiB dropped"}).Value();
-        continue;
-      }
-      if (want_sources_) {
-        sources.Set(static_cast<uint32_t>(lengths.size()),
-                    Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&from), from_len));
-      }
-      used += static_cast<size_t>(got);
-      lengths.push_back(static_cast<uint32_t>(got));
+    if (status >= 0 && receive_on_pool_ && error.IsNull()) {
+      StartPoolReceive();
+      return;
     }
-    if ((lengths.empty() && error.IsNull()) || on_datagrams_.IsEmpty()) return;
-    auto data = Napi::Buffer<uint8_t>::Copy(env, scratch_.get(), used);
-    auto lens = Napi::Uint32Array::New(env, lengths.size());
-    for (size_t i = 0; i < lengths.size(); i++) lens[i] = lengths[i];
+    ReceivedBatch batch;
+    if (status >= 0 && fd_.valid()) ReceiveReady(fd_.get(), scratch_, want_sources_, kMaxReceiveNsPerWake, batch);
+    Deliver(env, error, batch);
+  }
+
+  // Hands one wake-up's datagrams (and an error, if any) to JS in one call.
+  void Deliver(Napi::Env env, Napi::Value error, ReceivedBatch& batch) {
+    if (batch.error.failed()) error = MakeSysError(env, batch.error).Value();
+    if ((batch.lengths.empty() && error.IsNull()) || on_datagrams_.IsEmpty()) return;
+    Napi::Array sources = Napi::Array::New(env);
+    for (size_t i = 0; i < batch.sources.size(); i++) {
+      sources.Set(static_cast<uint32_t>(i),
+                  Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&batch.sources[i].first),
+                                              batch.sources[i].second));
+    }
+    auto data = Napi::Buffer<uint8_t>::Copy(env, scratch_.data(), batch.used);
+    auto lens = Napi::Uint32Array::New(env, batch.lengths.size());
+    for (size_t i = 0; i < batch.lengths.size(); i++) lens[i] = batch.lengths[i];
     on_datagrams_.MakeCallback(Value(), {error, data, lens, sources}, *async_context_);
   }
+
+  void StartPoolReceive();
+
+ public:
+  // Called on the loop when a pool receive is done: deliver, then watch the socket again.
+  void PoolReceiveDone(Napi::Env env, ReceivedBatch& batch) {
+    pool_receiving_ = false;
+    inflight_--;
+    if (close_requested_) {
+      if (inflight_ == 0) fd_.reset();
+      return;
+    }
+    if (polling_ && poll_ && fd_.valid()) uv_poll_start(poll_, UV_READABLE, OnReadable);
+    Napi::HandleScope scope(env);
+    Deliver(env, env.Null(), batch);
+  }
+  ReceiveBuffer& scratch() { return scratch_; }
+
+ private:
 
   UniqueFd fd_;
   Napi::FunctionReference on_datagrams_;
@@ -447,22 +536,15 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
   bool close_requested_ = false;
   bool want_sources_ = false;
   int inflight_ = 0;
-  // Where one wake-up's datagrams are read, back to back. Not zero-filled (pages the kernel never
-  // writes stay untouched); grows to the largest wake-up seen and is reused.
-  std::unique_ptr<uint8_t[]> scratch_;
-  size_t scratch_size_ = 0;
-
-  // Makes room for `size` bytes, keeping the first `used`.
-  void ReserveScratch(size_t used, size_t size) {
-    if (size <= scratch_size_) return;
-    size_t grown = scratch_size_ * 2 > size ? scratch_size_ * 2 : size;
-    std::unique_ptr<uint8_t[]> bigger(new uint8_t[grown]);
-    if (used > 0) std::memcpy(bigger.get(), scratch_.get(), used);
-    scratch_ = std::move(bigger);
-    scratch_size_ = grown;
-  }
+  // Where one wake-up's datagrams are read (on the loop, or by the one pool receive in flight:
+  // the loop does not read while it runs).
+  ReceiveBuffer scratch_;
+  // receiveOnPool(true): wake-ups are read on the pool (see ReceiveOnPool).
+  bool receive_on_pool_ = false;
+  bool pool_receiving_ = false;
 
   friend class SendWorker;
+  friend class ReceiveWorker;
 };
 
 // One sendto() on a pool thread. Holds the JS socket and the buffer alive until it is done.
@@ -512,6 +594,42 @@ class SendWorker : public Napi::AsyncWorker {
   ssize_t sent_ = 0;
   SysError err_;
 };
+
+// One wake-up's receive on a pool thread (receiveOnPool). The socket is not watched meanwhile,
+// so the loop never reads at the same time and datagrams reach JS in order.
+class ReceiveWorker : public Napi::AsyncWorker {
+ public:
+  ReceiveWorker(Napi::Env env, DatagramSocket* socket, Napi::Object socket_obj)
+      : Napi::AsyncWorker(env), socket_(socket), fd_(socket->fd()), buf_(socket->scratch()) {
+    socket_ref_ = Napi::Persistent(socket_obj);
+  }
+  void Execute() override {
+    BackgroundPriority background;
+    ReceiveReady(fd_, buf_, false, 0, batch_);
+  }
+  void OnOK() override { socket_->PoolReceiveDone(Env(), batch_); }
+  void OnError(const Napi::Error&) override {
+    // Execute() never fails: nothing was read that could be lost.
+    ReceivedBatch none;
+    socket_->PoolReceiveDone(Env(), none);
+  }
+
+ private:
+  DatagramSocket* socket_;
+  Napi::ObjectReference socket_ref_;
+  int fd_;
+  ReceiveBuffer& buf_;
+  ReceivedBatch batch_;
+};
+
+void DatagramSocket::StartPoolReceive() {
+  if (pool_receiving_ || !fd_.valid() || close_requested_) return;
+  if (poll_ && polling_) uv_poll_stop(poll_);  // still wanted: polling_ stays set
+  pool_receiving_ = true;
+  inflight_++;  // the fd stays open until the receive is done (see Close)
+  auto* worker = new ReceiveWorker(Env(), this, Value());
+  worker->Queue();
+}
 
 // send(data: Buffer, dest?: Buffer): Promise<bytesSent>
 Napi::Value DatagramSocket::Send(const Napi::CallbackInfo& info) {

@@ -83,7 +83,7 @@ const ADMIT_PER_TURN = 64;
 /** Received messages dispatched per event-loop turn at most (see drainInbox()). */
 const DISPATCH_PER_TURN = 64;
 /** Messages dispatched between two looks at the clock (see drainInbox()). */
-const DISPATCH_PER_SLICE = 8;
+const DISPATCH_PER_SLICE = 4;
 
 export interface RequestOptions {
   /** Milliseconds before the request fails with NetlinkTimeoutError. Default 60 s. */
@@ -114,6 +114,8 @@ export class NetlinkConnection {
   private dumpTail: Promise<unknown> = Promise.resolve();
   private sweep: NodeJS.Timeout | undefined;
   private readonly pacer = new TurnPacer(ADMIT_PER_TURN);
+  /** Dumps in flight: while there are any, the socket is read on libuv's pool (see trackDump). */
+  private dumpsInFlight = 0;
   private readonly timeoutMs: number;
   /** Messages nobody asked for (multicast events), for subscribers. */
   onUnsolicited?: (m: Message) => void;
@@ -394,11 +396,26 @@ export class NetlinkConnection {
         p.onInterrupted = onMessage.onInterrupted;
       }
       this.armSweep();
+      if (dump) this.trackDump(1);
       this.pending.set(seq, p);
       if (this.pending.size === 1) this.socket.raw.ref();
       this.outbox.push({ seq, type, flags, body, glued });
       if (!this.sending) this.flush();
     });
+  }
+
+  /**
+   * A dump's later chunks are built by the kernel inside our receives (netlink_recvmsg calls
+   * netlink_dump), under locks that other work on the machine may hold: on the event loop a
+   * 2000-link dump held it 20-90 ms. While a dump is in flight the socket is read on the pool;
+   * answers to plain requests cost the kernel nothing to read and are read on the loop otherwise.
+   */
+  private trackDump(delta: 1 | -1): void {
+    const before = this.dumpsInFlight;
+    this.dumpsInFlight += delta;
+    if (this.closed) return;
+    if (before === 0 && this.dumpsInFlight === 1) this.socket.raw.receiveOnPool(true);
+    else if (before === 1 && this.dumpsInFlight === 0) this.socket.raw.receiveOnPool(false);
   }
 
   /** Sends everything queued, coalesced into as few sendmsg() calls as the size limit allows. */
@@ -586,6 +603,7 @@ export class NetlinkConnection {
     const p = this.pending.get(seq);
     if (!p) return;
     this.pending.delete(seq);
+    if (p.dump) this.trackDump(-1);
     if (this.pending.size === 0) this.socket.raw.unref();
     if (error) p.reject(error);
     else {

@@ -22,6 +22,11 @@ export interface NativeDatagramSocket {
   close(): void;
   /** close() with the close(2) on libuv's pool (an AF_PACKET close waits for an RCU grace period). */
   closeAsync(): Promise<void>;
+  /**
+   * Reads wake-ups on libuv's pool instead of the event loop (netlink dumps: the kernel builds
+   * each next chunk inside the receive). Not for a socket that reports sources.
+   */
+  receiveOnPool(on: boolean): void;
 }
 
 /**

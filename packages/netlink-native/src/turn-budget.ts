@@ -4,4 +4,4 @@
 // admits callers or dispatches the kernel's answers stops once this much time has passed (checked
 // between callers / small slices of answers, after their continuations ran), so with one caller's
 // or slice's overshoot and a young-generation GC pause a turn stays well below the target.
-export const TURN_BUDGET_MS = 2;
+export const TURN_BUDGET_MS = 1.5;

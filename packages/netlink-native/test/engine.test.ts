@@ -17,12 +17,10 @@ import { linkDump } from "../src/packet/requests.js";
 
 /** The storm test's target, and the load up to which the wall-clock figure can be judged. */
 const QUIET_LOAD = 1.5;
-// Regression bounds, not the issue's 5 ms target (which the bench reports and this stop has not
-// met: own-work p99 4-10 ms, wall 9-17 ms on a quiet machine). They catch what this test exists
-// for: kernel work done on the event loop (a TAP close or a group delete waits for an RCU grace
-// period, 20-40 ms here), which pushes both figures far past them.
-const OWN_WORK_MS = 12;
-const WALL_MS = 20;
+// The issue's target for the loop's own work (asserted at any load), and a loose bound for the
+// wall-clock figure on a quiet machine (the pool threads doing the kernel's work share its 2 cores).
+const OWN_WORK_MS = 5;
+const WALL_MS = 10;
 
 describePrivileged("request engine", () => {
   test("events: link/addr/route/neigh changes arrive as typed events", async ({ netns }) => {
@@ -143,19 +141,24 @@ describePrivileged("request engine", () => {
     }
   });
 
-  test("a 1000-link create/address/up/delete storm does no kernel work on the event loop: own-work p99 within 12 ms of idle (wall-clock within 20 ms on a quiet machine)", async ({
+  test("a 1000-link storm (create, address, up, list, delete; TAP opens and closes) keeps the event loop's own work p99 under 5 ms", async ({
     netns,
   }) => {
-    // Target (issue 16): event-loop delay p99 < 5 ms above the idle loop's while 1000 links are
-    // created, addressed, brought up and deleted. Two measures of the same 1 ms ticks:
-    //  - self: each gap minus the time the loop thread was ready but waited for a core (the
-    //    kernel's per-thread run-queue wait). That is the loop's own work: our JS, GC, anything
-    //    that blocks the loop for the kernel (a synchronous sendmsg of a batch, a TAP close, a
-    //    netns entry would add tens to hundreds of ms). Asserted at any machine load.
+    // Target (issue 16): event-loop delay p99 < 5 ms while 1000 links are created, addressed,
+    // brought up, listed and deleted. Two measures of the same 1 ms ticks:
+    //  - own work: each gap minus the time the loop thread was ready but waited for a core (the
+    //    kernel's per-thread run-queue wait): our JS, GC, and anything that blocks the loop for the
+    //    kernel (a synchronous sendmsg of a batch, a TAP close, a netns entry, a dump's chunks
+    //    built inside recvfrom). Asserted < 5 ms at any machine load: it does not count time
+    //    other processes took the core.
     //  - wall: what monitorEventLoopDelay reports. On a 2-core machine shared with other work it
-    //    mostly measures other processes (load 4-8 here gave wall p99 15-60 ms with self p99 3-5
-    //    ms), so the wall bound is asserted only when the 1-minute load is at most 1.5 at the
-    //    start; above that the test prints why it cannot judge the wall figure.
+    //    mostly measures other processes (load 4-8 gave wall p99 15-60 ms with own work 3-5 ms),
+    //    so it is bounded only when the 1-minute load is at most 1.5 at the start, loosely (our
+    //    own pool threads doing the kernel's work compete for the same 2 cores); above that the
+    //    test prints why it cannot judge the wall figure.
+    // Before this stop the loop's own work was 4-10 ms p99 here: 64 callers admitted and 64
+    // answers dispatched per turn whatever they cost, a 2000-link dump read (and built by the
+    // kernel) in one wake-up and decoded in one turn.
     // A small storm first: compiling this path and growing V8's young generation are one-time
     // costs of a process's first storm (7-18 ms own-work p99 measured), not what a storm costs.
     const warm = await Rtnl.open({ netns: netns.name });
@@ -170,6 +173,7 @@ describePrivileged("request engine", () => {
       );
       await Promise.all(w.map((l, i) => warm.addresses.add(l.index, `10.9.${i}.1/24`)));
       await Promise.all(w.map((l) => warm.links.set(l.index, { up: true })));
+      expect((await warm.links.list()).length).toBe(101 + 10);
       await Promise.all(wt.map((t) => t.close()));
       await warm.links.deleteMany(w.map((l) => l.index));
     } finally {
@@ -189,7 +193,7 @@ describePrivileged("request engine", () => {
     const rtnl = await Rtnl.open({ netns: netns.name });
     try {
       const links = await Promise.all(
-        Array.from({ length: 500 }, (_, i) =>
+        Array.from({ length: 1000 }, (_, i) =>
           rtnl.links.add({ kind: "veth", name: `s${i}`, peer: { name: `t${i}` } }),
         ),
       );
@@ -198,10 +202,14 @@ describePrivileged("request engine", () => {
       );
       await Promise.all(links.map((l, i) => rtnl.addresses.add(l.index, `10.${i >> 8}.${i & 255}.1/24`)));
       await Promise.all(links.map((l) => rtnl.links.set(l.index, { up: true })));
+      // 2101 links in one dump: the kernel builds its chunks inside our receives.
+      const listed = await rtnl.links.list();
       await Promise.all(taps.map((t) => t.close())); // each close unregisters a device
       await rtnl.links.deleteMany(links.map((l) => l.index));
       h.disable();
       const storm = monitor.stop();
+      expect(listed.length).toBe(1 + 2000 + 100);
+      expect(listed.filter((l) => l.up && /^s\d+$/.test(l.name)).length).toBe(1000);
       expect((await netns.ipJson(["link", "show"])).length).toBe(1);
       const p99 = h.percentile(99) / 1e6;
       const idleP99 = idleNode.percentile(99) / 1e6;
@@ -211,11 +219,11 @@ describePrivileged("request engine", () => {
           `wall p99 ${storm.wallP99.toFixed(2)} ms, ${storm.samples} ticks, waited for a core ${storm.runQueueWaitMs.toFixed(0)} ms; ` +
           `load average ${load.toFixed(2)} at the start: ` +
           (quiet
-            ? `quiet, asserting own work p99 < idle + ${OWN_WORK_MS} ms and node p99 < idle + ${WALL_MS} ms`
-            : `above ${QUIET_LOAD}, the machine is too busy to judge the wall-clock figure; asserting own work p99 < idle + ${OWN_WORK_MS} ms`),
+            ? `quiet, asserting own work p99 < ${OWN_WORK_MS} ms and node p99 < idle + ${WALL_MS} ms`
+            : `above ${QUIET_LOAD}, the machine is too busy to judge the wall-clock figure; asserting own work p99 < ${OWN_WORK_MS} ms`),
       );
       expect(storm.samples).toBeGreaterThan(100);
-      expect(storm.selfP99).toBeLessThan(idle.selfP99 + OWN_WORK_MS);
+      expect(storm.selfP99).toBeLessThan(OWN_WORK_MS);
       if (quiet) expect(p99).toBeLessThan(idleP99 + WALL_MS);
     } finally {
       rtnl.close();
