@@ -3,7 +3,7 @@
 // process after a crash, and it never touches an object that does not carry our mark. Every part
 // is attempted; the failures are reported together (never swallowed), and the journal is kept
 // until everything succeeded, so a teardown that failed can be run again.
-import { Nft, Rtnl } from "@vmnet/netlink-native";
+import { type Link, Nft, Rtnl } from "@vmnet/netlink-native";
 import { Tc } from "@vmnet/tc-qos";
 import { VmnetError } from "../errors.js";
 import { forwardingRestore, writeSysctls } from "../masquerade/index.js";
@@ -90,24 +90,19 @@ export async function restoreFromJournal(
         tc.close();
       }
     };
-    const linksPart = async () => {
-      // Ours: named in the journal and carrying our mark (a same-named link without it is left
-      // alone). When our group holds only our links, deleting the group is one request, so the
-      // kernel waits for RCU once for every TAP and bridge together.
-      const ids = await rtnl.links.identities();
+    // Ours: named in the journal and carrying our mark (a same-named link without it is left
+    // alone). When our group holds only our links, deleting the group is one request, so the
+    // kernel waits for RCU once for every TAP and bridge together.
+    const linksPart = async (now: readonly Link[]) => {
       const names = new Set(record.interfaces.flatMap((i) => [i.tap, ...(i.bridge ? [i.bridge] : [])]));
-      const inGroup = ids.filter((l) => l.group === record.group);
-      const ours = ids.filter((l) => names.has(l.name) && l.alias === record.mark);
+      const inGroup = now.filter((l) => l.group === record.group);
+      const ours = now.filter((l) => names.has(l.name) && l.alias === record.mark);
       if (inGroup.length > 0 && inGroup.every((l) => l.alias === record.mark)) {
         await rtnl.links.deleteGroup(record.group);
       } else {
         await Promise.all(ours.map((l) => rtnl.links.deleteIfExists(l.index)));
       }
     };
-    // Everything at once: the nftables table, our links (one group delete, where the kernel's RCU
-    // wait is most of teardown's time), the tc filters and the CNI links' identity. The CNI links
-    // need not wait for their bridge to go: a bridge port takes its MAC, addresses and routes back
-    // as well, and deleting the bridge releases it.
     // Masquerade mode never changed the CNI interfaces: nothing of theirs to put back, only the
     // sysctls it turned on.
     const sysctlPart = async () => {
@@ -116,10 +111,11 @@ export async function restoreFromJournal(
       const present = new Set((await rtnl.links.identities()).map((l) => l.name));
       await writeSysctls(path, forwardingRestore(m.sysctls, present));
     };
-    const restoreCni = () =>
+    const restoreCni = (now: readonly Link[]) =>
       (record.masquerade ? [] : record.interfaces).map((i) =>
         attempt(`restore ${i.cni.name}`, async () => {
-          const link = await rtnl.links.get(i.cni.index);
+          const link = now.find((l) => l.index === i.cni.index);
+          if (!link) throw new VmnetError(`link ${i.cni.index} ("${i.cni.name}") is gone`);
           if (link.name !== i.cni.name)
             throw new VmnetError(`link ${i.cni.index} is now "${link.name}", not "${i.cni.name}"`);
           const changes: { mac?: string; mtu?: number; up?: boolean; txqlen?: number } = {};
@@ -128,18 +124,35 @@ export async function restoreFromJournal(
           if (link.up !== i.cni.up) changes.up = i.cni.up;
           // The kernel gives a queue-less link a queue length when a qdisc comes and goes.
           if (i.cni.txqlen !== undefined && link.txqlen !== i.cni.txqlen) changes.txqlen = i.cni.txqlen;
-          if (Object.keys(changes).length > 0) await rtnl.links.set(i.cni.index, changes);
-          await configureLinkWith(rtnl, i.cni);
+          const set = () =>
+            Object.keys(changes).length > 0 ? rtnl.links.set(i.cni.index, changes) : undefined;
+          // The identity and the addresses and routes at once (independent), unless the link's
+          // state changes: a route through a gateway needs the link in its final state.
+          if (changes.up !== undefined) {
+            await set();
+            await configureLinkWith(rtnl, i.cni);
+          } else await Promise.all([set(), configureLinkWith(rtnl, i.cni)]);
         }),
       );
+    // Everything at once but the links: the nftables table, the sysctls, loopback. The links go
+    // last, in order: the tc filters and qdiscs (removing a qdisc can change the link's queue
+    // length), one link dump, the CNI links' identity put back (while still a bridge port: a port
+    // takes its MAC, addresses and routes like any link), and then our links deleted. The group
+    // delete is most of teardown's time (the kernel's RCU waits, inside the request): nothing
+    // queues behind it on the socket.
     await Promise.all([
       attempt("nftables", nftPart),
       attempt("sysctls", sysctlPart),
-      attempt("links", linksPart),
-      // After the tc filters and qdiscs: removing a qdisc can change the link's queue length.
       (async () => {
         await attempt("tc", tcPart);
-        await Promise.all(restoreCni());
+        let now: Link[] | undefined;
+        await attempt("links", async () => {
+          now = await rtnl.links.list();
+        });
+        if (!now) return;
+        const seen = now;
+        await Promise.all(restoreCni(seen));
+        await attempt("links", () => linksPart(seen));
       })(),
       // Loopback is ifindex 1 in every network namespace (LOOPBACK_IFINDEX).
       record.loWasUp ? undefined : attempt("lo", () => rtnl.links.down(LOOPBACK_IFINDEX)),

@@ -377,8 +377,11 @@ export async function startDhcpcd(
     /** Runs `dhcpcd ARGS` beside the daemon (its mount and network namespaces): -k, -x, -n... */
     async command(args: string[]) {
       const pid = await dhcpcdPid();
-      // -4 as the daemon was started: the control socket's name depends on it.
-      return execa("nsenter", ["-t", String(pid), "-m", "-n", "-p", dhcpcd, "-4", ...args], {
+      // -4 as the daemon was started: the control socket's name depends on it. -r and -w: the
+      // daemon's root and working directory too. Entering a mount namespace resets them to the
+      // namespace's own root, so a test run inside a chroot (a fresh CI root) would look for the
+      // control socket outside it and find "dhcpcd not running".
+      return execa("nsenter", ["-t", String(pid), "-m", "-n", "-p", "-r", "-w", dhcpcd, "-4", ...args], {
         reject: false,
         timeout: 30_000,
       });
