@@ -9,6 +9,8 @@
 #include <string>
 #include <unistd.h>
 
+#include "background_priority.h"
+
 namespace vmnet {
 
 // Owns one file descriptor and closes it on every path out of a scope.
@@ -63,6 +65,36 @@ inline void ThrowSysError(Napi::Env env, const SysError& err) {
 inline void ThrowTypeError(Napi::Env env, const std::string& msg) {
   Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
 }
+
+// Pool work whose promise resolves with nothing or rejects with the system error it recorded
+// (closing fds, deleting a netns): subclasses write Run(), which runs on a libuv pool thread at
+// the lowered priority (BackgroundPriority) and sets err_ on failure; settling is done here once.
+class VoidPoolWorker : public Napi::AsyncWorker {
+ public:
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  explicit VoidPoolWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+  // On the pool thread: the kernel work. Record a failure in err_.
+  virtual void Run() = 0;
+  SysError err_;
+
+ private:
+  void Execute() final {
+    BackgroundPriority background;
+    Run();
+  }
+  void OnOK() final {
+    if (err_.failed()) {
+      deferred_.Reject(MakeSysError(Env(), err_).Value());
+    } else {
+      deferred_.Resolve(Env().Undefined());
+    }
+  }
+  void OnError(const Napi::Error& e) final { deferred_.Reject(e.Value()); }
+
+  Napi::Promise::Deferred deferred_;
+};
 
 // Enters the network namespace at `path` on the calling thread for the lifetime of the object
 // and always returns to the original one. Used only around socket()/open()/ioctl(): a socket or

@@ -97,32 +97,19 @@ Napi::Value NetnsCreate(const Napi::CallbackInfo& info) {
 // netnsDelete(path): Promise<void>. Unmounts (lazily, as iproute2 does) and removes the file,
 // on the pool: the unmount can wait on the kernel. The namespace itself lives on while any
 // process or socket still holds it.
-class DeleteWorker : public Napi::AsyncWorker {
+class DeleteWorker : public VoidPoolWorker {
  public:
-  DeleteWorker(Napi::Env env, std::string path)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    BackgroundPriority background;
+  DeleteWorker(Napi::Env env, std::string path) : VoidPoolWorker(env), path_(std::move(path)) {}
+
+ private:
+  void Run() override {
     if (::umount2(path_.c_str(), MNT_DETACH) != 0 && errno != EINVAL) {
       err_ = SysError::from("umount2", path_);
       return;
     }
     if (::unlink(path_.c_str()) != 0) err_ = SysError::from("unlink", path_);
   }
-  void OnOK() override {
-    if (err_.failed()) {
-      deferred_.Reject(MakeSysError(Env(), err_).Value());
-    } else {
-      deferred_.Resolve(Env().Undefined());
-    }
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
   std::string path_;
-  SysError err_;
 };
 
 Napi::Value NetnsDelete(const Napi::CallbackInfo& info) {

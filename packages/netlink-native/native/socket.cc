@@ -85,28 +85,15 @@ constexpr uint64_t kMaxReceiveNsPerWake = 500 * 1000;
 
 // Closing an AF_PACKET socket waits for an RCU grace period inside close() (packet_release calls
 // synchronize_net): tens of milliseconds on a busy machine. closeAsync() does it on the pool.
-class CloseFdWorker : public Napi::AsyncWorker {
+class CloseFdWorker : public VoidPoolWorker {
  public:
-  CloseFdWorker(Napi::Env env, int fd)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), fd_(fd) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    BackgroundPriority background;
-    if (::close(fd_) != 0) err_ = SysError::from("close");
-  }
-  void OnOK() override {
-    if (err_.failed()) {
-      deferred_.Reject(MakeSysError(Env(), err_).Value());
-    } else {
-      deferred_.Resolve(Env().Undefined());
-    }
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  CloseFdWorker(Napi::Env env, int fd) : VoidPoolWorker(env), fd_(fd) {}
 
  private:
-  Napi::Promise::Deferred deferred_;
+  void Run() override {
+    if (::close(fd_) != 0) err_ = SysError::from("close");
+  }
   int fd_;
-  SysError err_;
 };
 
 // Where datagrams are read, back to back: grows to the largest batch seen and is reused. Not

@@ -168,30 +168,17 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 
 // closeFds(fds): Promise<void>. Closing a TAP's last fd unregisters the device, and the kernel
 // waits for an RCU grace period inside close() (about 24 ms here): done on the pool.
-class CloseFdsWorker : public Napi::AsyncWorker {
+class CloseFdsWorker : public VoidPoolWorker {
  public:
-  CloseFdsWorker(Napi::Env env, std::vector<int> fds)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), fds_(std::move(fds)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    BackgroundPriority background;
+  CloseFdsWorker(Napi::Env env, std::vector<int> fds) : VoidPoolWorker(env), fds_(std::move(fds)) {}
+
+ private:
+  void Run() override {
     for (int fd : fds_) {
       if (::close(fd) != 0 && !err_.failed()) err_ = SysError::from("close");
     }
   }
-  void OnOK() override {
-    if (err_.failed()) {
-      deferred_.Reject(MakeSysError(Env(), err_).Value());
-    } else {
-      deferred_.Resolve(Env().Undefined());
-    }
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
   std::vector<int> fds_;
-  SysError err_;
 };
 
 Napi::Value CloseFds(const Napi::CallbackInfo& info) {
