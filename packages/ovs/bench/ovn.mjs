@@ -29,6 +29,7 @@ import { loadavg } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import { OvnSandbox } from "../dist/index.js";
+import { describeRow, ovnRows } from "./ovn-rows.mjs";
 
 const N = Number(process.env.BENCH_OVN_PORTS ?? 1000);
 const PER_PORT_N = Math.min(N, Number(process.env.BENCH_OVN_PER_PORT ?? N));
@@ -39,10 +40,6 @@ const CHASSIS = 3;
 const SWITCH = "bench";
 
 const seconds = (t0) => (performance.now() - t0) / 1000;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
 const hex = (n) => n.toString(16).padStart(2, "0");
 const portName = (i) => `lp${i}`;
 const address = (i) =>
@@ -179,52 +176,8 @@ try {
         await nbctl(["lsp-add", SWITCH, s.name, "--", "lsp-set-addresses", s.name, s.addresses[0]]);
     });
 
-  const m = (key) => median(samples[key]);
-  const spread = (prefix, key, scale = 1) => ({
-    [`${prefix}_min_s`]: Math.min(...samples[key]) * scale,
-    [`${prefix}_max_s`]: Math.max(...samples[key]) * scale,
-    [`${prefix}_runs`]: samples[key].length,
-  });
-  const scaled = PER_PORT_N < N;
-  const rows = [
-    {
-      workload: `${N} logical ports created and bound on ${CHASSIS} chassis, until all up`,
-      subject: "vmnet",
-      peer: "ovn-nbctl chained",
-      subject_s: m(`vmnet:${N}`),
-      peer_s: m(`chained:${N}`),
-      ...spread("subject", `vmnet:${N}`),
-      ...spread("peer", `chained:${N}`),
-    },
-    {
-      workload: scaled
-        ? `${N} logical ports created and bound on ${CHASSIS} chassis, until all up (ovn-nbctl per port measured on ${PER_PORT_N} ports and scaled to ${N}: a lower bound)`
-        : `${N} logical ports created and bound on ${CHASSIS} chassis, until all up (ovn-nbctl per port measured on all ${N})`,
-      subject: "vmnet",
-      peer: "ovn-nbctl per port",
-      subject_s: m(`vmnet:${N}`),
-      peer_s: (m(`perport:${PER_PORT_N}`) * N) / PER_PORT_N,
-      ...spread("subject", `vmnet:${N}`),
-      ...spread("peer", `perport:${PER_PORT_N}`, N / PER_PORT_N),
-    },
-    ...(scaled
-      ? [
-          {
-            workload: `${PER_PORT_N} logical ports created and bound on ${CHASSIS} chassis, until all up (both sides on the same ${PER_PORT_N} ports)`,
-            subject: "vmnet",
-            peer: "ovn-nbctl per port",
-            subject_s: m(`vmnet:${PER_PORT_N}`),
-            peer_s: m(`perport:${PER_PORT_N}`),
-            ...spread("subject", `vmnet:${PER_PORT_N}`),
-            ...spread("peer", `perport:${PER_PORT_N}`),
-          },
-        ]
-      : []),
-  ].map((row) => ({ ...row, ratio: Number((row.peer_s / row.subject_s).toFixed(2)) }));
-  for (const row of rows)
-    console.log(
-      `${row.workload}: vmnet ${row.subject_s.toFixed(3)} s (${row.subject_min_s.toFixed(2)}-${row.subject_max_s.toFixed(2)}, ${row.subject_runs} runs), ${row.peer} ${row.peer_s.toFixed(3)} s (${row.peer_min_s.toFixed(2)}-${row.peer_max_s.toFixed(2)}, ${row.peer_runs} runs), ${row.ratio}x`,
-    );
+  const rows = ovnRows({ samples, ports: N, per_port: PER_PORT_N, chassis: CHASSIS });
+  for (const row of rows) console.log(describeRow(row));
   const resultsDir = process.env.BENCH_RESULTS_DIR
     ? `${process.env.BENCH_RESULTS_DIR}/`
     : new URL("./results/", import.meta.url).pathname;
