@@ -121,6 +121,18 @@ export class NetlinkConnection {
   onUnsolicited?: (m: Message) => void;
   /** ENOBUFS: the kernel dropped messages meant for this socket. */
   onOverrun?: () => void;
+  /**
+   * Opt-in (default off): while a batch of plain requests is inside sendmsg() on the pool, with
+   * no dump in flight and no subscriber, the event loop stops watching the socket; the answers
+   * wait in the receive buffer and are read together when the send returns. The loop thread is
+   * then not woken once per answer while the kernel works through the batch (a thousand wake-ups
+   * of the other CPU for a thousand qdisc grafts, each of which also makes that CPU need an
+   * interrupt for the graft's RCU grace period). Answers arrive no later than the batch's end;
+   * a batch is only sent this way when its answers surely fit in the receive buffer.
+   */
+  quietSends = false;
+  /** The most requests one quiet send may carry (their answers fit in half the receive buffer). */
+  private quietMax: number | undefined;
 
   /**
    * Opens a connection whose socket is made inside `options.netns` on libuv's pool (the
@@ -448,6 +460,9 @@ export class NetlinkConnection {
       }
     }
     const batch = this.outbox.splice(0, count);
+    const quiet =
+      this.quietSends && this.dumpsInFlight === 0 && !this.onUnsolicited && count <= this.quietLimit();
+    if (quiet) this.socket.raw.stop();
     let at = 0;
     for (const r of batch) {
       buf.writeUInt32LE(NLMSG_HDRLEN + r.body.length, at);
@@ -461,6 +476,7 @@ export class NetlinkConnection {
       if (end < at) buf.fill(0, end, at); // the padding goes out zeroed, as encodeMessage's did
     }
     const sent = () => {
+      if (quiet && !this.closed) this.socket.raw.start();
       // A buffer grown for one very large batch is not kept for the connection's whole life.
       if (this.sendBuffer && this.sendBuffer.length > KEEP_SEND_BUFFER) this.sendBuffer = undefined;
       this.flush();
@@ -472,6 +488,20 @@ export class NetlinkConnection {
       }
       sent();
     });
+  }
+
+  /** How many requests a quiet send may carry: 16 KiB of receive buffer per answer, half of it. */
+  private quietLimit(): number {
+    if (this.quietMax === undefined) {
+      let rcvbuf = 0;
+      try {
+        rcvbuf = this.socket.raw.getOption(C.SOL_SOCKET, C.SO_RCVBUF, 4).readInt32LE(0);
+      } catch {
+        rcvbuf = 0;
+      }
+      this.quietMax = Math.floor(rcvbuf / 2 / (16 << 10));
+    }
+    return this.quietMax;
   }
 
   /**

@@ -51,6 +51,10 @@ export class Tc implements TcCore {
     readonly options: TcOptions,
   ) {
     this.connection = rtnlHandle.connection;
+    // A socket of our own: its batches of requests are sent quietly (see NetlinkConnection's
+    // quietSends: the loop thread is not woken per answer while the kernel grafts qdiscs). A
+    // connection passed in keeps its owner's setting.
+    if (ownsRtnl) this.connection.quietSends = true;
     this.codec = { psched: options.psched ?? systemPsched() };
     this.names = new LinkNames(rtnlHandle);
     this.qdiscs = new Qdiscs(this);
