@@ -460,8 +460,13 @@ export class NetlinkConnection {
       }
     }
     const batch = this.outbox.splice(0, count);
+    // One request alone gains nothing (its answer is the only wake-up either way).
     const quiet =
-      this.quietSends && this.dumpsInFlight === 0 && !this.onUnsolicited && count <= this.quietLimit();
+      this.quietSends &&
+      count > 1 &&
+      this.dumpsInFlight === 0 &&
+      !this.onUnsolicited &&
+      count <= this.quietLimit();
     if (quiet) this.socket.raw.stop();
     let at = 0;
     for (const r of batch) {
