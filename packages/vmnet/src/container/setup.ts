@@ -325,20 +325,22 @@ async function setupChecked(
   { path, id }: ReturnType<typeof checkNetns>,
 ): Promise<ContainerSideNetwork> {
   const owner = o.owner ?? "vmnet";
-  // Both sockets open at once (each enters the netns on libuv's pool).
+  // The nftables socket opens beside the reads (each open enters the netns on libuv's pool); it
+  // is first needed by the wiring. Until awaited, its failure is kept, not unhandled.
   const needNft = o.mode === "bridge" || o.mode === "masquerade";
-  const [opened, nftOpened] = await Promise.allSettled([
-    Rtnl.open({ netns: { path } }),
-    needNft ? Nft.open({ netns: { path } }) : Promise.resolve(undefined),
-  ]);
-  if (opened.status === "rejected" || nftOpened.status === "rejected") {
-    if (opened.status === "fulfilled") opened.value.close();
-    if (nftOpened.status === "fulfilled") nftOpened.value?.close();
-    throw opened.status === "rejected" ? opened.reason : (nftOpened as PromiseRejectedResult).reason;
+  const nftOpening = needNft ? Nft.open({ netns: { path } }) : undefined;
+  nftOpening?.catch(() => undefined);
+  let rtnl: Rtnl;
+  try {
+    rtnl = await Rtnl.open({ netns: { path } });
+  } catch (e) {
+    nftOpening?.then(
+      (nft) => nft.close(),
+      () => undefined,
+    );
+    throw e;
   }
-  const rtnl = opened.value;
   const ctx: Partial<Context> & { rtnl: Rtnl; taps: Map<string, Tap> } = { rtnl, taps: new Map() };
-  if (nftOpened.value) ctx.nft = nftOpened.value;
   let kept = false;
   let ipv6: Ipv6Servers | undefined;
   try {
@@ -468,6 +470,7 @@ async function setupChecked(
       interfaces,
       complete: false,
     };
+    if (nftOpening) ctx.nft = await nftOpening;
     const full: Context = { ...ctx, path, record, journal } as Context;
 
     // Stages of independent steps (plan/stages.ts). Bridge mode is three waves between the
@@ -582,7 +585,12 @@ async function setupChecked(
     ctx.tc?.close();
     if (!kept) {
       rtnl.close();
-      ctx.nft?.close();
+      if (ctx.nft) ctx.nft.close();
+      else
+        nftOpening?.then(
+          (nft) => nft.close(),
+          () => undefined,
+        );
     }
   }
 }
