@@ -377,14 +377,17 @@ export async function startDhcpcd(
     /** Runs `dhcpcd ARGS` beside the daemon (its mount and network namespaces): -k, -x, -n... */
     async command(args: string[]) {
       const pid = await dhcpcdPid();
-      // -4 as the daemon was started: the control socket's name depends on it. -r and -w: the
-      // daemon's root and working directory too. Entering a mount namespace resets them to the
-      // namespace's own root, so a test run inside a chroot (a fresh CI root) would look for the
-      // control socket outside it and find "dhcpcd not running".
-      return execa("nsenter", ["-t", String(pid), "-m", "-n", "-p", "-r", "-w", dhcpcd, "-4", ...args], {
-        reject: false,
-        timeout: 30_000,
-      });
+      // -4 as the daemon was started: the control socket's name depends on it. The mount and
+      // network namespaces, root and working directory are those of `unshare` (the daemon's
+      // parent): entering a mount namespace resets root and cwd to the namespace's own, so a test
+      // run in a chroot (a fresh CI root) would look for the control socket outside it; the
+      // daemon's own root may be its privilege-separation chroot, without the dhcpcd binary.
+      const holder = String(child.pid);
+      return execa(
+        "nsenter",
+        ["-t", holder, "-m", "-n", "-r", "-w", `--pid=/proc/${pid}/ns/pid`, dhcpcd, "-4", ...args],
+        { reject: false, timeout: 30_000 },
+      );
     },
   };
   handle.stop = async () => {
