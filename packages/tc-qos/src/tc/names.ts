@@ -1,8 +1,9 @@
 // Link names to ifindexes for a Tc. A name alone is one RTM_GETLINK; many names asked for in the
 // same turn (Promise.all over a thousand links) are resolved by one link dump, as tc -batch does
-// with its name cache. The dump is streamed: each name is answered as soon as the message of its
-// link arrives, so the callers' requests go out (and the kernel works on them) while the rest of
-// the dump is still being read. Nothing is cached between calls.
+// with its name cache. The dump is parsed as it arrives, and its names are answered together once
+// the last one asked for is in: the callers' requests then leave as one batch, sent quietly
+// (NetlinkConnection's quietSends, which a dump in flight rules out), instead of trickling out
+// beside the dump with the loop thread woken for every answer. Nothing is cached between calls.
 import { NetlinkDumpInterruptedError, type Rtnl } from "@vmnet/netlink-native";
 import * as C from "@vmnet/netlink-native/codec";
 import { linkIdentityDumpRequest, namesOfLink } from "./link-names.js";
@@ -58,14 +59,18 @@ export class LinkNames {
     );
   }
 
-  /** Answers waiters from the link dump as its messages arrive; removes those it answered. */
+  /**
+   * Finds waiters' links in the link dump as its messages arrive, removes them from `waiting`,
+   * and answers them together when the dump ends or has nothing more they asked for.
+   */
   private async stream(waiting: Map<string, Waiter[]>): Promise<void> {
     const req = linkIdentityDumpRequest();
+    const found: { list: Waiter[]; index: number }[] = [];
     const answer = (name: string, index: number) => {
       const list = waiting.get(name);
       if (!list) return;
       waiting.delete(name);
-      for (const w of list) w.resolve(index);
+      found.push({ list, index });
     };
     try {
       for await (const m of this.rtnl.connection.dump(req.type, req.body, { op: "link list" })) {
@@ -74,8 +79,10 @@ export class LinkNames {
         if (waiting.size === 0) return; // the rest of the dump is read, and ignored, by dump()
       }
     } catch (e) {
-      // Names already answered came from links that existed: only the rest are asked for again.
+      // Names already found came from links that existed: only the rest are asked for again.
       if (!(e instanceof NetlinkDumpInterruptedError)) throw e;
+    } finally {
+      for (const { list, index } of found) for (const w of list) w.resolve(index);
     }
   }
 }
