@@ -23,8 +23,9 @@ const tapOptions = z
 export type TapOptions = z.input<typeof tapOptions>;
 
 /**
- * TAP opens admitted per event-loop turn: a thousand opens started at once validate their options
- * and queue their pool work 64 per turn, so timers and I/O run between slices.
+ * TAP opens and closes admitted per event-loop turn: a thousand started at once validate their
+ * options and queue their pool work at most 64 per turn and while the turn's time budget lasts,
+ * so timers and I/O run between slices.
  */
 const tapPacer = new TurnPacer(64);
 
@@ -94,8 +95,11 @@ export async function openTap(options: TapOptions = {}): Promise<Tap> {
     close() {
       if (closing) return closing;
       open = false;
-      closing = native()
-        .closeFds(opened.fds)
+      // Paced like opens: a thousand closes started at once queue their pool work a slice per
+      // turn (queueing each costs the loop a few microseconds; a thousand at once, several ms).
+      closing = tapPacer
+        .admit()
+        .then(() => native().closeFds(opened.fds))
         .catch((e: unknown) => {
           throw fromNative(e, `close tap "${opened.name}"`);
         });
