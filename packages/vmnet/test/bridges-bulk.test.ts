@@ -81,4 +81,30 @@ describePrivileged("Bridges: pipelined bulk creation", () => {
       await env.bridges.destroyBridge("brQ");
     }
   });
+  test("taps made together share a link group: all of them go in one group delete, a subset or a group holding a foreign link is never deleted as a group", async () => {
+    const br = await env.bridges.get("brG");
+    const groupOf = async (name: string) =>
+      Number(String((await env.ns.exec("cat", [`/sys/class/net/${name}/netdev_group`])).stdout).trim());
+    try {
+      const made = await br.createTaps([{ name: "gt0" }, { name: "gt1" }, { name: "gt2" }, { name: "gt3" }]);
+      const group = await groupOf("gt0");
+      expect(group).toBeGreaterThanOrEqual(0x7e000000);
+      for (const n of made) expect(await groupOf(n), n).toBe(group);
+      // A subset: only those go, the rest of the group stays.
+      expect(await br.destroyTaps(["gt0"])).toEqual(["gt0"]);
+      expect((await linkNames(env.ns.name)).filter((n) => n.startsWith("gt")).sort()).toEqual([
+        "gt1",
+        "gt2",
+        "gt3",
+      ]);
+      // A foreign link (no mark) put into our group: deleting our taps must not take it along.
+      await env.ns.exec("ip", ["tuntap", "add", "name", "gforeign", "mode", "tap"]);
+      await env.ns.exec("ip", ["link", "set", "gforeign", "group", String(group)]);
+      expect((await br.destroyTaps(["gt1", "gt2", "gt3"])).sort()).toEqual(["gt1", "gt2", "gt3"]);
+      expect((await linkNames(env.ns.name)).filter((n) => n.startsWith("g"))).toEqual(["gforeign"]);
+    } finally {
+      await env.ns.exec("ip", ["link", "del", "gforeign"], { reject: false });
+      await env.bridges.destroyBridge("brG");
+    }
+  });
 });
