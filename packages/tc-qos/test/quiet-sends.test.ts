@@ -58,10 +58,11 @@ describePrivileged("quiet sends", () => {
         `loop thread slept ${loud.sleeps} times for ${n} adds answered one by one, ${quiet.sleeps} quietly`,
       );
       for (const { results } of [loud, quiet]) {
-        const failed = results.flatMap((r, i) => (r.status === "rejected" ? [[i, r.reason]] : []));
-        expect(failed.map(([i]) => i)).toEqual([500]);
-        expect(failed[0]?.[1]).toBeInstanceOf(NetlinkError);
-        expect((failed[0]?.[1] as NetlinkError).code).toBe("EEXIST");
+        const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ i, reason: r.reason }] : []));
+        expect(failed.map((f) => f.i)).toEqual([500]);
+        const reason = failed[0]?.reason as unknown;
+        expect(reason).toBeInstanceOf(NetlinkError);
+        expect((reason as NetlinkError).code).toBe("EEXIST");
       }
       // Answered one by one the loop sleeps between answers (hundreds of times on this machine);
       // quietly it wakes for each send's return, a handful of times.
