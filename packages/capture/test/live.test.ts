@@ -106,10 +106,18 @@ describePrivileged("live packets, one netns", () => {
   test("JS gets batches, not a call per packet, and breaking out stops the capture", async ({ netns }) => {
     await vethPair(netns);
     const live = batches({ iface: "a1", netns: netns.name, filter: "ether proto 0x88b5" });
-    const gen = netns.exec("trafgen", ["-o", "a0", "-c", "-", "--cpus", "1", "-n", "200000", "-q"], {
-      input: "{ 0xff,0xff,0xff,0xff,0xff,0xff, 0x02,0,0,0,0,1, c16(0x88b5), fill(0x41, 50) }\n",
-      reject: false,
-    });
+    // Bursts of 200k frames until the loop below has its 50k: the capture opens on libuv's pool,
+    // and on a loaded machine one burst could be over before the capture is attached.
+    let sending = true;
+    const gen = (async () => {
+      while (sending) {
+        const r = await netns.exec("trafgen", ["-o", "a0", "-c", "-", "--cpus", "1", "-n", "200000", "-q"], {
+          input: "{ 0xff,0xff,0xff,0xff,0xff,0xff, 0x02,0,0,0,0,1, c16(0x88b5), fill(0x41, 50) }\n",
+          reject: false,
+        });
+        if (r.exitCode !== 0) throw new Error(`trafgen: exit ${r.exitCode}: ${r.stderr}`);
+      }
+    })();
     let count = 0;
     let calls = 0;
     for await (const batch of live) {
@@ -118,6 +126,7 @@ describePrivileged("live packets, one netns", () => {
       for (const p of batch) expect(p.data.length).toBe(64);
       if (count >= 50000) break;
     }
+    sending = false;
     await gen;
     expect(calls).toBeLessThan(count / 100);
     const stats = await live.stop();
