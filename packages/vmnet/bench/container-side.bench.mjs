@@ -2,7 +2,7 @@
 // pod made by the real bridge + host-local CNI plugins), vmnet against the same steps done by
 // `ip`/`ebtables` spawned per step, by one `ip -batch` process (+ ebtables), and by pyroute2 in one
 // long-lived process (+ ebtables, as Virtlet); teardown also against the kernel floor (one request
-// deleting br0 and tap0). Then 100 pods set up and torn down concurrently from this process, with
+// deleting br0 and tap0, in the state teardown finds them and bare). Then 100 pods set up and torn down concurrently from this process, with
 // the event loop's delay recorded. Writes bench/results/container-side.json:
 // rows { workload, subject: "vmnet", peer, subject_s, peer_s, ratio } (medians of BENCH_RUNS).
 // Quick check: BENCH_RUNS=3 BENCH_PODS=5 pnpm bench (inside vmnet-isolate; peers installed first).
@@ -147,19 +147,30 @@ function pyroute2Peer() {
   };
 }
 
-/** One request deleting br0 and tap0 (set into a group beforehand, untimed). */
-async function kernelFloor(pod) {
+/**
+ * The kernel floor: one request deleting br0 and tap0 (put into a group beforehand, untimed).
+ * `asTeardownFinds`: in the state teardown deletes them in (eth0 and tap0 ports of br0, br0 up
+ * with its address, tap0 with the VM's queue still attached), which costs the kernel more than
+ * a bare br0 and a tap without a queue; both are reported.
+ */
+async function kernelFloor(pod, asTeardownFinds) {
   const rtnl = await Rtnl.open({ netns: pod.name });
+  let tap;
   try {
-    const tap = await openTap({ name: "tap0", netns: pod.name, persist: true });
-    tap.close();
+    tap = await openTap({ name: "tap0", netns: pod.name, persist: true });
+    if (!asTeardownFinds) await tap.close();
     await rtnl.links.add({ kind: "bridge", name: "br0", ageingTime: 0, group: 4242 });
     await rtnl.links.set("tap0", { master: "br0", up: true, group: 4242 });
     await rtnl.links.up("br0");
+    if (asTeardownFinds) {
+      await rtnl.links.set("eth0", { master: "br0" });
+      await rtnl.addresses.add("br0", "169.254.254.2/24");
+    }
     const t = now();
     await rtnl.links.deleteGroup(4242);
     return now() - t;
   } finally {
+    await tap?.close();
     rtnl.close();
   }
 }
@@ -202,6 +213,7 @@ async function main() {
     yns: [],
     ynt: [],
     floor: [],
+    bareFloor: [],
     ds: [],
   };
   // Warm-up: one of each (first-use costs: module loading, the kernel's first bridge).
@@ -222,7 +234,8 @@ async function main() {
     m.yns.push(ys.netlink);
     m.yt.push(yt.total);
     m.ynt.push(yt.netlink);
-    m.floor.push(await kernelFloor(pod));
+    m.floor.push(await kernelFloor(pod, true));
+    m.bareFloor.push(await kernelFloor(pod, false));
     const t = now();
     const csn = await setupContainerSideNetwork({
       netns: pod.name,
@@ -242,7 +255,18 @@ async function main() {
   row("teardown (bridge mode, one pod)", "iproute2 per step", vt, median(m.pt));
   row("teardown (bridge mode, one pod)", "ip -batch", vt, median(m.bt));
   row("teardown (bridge mode, one pod)", "pyroute2", vt, median(m.yt), { peer_netlink_s: median(m.ynt) });
-  row("teardown (bridge mode, one pod)", "kernel floor", vt, median(m.floor));
+  row(
+    "teardown (bridge mode, one pod)",
+    "kernel floor (br0 with eth0 and tap0 as ports, tap0 queue attached)",
+    vt,
+    median(m.floor),
+  );
+  row(
+    "teardown (bridge mode, one pod)",
+    "kernel floor (bare br0 and tap0, no queue)",
+    vt,
+    median(m.bareFloor),
+  );
   console.log(`setup with the DHCP server started too: ${(median(m.ds) * 1e3).toFixed(2)} ms (median)`);
 
   // Many pods at once from one process.

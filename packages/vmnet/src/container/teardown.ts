@@ -114,7 +114,8 @@ export async function restoreFromJournal(
     const restoreCni = (now: readonly Link[]) =>
       (record.masquerade ? [] : record.interfaces).map((i) =>
         attempt(`restore ${i.cni.name}`, async () => {
-          const link = now.find((l) => l.index === i.cni.index);
+          // (Asked again when the dump lacks it: the dump is only a shortcut for the common case.)
+          const link = now.find((l) => l.index === i.cni.index) ?? (await rtnl.links.find(i.cni.index));
           if (!link) throw new VmnetError(`link ${i.cni.index} ("${i.cni.name}") is gone`);
           if (link.name !== i.cni.name)
             throw new VmnetError(`link ${i.cni.index} is now "${link.name}", not "${i.cni.name}"`);
