@@ -73,7 +73,8 @@ export class Journal<T> {
    * Removes the record; idempotent. The journal is gone when this returns: it is renamed out of
    * the way at once (a rename costs a directory entry). Freeing its data is an unlink, which on a
    * disk filesystem (ext4, with online discard) costs 0.4-1.5 ms: that happens later, on libuv's
-   * pool. A crash in between leaves a `.gone-*` file, which readers ignore and the next process to write here sweeps.
+   * pool. A crash in between leaves a `.gone-*` file, which readers ignore and the next process
+   * to write here sweeps.
    */
   async remove(): Promise<void> {
     const gone = join(this.dir, `${GONE_PREFIX}${randomBytes(6).toString("hex")}`);
