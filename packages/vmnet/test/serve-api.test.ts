@@ -28,6 +28,15 @@ interface Family {
 const TOKEN = "serve-test-token-0123456789";
 
 /** One raw HTTP/1.1 request (any bytes in the request line); the status code. */
+/** The path a request target names once its dot segments are resolved, as a URL parser does. */
+function resolvedPath(target: string): string {
+  try {
+    return new URL(target, "http://vmnet.test").pathname;
+  } catch {
+    return target;
+  }
+}
+
 function rawStatus(port: number, target: string, host = `127.0.0.1:${port}`): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = connect(port, "127.0.0.1");
@@ -374,6 +383,12 @@ describe("vmnet serve API", () => {
           for (const target of [pathTarget, queryTarget]) {
             if (known.has(target)) continue;
             const status = await rawStatus(port, target);
+            // Dot segments are resolved before routing (RFC 3986 5.2.4): "/assets/.." is "/", a
+            // known page, and may be served as that page; it must still never be a server error.
+            if (!target.includes("?") && known.has(resolvedPath(target))) {
+              expect(status, target).toBeLessThan(500);
+              continue;
+            }
             expect(status, target).toBeGreaterThanOrEqual(400);
             expect(status, target).toBeLessThan(500);
           }
