@@ -120,13 +120,17 @@ describePrivileged("live packets, one netns", () => {
     })();
     let count = 0;
     let calls = 0;
-    for await (const batch of live) {
-      calls++;
-      count += batch.count;
-      for (const p of batch) expect(p.data.length).toBe(64);
-      if (count >= 50000) break;
+    try {
+      for await (const batch of live) {
+        calls++;
+        count += batch.count;
+        for (const p of batch) expect(p.data.length).toBe(64);
+        if (count >= 50000) break;
+      }
+    } finally {
+      // A failed assertion above must not leave the bursts running.
+      sending = false;
     }
-    sending = false;
     await gen;
     expect(calls).toBeLessThan(count / 100);
     const stats = await live.stop();
