@@ -4,7 +4,6 @@
 // then one group delete in the kernel (the unregister wait is paid once, not once per tap).
 // Only kernel links that carry this owner's mark are ever deleted.
 
-import { randomInt } from "node:crypto";
 import {
   type Link,
   type LinkIdentity,
@@ -17,6 +16,7 @@ import {
 import type { PortInfo, PortSpec } from "@vmnet/ovs";
 import { z } from "zod";
 import { VmnetError } from "../errors.js";
+import { freeLinkGroup } from "../plan/link-group.js";
 import { step } from "../plan/step.js";
 import type { BridgesContext } from "./context.js";
 import { clearIngressMeter } from "./ingress-meter.js";
@@ -94,7 +94,7 @@ export function kernelTapsStep(
   names: readonly string[],
   hooks: PlanHooks = {},
   progress: Progress = { done: 0, total: names.length * 2, report: hooks.onProgress },
-  group: number = newLinkGroup(),
+  group: number = freeLinkGroup(),
 ): Step {
   return step(
     `create ${names.length} kernel tap(s)`,
@@ -197,7 +197,7 @@ function createSteps(
   hooks: PlanHooks,
 ): Step[] {
   // The taps made together share a link group: destroyed together, they go in one request.
-  const group = newLinkGroup();
+  const group = freeLinkGroup();
   if (ctx.ovn || names.length <= PIPELINE_ABOVE)
     return [kernelTapsStep(ctx, names, hooks, undefined, group), addPortsStep(ctx, bridge, ports, hooks)];
   const progress: Progress = { done: 0, total: names.length * 2, report: hooks.onProgress };
@@ -253,15 +253,6 @@ export async function createTaps(
 }
 
 /**
- * A link group for taps made together. Random in a range of 2^24 (iproute2 and distributions
- * name only small groups): a clash with a foreign group is unlikely, and harmless, since
- * deleteMarkedLinks deletes a group only when every link in it is one it was asked to delete.
- */
-export function newLinkGroup(): number {
-  return 0x7e000000 + randomInt(0x1000000);
-}
-
-/**
  * Deletes the kernel links among `names` whose ifalias is this owner's mark; missing ones are
  * fine. One request when they are exactly one link group (the taps of one createTaps call):
  * the kernel waits for RCU once for all of them. Otherwise they are moved to a fresh group first.
@@ -292,8 +283,7 @@ export async function deleteMarkedLinks(ctx: BridgesContext, names: readonly str
   } else if (mine.length === 1) {
     await ctx.rtnl.links.delete((mine[0] as LinkIdentity).index).catch(ignoreGone);
   } else if (mine.length > 1) {
-    let fresh = newLinkGroup();
-    while (members.has(fresh)) fresh = newLinkGroup();
+    const fresh = freeLinkGroup(new Set(members.keys()));
     await Promise.all(mine.map((l) => ctx.rtnl.links.set(l.index, { group: fresh }).catch(ignoreGone)));
     await ctx.rtnl.links.deleteGroup(fresh);
   }

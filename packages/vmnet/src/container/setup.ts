@@ -6,7 +6,6 @@ import { randomBytes } from "node:crypto";
 import type { ResultV1 } from "@vmnet/cni-result";
 import {
   formatOwnerMark,
-  type Link,
   Nft,
   ownerMarkForThisProcess,
   Rtnl,
@@ -26,6 +25,7 @@ import {
   readSysctls,
 } from "../masquerade/index.js";
 import { DEFAULT_STATE_DIR, Journal } from "../plan/journal.js";
+import { freeLinkGroup } from "../plan/link-group.js";
 import { runStages } from "../plan/stages.js";
 import { gateways6FromResult } from "../ra/index.js";
 import { CSN_REDIRECT_PRIO, dhcpBlockBatch, dhcpPassFilters, NFT_TABLE, redirectTo } from "./dhcp-guard.js";
@@ -61,13 +61,6 @@ function freeName(prefix: string, start: number, taken: Set<string>): string {
       return name;
     }
   }
-}
-
-function freeGroup(links: readonly Link[]): number {
-  const used = new Set(links.map((l) => l.group));
-  let group = 0x7e000000 + (randomBytes(3).readUIntBE(0, 3) & 0xffffff);
-  while (used.has(group)) group++;
-  return group;
 }
 
 export function journalFor(stateDir: string | undefined, netnsId: string): Journal<CsnJournal> {
@@ -444,7 +437,7 @@ async function setupChecked(
       owner,
       mark: formatOwnerMark(ownerMarkForThisProcess(owner, CSN_ROLE)),
       mode: o.mode,
-      group: freeGroup(links),
+      group: freeLinkGroup(new Set(links.map((l) => l.group))),
       loWasUp: lo?.up ?? false,
       ...(bridgeMode && { nftTable: NFT_TABLE }),
       ...(plan && {
