@@ -38,6 +38,8 @@ interface Pending {
   /** When the request times out (performance.now() ms), if it has a deadline. */
   deadline?: number;
   timeoutMs?: number;
+  /** A dump's request, kept to send it again if the kernel answers EBUSY (see parkBusyDump). */
+  request?: { type: number; flags: number; body: Buffer };
 }
 
 /** How often deadlines are checked: one timer per connection, not one per request. */
@@ -53,7 +55,11 @@ interface Outgoing {
   flags: number;
   body: Buffer;
   glued: boolean;
+  dump: boolean;
 }
+
+/** The kernel's answer to a dump request while another dump runs on the same socket. */
+const EBUSY = 16;
 
 /** One wake-up's datagrams and how far they have been dispatched. */
 interface InboxBatch {
@@ -109,9 +115,12 @@ export class NetlinkConnection {
    */
   private sendBuffer: Buffer | undefined;
   private sending = false;
+  /** A flush is queued as a microtask (see scheduleFlush). */
+  private flushQueued = false;
   private seq: number;
   private closed = false;
-  private dumpTail: Promise<unknown> = Promise.resolve();
+  /** Dumps the kernel refused with EBUSY while another of ours ran: sent again when one ends. */
+  private parked: number[] = [];
   private sweep: NodeJS.Timeout | undefined;
   private readonly pacer = new TurnPacer(ADMIT_PER_TURN);
   /** Dumps in flight: while there are any, the socket is read on libuv's pool (see trackDump). */
@@ -212,9 +221,7 @@ export class NetlinkConnection {
   ): Promise<Message[]> {
     let last: Message[] = [];
     for (let attempt = 1; attempt <= DUMP_RETRIES; attempt++) {
-      const messages = await this.exclusiveDump(() =>
-        this.enqueue(type, C.NLM_F_REQUEST | C.NLM_F_DUMP, body, context, true, opts),
-      );
+      const messages = await this.enqueue(type, C.NLM_F_REQUEST | C.NLM_F_DUMP, body, context, true, opts);
       if (!messages.some((m) => m.flags & C.NLM_F_DUMP_INTR)) return messages;
       last = messages;
     }
@@ -260,9 +267,7 @@ export class NetlinkConnection {
           interrupted = true;
         },
       };
-      await this.exclusiveDump(() =>
-        this.enqueue(type, C.NLM_F_REQUEST | C.NLM_F_DUMP, body, context, true, opts, stream),
-      );
+      await this.enqueue(type, C.NLM_F_REQUEST | C.NLM_F_DUMP, body, context, true, opts, stream);
       if (failed) throw failure;
       if (!interrupted) return out;
       last = out; // what was decoded before the kernel flagged the dump
@@ -285,13 +290,11 @@ export class NetlinkConnection {
     let done = false;
     let failure: Error | undefined;
     let interrupted = false;
-    const finished = this.exclusiveDump(() =>
-      this.enqueue(type, C.NLM_F_REQUEST | C.NLM_F_DUMP, body, context, true, opts, (m) => {
-        if (m.flags & C.NLM_F_DUMP_INTR) interrupted = true;
-        queue.push(m);
-        wake?.();
-      }),
-    );
+    const finished = this.enqueue(type, C.NLM_F_REQUEST | C.NLM_F_DUMP, body, context, true, opts, (m) => {
+      if (m.flags & C.NLM_F_DUMP_INTR) interrupted = true;
+      queue.push(m);
+      wake?.();
+    });
     finished.then(
       () => {
         done = true;
@@ -318,6 +321,21 @@ export class NetlinkConnection {
     }
     if (failure) throw failure;
     if (interrupted) throw new NetlinkDumpInterruptedError(context, 1, yielded);
+  }
+
+  /**
+   * Each link's ifindex, looked up by ioctl in this socket's netns on libuv's pool (see the
+   * addon's linkIndexes): the index, 0 for no such link, -1 for a name too long for the ioctl.
+   */
+  async linkIndexes(refs: readonly (string | number)[], context: RequestContext): Promise<Int32Array> {
+    if (this.closed) throw new NetlinkClosedError(context);
+    try {
+      return await this.socket.raw.linkIndexes(refs);
+    } catch (e) {
+      const errno = (e as NodeJS.ErrnoException).errno;
+      if (typeof errno === "number" && errno !== 0) throw new NetlinkError(Math.abs(errno), context);
+      throw e;
+    }
   }
 
   /**
@@ -357,16 +375,49 @@ export class NetlinkConnection {
   }
 
   /**
-   * The kernel runs one dump per socket at a time (a second one gets EBUSY), so dumps on this
-   * connection take turns; plain requests still go out alongside.
+   * The kernel runs one dump per socket at a time and answers a dump request that comes while
+   * another runs with EBUSY. Dumps are sent at once anyway, several in one sendmsg() when they
+   * come together: a small dump (a pod's links, addresses, routes) is finished inside the send, so
+   * the next one starts there too, and all of them come back with one trip to the kernel. One
+   * refused because ours was still running is parked here and sent again when a dump of ours
+   * ends. EBUSY with no other dump of ours under way is the kernel's real answer.
    */
-  private exclusiveDump<T>(run: () => Promise<T>): Promise<T> {
-    const result = this.dumpTail.then(run, run);
-    this.dumpTail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
+  private parkBusyDump(seq: number): boolean {
+    let other = false;
+    this.pending.forEach((q, s) => {
+      if (q.dump && s !== seq && !this.parked.includes(s)) other = true;
+    });
+    if (!other) return false;
+    this.parked.push(seq);
+    return true;
+  }
+
+  /** Sends the parked dumps again (under new sequence numbers), in the order they were made. */
+  private resendParked(): void {
+    const parked = this.parked;
+    this.parked = [];
+    for (const old of parked) {
+      const p = this.pending.get(old);
+      if (!p?.request) continue; // settled meanwhile (timed out, closed)
+      this.pending.delete(old);
+      this.seq = (this.seq + 1) >>> 0 || 1;
+      this.pending.set(this.seq, p);
+      this.outbox.push({ seq: this.seq, ...p.request, glued: false, dump: true });
+    }
+    this.scheduleFlush();
+  }
+
+  /**
+   * Flushes in a microtask: requests made in the same synchronous run (Promise.all over a few
+   * calls) leave in one sendmsg(), and their answers come back in one trip to the pool.
+   */
+  private scheduleFlush(): void {
+    if (this.sending || this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      if (!this.sending) this.flush();
+    });
   }
 
   private enqueue(
@@ -402,6 +453,7 @@ export class NetlinkConnection {
         deadline: performance.now() + ms,
         timeoutMs: ms,
       };
+      if (dump) p.request = { type, flags, body };
       if (typeof onMessage === "function") p.onMessage = onMessage;
       else if (onMessage) {
         p.onMessage = onMessage.onMessage;
@@ -411,8 +463,8 @@ export class NetlinkConnection {
       if (dump) this.trackDump(1);
       this.pending.set(seq, p);
       if (this.pending.size === 1) this.socket.raw.ref();
-      this.outbox.push({ seq, type, flags, body, glued });
-      if (!this.sending) this.flush();
+      this.outbox.push({ seq, type, flags, body, glued, dump });
+      this.scheduleFlush();
     });
   }
 
@@ -460,6 +512,10 @@ export class NetlinkConnection {
       }
     }
     const batch = this.outbox.splice(0, count);
+    // A dump's first chunk (all of a small dump) is queued by the time sendmsg() returns: read it
+    // on the send's pool thread, not after a wake-up of the loop and a second trip to the pool.
+    let readAfter = false;
+    for (const r of batch) if (r.dump) readAfter = true;
     // One request alone gains nothing (its answer is the only wake-up either way).
     const quiet =
       this.quietSends &&
@@ -486,7 +542,7 @@ export class NetlinkConnection {
       if (this.sendBuffer && this.sendBuffer.length > KEEP_SEND_BUFFER) this.sendBuffer = undefined;
       this.flush();
     };
-    this.socket.send(buf.subarray(0, size)).then(sent, (error: NodeJS.ErrnoException) => {
+    this.socket.send(buf.subarray(0, size), readAfter).then(sent, (error: NodeJS.ErrnoException) => {
       for (const { seq } of batch) {
         const p = this.pending.get(seq);
         if (p) this.settle(seq, new NetlinkError(error.errno ? Math.abs(error.errno) : 5, p.context));
@@ -610,6 +666,7 @@ export class NetlinkConnection {
         return;
       }
       if (e.error === 0) this.settle(seq);
+      else if (p.dump && -e.error === EBUSY && this.parkBusyDump(seq)) return;
       else this.settle(seq, new NetlinkError(-e.error, p.context, e.extackMessage, e.extackOffset));
       return;
     }
@@ -638,7 +695,14 @@ export class NetlinkConnection {
     const p = this.pending.get(seq);
     if (!p) return;
     this.pending.delete(seq);
-    if (p.dump) this.trackDump(-1);
+    if (p.dump) {
+      this.trackDump(-1);
+      if (this.parked.length > 0) {
+        const at = this.parked.indexOf(seq);
+        if (at >= 0) this.parked.splice(at, 1);
+        else if (!this.closed) this.resendParked();
+      }
+    }
     if (this.pending.size === 0) this.socket.raw.unref();
     if (error) p.reject(error);
     else {

@@ -14,7 +14,11 @@ export interface NativeDatagramSocket {
   getOption(level: number, name: number, length: number): Buffer;
   /** Attaches a classic BPF program (8-byte sock_filter instructions) with SO_ATTACH_FILTER. */
   attachFilter(program: Buffer): void;
-  send(data: Buffer, dest?: Buffer): Promise<number>;
+  /**
+   * With `readAfter`, on a socket read on the pool (receiveOnPool) and not being read there, what
+   * the kernel queued during the send is read on the same pool thread and delivered right after.
+   */
+  send(data: Buffer, dest?: Buffer | null, readAfter?: boolean): Promise<number>;
   start(): void;
   stop(): void;
   ref(): void;
@@ -27,6 +31,11 @@ export interface NativeDatagramSocket {
    * each next chunk inside the receive). Not for a socket that reports sources.
    */
   receiveOnPool(on: boolean): void;
+  /**
+   * Each link's ifindex, looked up on libuv's pool by ioctl in the socket's netns: the index, 0
+   * when there is no such link, -1 for a name too long for the ioctl (16 bytes or more).
+   */
+  linkIndexes(refs: readonly (string | number)[]): Promise<Int32Array>;
 }
 
 /**

@@ -117,8 +117,9 @@ export class NetlinkSocket {
     this.raw.setOption(C.SOL_NETLINK, C.NETLINK_ADD_MEMBERSHIP, group);
   }
 
-  send(data: Buffer): Promise<number> {
-    return this.raw.send(data);
+  /** `readAfter`: see NativeDatagramSocket.send (a dump's first answers read by the send's thread). */
+  send(data: Buffer, readAfter = false): Promise<number> {
+    return readAfter ? this.raw.send(data, null, true) : this.raw.send(data);
   }
 
   close(): void {

@@ -22,7 +22,6 @@ import { decodeTbf, encodeTbf, tbfSchema } from "../src/kinds/tbf.js";
 import { decodeTcHead, decodeTcObject } from "../src/messages.js";
 import { parseDistribution } from "../src/netem-dist.js";
 import { DEFAULT_PSCHED } from "../src/psched.js";
-import { linkIdentityDumpRequest, namesOfLink } from "../src/tc/link-names.js";
 import { check } from "../src/validate.js";
 
 const p = DEFAULT_PSCHED;
@@ -352,64 +351,6 @@ describe("decodeTcHead (what planning reads of each dumped qdisc)", () => {
       }),
       { numRuns: 2000 },
     );
-  });
-});
-
-describe("link names from a link dump", () => {
-  /** An RTM_NEWLINK body: ifinfomsg (index 42), then attributes, as the kernel lays them out. */
-  function linkBody(write: (w: AttrWriter) => void): Buffer {
-    const w = new AttrWriter();
-    const hdr = Buffer.alloc(16);
-    hdr.writeInt32LE(42, 4);
-    w.bytes(hdr);
-    write(w);
-    return w.finish();
-  }
-  const namesIn = (body: Buffer) => {
-    const out: [string, number][] = [];
-    namesOfLink(body, (name, index) => out.push([name, index]));
-    return out;
-  };
-
-  test("the name and every altname, nested flag or not; other attributes stepped over", () => {
-    const body = linkBody((w) => {
-      w.u32(C_IFLA.MTU, 1500);
-      w.string(C_IFLA.IFNAME, "eth0");
-      w.string(C_IFLA.IFALIAS, "not a name");
-      w.nested(
-        C_IFLA.PROP_LIST,
-        (q) => {
-          q.string(C_IFLA.ALT_IFNAME, "a-very-long-alternative-name");
-          q.string(C_IFLA.ALT_IFNAME, "äö");
-        },
-        true,
-      ); // NLA_F_NESTED, as the kernel sets it on IFLA_PROP_LIST
-    });
-    expect(namesIn(body)).toEqual([
-      ["eth0", 42],
-      ["a-very-long-alternative-name", 42],
-      ["äö", 42],
-    ]);
-  });
-
-  test("a truncated attribute ends the walk; short bodies give nothing", () => {
-    const body = linkBody((w) => w.string(C_IFLA.IFNAME, "eth0"));
-    const cut = Buffer.concat([body, Buffer.from([0x40, 0x00, 0x03, 0x00, 0x61])]);
-    expect(namesIn(cut)).toEqual([["eth0", 42]]);
-    expect(namesIn(Buffer.alloc(8))).toEqual([]);
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
-        namesIn(Buffer.from(bytes));
-      }),
-      { numRuns: 2000 },
-    );
-  });
-
-  test("the dump request: RTM_GETLINK, NLM_F_DUMP, no statistics", () => {
-    const req = linkIdentityDumpRequest();
-    expect(req.type).toBe(18);
-    expect(req.flags).toBe(0x300);
-    expect(req.body.toString("hex")).toBe(`${"00".repeat(16)}08001d0008000000`);
   });
 });
 

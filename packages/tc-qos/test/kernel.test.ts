@@ -410,7 +410,7 @@ describePrivileged("qdiscs, classes, filters and actions on this kernel", () => 
     }
   });
 
-  test("many names at once are resolved by one link dump, answered together; a missing one fails alone", async ({
+  test("names asked for together are looked up in one batch (no link dump); a missing one fails alone", async ({
     netns,
   }) => {
     const rtnl = await Rtnl.open({ netns: netns.name });
@@ -419,23 +419,22 @@ describePrivileged("qdiscs, classes, filters and actions on this kernel", () => 
       const n = 70;
       for (let i = 0; i < n; i++)
         await rtnl.links.add({ kind: "veth", name: `m${i}`, peer: { name: `n${i}` } });
-      // An alternative name resolves too (to its link's index).
+      // Alternative names resolve too (to their link's index): one short enough for the ioctl,
+      // one too long for it (asked for by RTM_GETLINK).
       await netns.exec("ip", ["link", "property", "add", "dev", "m5", "altname", "alt-of-m5"]);
+      const longAlt = "a-long-altname-of-m6";
+      await netns.exec("ip", ["link", "property", "add", "dev", "m6", "altname", longAlt]);
       const m5 = (await rtnl.links.get("m5")).index;
-      const counts = { linkDumps: 0, linkGets: 0 };
-      // How many link messages had arrived when the first qdisc request left, and in all.
-      let linkMessages = 0;
-      let linkMessagesAtFirstAdd: number | undefined;
+      const m6 = (await rtnl.links.get("m6")).index;
+      const counts = { linkDumps: 0, linkGets: 0, lookups: 0, looked: 0 };
       const conn = tc.connection;
       const dump = conn.dump.bind(conn);
       const dumpAll = conn.dumpAll.bind(conn);
       const request = conn.request.bind(conn);
-      conn.dump = async function* (type, ...rest) {
+      const linkIndexes = conn.linkIndexes.bind(conn);
+      conn.dump = (type, ...rest) => {
         if (type === RTM_GETLINK) counts.linkDumps++;
-        for await (const m of dump(type, ...rest)) {
-          if (type === RTM_GETLINK) linkMessages++;
-          yield m;
-        }
+        return dump(type, ...rest);
       };
       conn.dumpAll = (type, ...rest) => {
         if (type === RTM_GETLINK) counts.linkDumps++;
@@ -443,27 +442,28 @@ describePrivileged("qdiscs, classes, filters and actions on this kernel", () => 
       };
       conn.request = (type, ...rest) => {
         if (type === RTM_GETLINK) counts.linkGets++;
-        if (type === RTM_NEWQDISC) linkMessagesAtFirstAdd ??= linkMessages;
         return request(type, ...rest);
+      };
+      conn.linkIndexes = (refs, context) => {
+        counts.lookups++;
+        counts.looked += refs.length;
+        return linkIndexes(refs, context);
       };
       const names = Array.from({ length: n }, (_, i) => `m${i}`);
       const results = await Promise.allSettled(
         [...names, "absent0"].map((l) => tc.qdiscs.add(l, { kind: "pfifo", handle: "3:", limit: 10 })),
       );
-      expect(counts).toEqual({ linkDumps: 1, linkGets: 1 }); // the absent name is asked for alone
-      // 141 links are several dump datagrams, parsed as they came; the names are answered together
-      // once the dump is in (an absent name keeps it going to the end), so the requests leave as
-      // one batch after the last message, with no dump in flight beside them (quiet sends).
-      expect(linkMessages).toBeGreaterThan(2 * n);
-      expect(linkMessagesAtFirstAdd).toBe(linkMessages);
+      // One lookup for all 71 names; the absent one is then asked for alone, and fails alone.
+      expect(counts).toEqual({ linkDumps: 0, linkGets: 1, lookups: 1, looked: n + 1 });
       expect(results.slice(0, n).every((r) => r.status === "fulfilled")).toBe(true);
       expect(String((results[n] as PromiseRejectedResult).reason)).toMatch(/link get "absent0": ENODEV/);
-      // The same name twice, and an altname, in one batch: one dump answers all of them.
-      const idx = await Promise.all([...names, "m5", "alt-of-m5"].map((l) => tc.ifindex(l)));
-      expect(idx.slice(-2)).toEqual([m5, m5]);
+      // The same name twice and both altnames in one batch: the long altname by RTM_GETLINK.
+      const idx = await Promise.all([...names, "m5", "alt-of-m5", longAlt].map((l) => tc.ifindex(l)));
+      expect(idx.slice(-3)).toEqual([m5, m5, m6]);
       expect(idx[5]).toBe(m5);
-      expect(counts.linkDumps).toBe(2);
-      expect(counts.linkGets).toBe(1);
+      expect(idx[6]).toBe(m6);
+      expect(new Set(idx.slice(0, n)).size).toBe(n);
+      expect(counts).toEqual({ linkDumps: 0, linkGets: 2, lookups: 2, looked: 2 * n + 4 });
       const theirs = await tcJson<TcQdiscJson>(netns, ["qdisc", "show"]);
       expect(
         theirs
@@ -471,10 +471,13 @@ describePrivileged("qdiscs, classes, filters and actions on this kernel", () => 
           .map((q) => q.dev)
           .sort(),
       ).toEqual([...names].sort());
-      // A few names: one request each.
-      await Promise.all(names.slice(0, 3).map((l) => tc.qdiscs.delete(l)));
-      expect(counts.linkDumps).toBe(2);
-      expect(counts.linkGets).toBe(4);
+      // Indexes match the kernel's for every name (ip's view).
+      const ipLinks: { ifname: string; ifindex: number }[] = await netns.ipJson(["link", "show"]);
+      const byName = new Map(ipLinks.map((l) => [l.ifname, l.ifindex]));
+      expect(idx.slice(0, n)).toEqual(names.map((m) => byName.get(m)));
+      // One name alone: one RTM_GETLINK, no lookup batch.
+      await tc.qdiscs.delete("m0");
+      expect(counts).toMatchObject({ linkGets: 3, lookups: 2 });
     } finally {
       tc.close();
       rtnl.close();

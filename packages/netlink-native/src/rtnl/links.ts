@@ -339,27 +339,30 @@ export class Links {
   }
 
   /**
-   * Resolves many links (names, altnames or ifindexes) with ONE link dump, however many are
-   * asked for: a thousand RTM_GETLINKs would cost the kernel a reply each. Indexes are checked
-   * to exist too. Rejects with NetlinkError ENODEV naming every link that is not there.
+   * Resolves many links (names, altnames or ifindexes) in one trip to libuv's pool, however many
+   * are asked for: the kernel looks each up in its name or index hash (ioctl, as if_nametoindex
+   * does), with no message built per link; a link dump builds a kilobyte per link of the netns.
+   * Altnames too long for the ioctl (16 bytes or more) are found in one link dump. Indexes are
+   * checked to exist too. Rejects with NetlinkError ENODEV naming every link that is not there.
    */
   async resolve(refs: readonly LinkRef[]): Promise<Map<LinkRef, number>> {
     check(linkRefList, refs, "links");
     const out = new Map<LinkRef, number>();
     if (refs.length === 0) return out;
-    const byName = new Map<string, number>();
-    const indexes = new Set<number>();
-    for (const l of await this.identities()) {
-      indexes.add(l.index);
-      byName.set(l.name, l.index);
-      for (const alt of l.altNames) if (!byName.has(alt)) byName.set(alt, l.index);
+    const found = await this.conn.linkIndexes(refs, { op: "link resolve" });
+    let byName: Map<string, number> | undefined;
+    if (found.includes(-1)) {
+      byName = new Map();
+      for (const l of await this.identities())
+        for (const name of [l.name, ...l.altNames]) if (!byName.has(name)) byName.set(name, l.index);
     }
     const missing: string[] = [];
-    for (const ref of refs) {
-      const index = typeof ref === "number" ? (indexes.has(ref) ? ref : undefined) : byName.get(ref);
+    refs.forEach((ref, i) => {
+      const at = found[i] as number;
+      const index = at > 0 ? at : at === -1 ? byName?.get(ref as string) : undefined;
       if (index === undefined) missing.push(String(ref));
       else out.set(ref, index);
-    }
+    });
     if (missing.length > 0) {
       throw new NetlinkError(
         19,

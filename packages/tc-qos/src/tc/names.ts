@@ -1,15 +1,11 @@
-// Link names to ifindexes for a Tc. A name alone is one RTM_GETLINK; many names asked for in the
-// same turn (Promise.all over a thousand links) are resolved by one link dump, as tc -batch does
-// with its name cache. The dump is parsed as it arrives, and its names are answered together once
-// the last one asked for is in: the callers' requests then leave as one batch, sent quietly
-// (NetlinkConnection's quietSends, which a dump in flight rules out), instead of trickling out
-// beside the dump with the loop thread woken for every answer. Nothing is cached between calls.
-import { NetlinkDumpInterruptedError, type Rtnl } from "@vmnet/netlink-native";
-import * as C from "@vmnet/netlink-native/codec";
-import { linkIdentityDumpRequest, namesOfLink } from "./link-names.js";
-
-/** From this many names asked for together, one link dump answers them. */
-export const LINK_DUMP_MIN = 64;
+// Link names to ifindexes for a Tc. Names asked for in the same turn (Promise.all over a thousand
+// links) are looked up together, in one trip to libuv's pool: the kernel finds each in its name
+// hash (ioctl, as if_nametoindex does), with no message built per link. The link dump tc -batch
+// reads for its name cache costs the kernel a kilobyte per link of the netns (15-30 ms for 2000
+// links, most of an apply of a thousand rates). Names the lookup cannot answer (no such link, or an
+// altname too long for the ioctl) are asked for alone by RTM_GETLINK, which fails or finds each on
+// its own. Nothing is cached between calls.
+import type { Rtnl } from "@vmnet/netlink-native";
 
 interface Waiter {
   name: string;
@@ -37,52 +33,21 @@ export class LinkNames {
   private flush(): void {
     const batch = this.pending;
     this.pending = [];
-    if (batch.length < LINK_DUMP_MIN) {
-      for (const w of batch) this.one(w);
+    if (batch.length === 1) {
+      this.one(batch[0] as Waiter);
       return;
     }
-    const waiting = new Map<string, Waiter[]>();
-    for (const w of batch) {
-      const list = waiting.get(w.name);
-      if (list) list.push(w);
-      else waiting.set(w.name, [w]);
-    }
-    this.stream(waiting).then(
-      // Not in the dump (made since, absent, or the dump was interrupted before it): asked for
-      // alone, so each fails (ENODEV) or succeeds on its own.
-      () => {
-        for (const list of waiting.values()) for (const w of list) this.one(w);
+    this.rtnl.connection.linkIndexes(batch.map((w) => w.name), { op: "link resolve" }).then(
+      (found) => {
+        batch.forEach((w, i) => {
+          const index = found[i] as number;
+          if (index > 0) w.resolve(index);
+          else this.one(w);
+        });
       },
       (e: unknown) => {
-        for (const list of waiting.values()) for (const w of list) w.reject(e);
+        for (const w of batch) w.reject(e);
       },
     );
-  }
-
-  /**
-   * Finds waiters' links in the link dump as its messages arrive, removes them from `waiting`,
-   * and answers them together when the dump ends or has nothing more they asked for.
-   */
-  private async stream(waiting: Map<string, Waiter[]>): Promise<void> {
-    const req = linkIdentityDumpRequest();
-    const found: { list: Waiter[]; index: number }[] = [];
-    const answer = (name: string, index: number) => {
-      const list = waiting.get(name);
-      if (!list) return;
-      waiting.delete(name);
-      found.push({ list, index });
-    };
-    try {
-      for await (const m of this.rtnl.connection.dump(req.type, req.body, { op: "link list" })) {
-        if (m.type !== C.RTM_NEWLINK) continue;
-        namesOfLink(m.body, answer);
-        if (waiting.size === 0) return; // the rest of the dump is read, and ignored, by dump()
-      }
-    } catch (e) {
-      // Names already found came from links that existed: only the rest are asked for again.
-      if (!(e instanceof NetlinkDumpInterruptedError)) throw e;
-    } finally {
-      for (const { list, index } of found) for (const w of list) w.resolve(index);
-    }
   }
 }
