@@ -549,11 +549,13 @@ class SendWorker : public Napi::AsyncWorker {
   // `read_after`: the caller asks for what the kernel queued during the send to be read on the
   // same pool thread right after it (see Send). Granted only when this socket is read on the pool
   // and no pool receive is running: the worker then holds the socket's one reader's place.
+  // `segments`: with read_after, the data is sent as consecutive sendto() calls of these lengths,
+  // each followed by reading what it queued (see Execute).
   SendWorker(Napi::Env env, DatagramSocket* socket, Napi::Object socket_obj, Napi::Buffer<uint8_t> data,
-             std::vector<uint8_t> dest, bool read_after)
+             std::vector<uint8_t> dest, bool read_after, std::vector<size_t> segments)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), socket_(socket),
         fd_(socket->fd()), data_ptr_(data.Data()), data_len_(data.Length()), dest_(std::move(dest)),
-        buf_(socket->scratch()) {
+        buf_(socket->scratch()), segments_(std::move(segments)) {
     socket_ref_ = Napi::Persistent(socket_obj);
     data_ref_ = Napi::Persistent(data);
     socket_->inflight_++;
@@ -561,18 +563,34 @@ class SendWorker : public Napi::AsyncWorker {
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
 
+  ssize_t SendOnce(const uint8_t* data, size_t length) {
+    const sockaddr* addr = dest_.empty() ? nullptr : reinterpret_cast<const sockaddr*>(dest_.data());
+    return ::sendto(fd_, data, length, MSG_NOSIGNAL, addr, dest_.size());
+  }
+
   void Execute() override {
     BackgroundPriority background;
-    const sockaddr* addr = dest_.empty() ? nullptr : reinterpret_cast<const sockaddr*>(dest_.data());
-    for (;;) {
-      sent_ = ::sendto(fd_, data_ptr_, data_len_, MSG_NOSIGNAL, addr, dest_.size());
-      if (sent_ >= 0 || errno != EINTR) break;
+    if (!read_after_ || segments_.empty()) segments_.assign(1, data_len_);
+    size_t at = 0;
+    for (size_t length : segments_) {
+      if (at + length > data_len_) length = data_len_ - at;
+      ssize_t sent;
+      do {
+        sent = SendOnce(data_ptr_ + at, length);
+      } while (sent < 0 && errno == EINTR);
+      if (sent < 0) {
+        err_ = SysError::from("sendmsg");
+        break;
+      }
+      at += static_cast<size_t>(sent);
+      // The kernel answered every request inside sendto(): for a dump, its first chunk (all of
+      // a small one) is queued. Reading it here, until nothing is left (each read lets the kernel
+      // build a dump's next chunk), spares the round trip through the event loop that a wake-up
+      // followed by a pool receive would cost, and ends the dump before the next segment's dump
+      // starts (the kernel runs one dump per socket at a time, and refuses a second with EBUSY).
+      if (read_after_) ReceiveReady(fd_, buf_, false, 0, batch_);
     }
-    if (sent_ < 0) err_ = SysError::from("sendmsg");
-    // The kernel answered every request inside sendto(): for a dump, its first chunk (all of a
-    // small one) is queued. Reading it here spares the round trip through the event loop that a
-    // wake-up followed by a pool receive would cost.
-    if (read_after_ && sent_ >= 0) ReceiveReady(fd_, buf_, false, 0, batch_);
+    sent_ = err_.failed() ? -1 : static_cast<ssize_t>(at);
   }
   void OnOK() override {
     socket_->SendDone();
@@ -604,6 +622,7 @@ class SendWorker : public Napi::AsyncWorker {
   ssize_t sent_ = 0;
   SysError err_;
   ReceiveBuffer& buf_;
+  std::vector<size_t> segments_;
   bool read_after_ = false;
   ReceivedBatch batch_;
 };
@@ -763,10 +782,12 @@ Napi::Value DatagramSocket::LinkIndexes(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-// send(data: Buffer, dest?: Buffer, readAfter?: boolean): Promise<bytesSent>. With readAfter, on a
-// socket read on the pool (receiveOnPool) whose reader's place is free, the datagrams queued by the
-// time sendto() returns are read on the same pool thread and delivered before the socket is
-// watched again (the loop does not read meanwhile, so they reach JS in order).
+// send(data: Buffer, dest?: Buffer, readAfter?: boolean, segments?: Uint32Array): Promise<bytesSent>.
+// With readAfter, on a socket read on the pool (receiveOnPool) whose reader's place is free, the
+// datagrams queued by the time sendto() returns are read on the same pool thread and delivered
+// before the socket is watched again (the loop does not read meanwhile, so they reach JS in
+// order); with segments too, the data goes out as sendto() calls of those lengths, each followed
+// by that read.
 Napi::Value DatagramSocket::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckOpen(env)) return env.Undefined();
@@ -780,8 +801,13 @@ Napi::Value DatagramSocket::Send(const Napi::CallbackInfo& info) {
     dest.assign(d.Data(), d.Data() + d.Length());
   }
   bool read_after = info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
+  std::vector<size_t> segments;
+  if (info.Length() > 3 && info[3].IsTypedArray()) {
+    auto lengths = info[3].As<Napi::Uint32Array>();
+    for (size_t i = 0; i < lengths.ElementLength(); i++) segments.push_back(lengths[i]);
+  }
   auto* worker = new SendWorker(env, this, info.This().As<Napi::Object>(), info[0].As<Napi::Buffer<uint8_t>>(),
-                                std::move(dest), read_after);
+                                std::move(dest), read_after, std::move(segments));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

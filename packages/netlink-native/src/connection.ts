@@ -86,6 +86,30 @@ function messageAt(data: Buffer, at: number, len: number): Message {
 
 /** Callers admitted per event-loop turn (see admit()). */
 const ADMIT_PER_TURN = 64;
+/**
+ * One pacer for every connection of the process: the turn's budget is the event loop's, and a
+ * hundred handles (a hundred pods set up at once) each admitting a budget's worth of callers in
+ * the same turn would hold the loop for a hundred budgets.
+ */
+const pacer = new TurnPacer(ADMIT_PER_TURN);
+
+/**
+ * When this event-loop turn's dispatching of answers began, shared by every connection (-1 once
+ * the turn is over: reset from the check phase). Answers for many connections arrive in the same
+ * poll phase; with a clock of their own each dispatched a budget's worth, and the turn lasted as
+ * many budgets as there were connections.
+ */
+let turnStartedAt = -1;
+const endTurn = () => {
+  turnStartedAt = -1;
+};
+function turnStart(): number {
+  if (turnStartedAt < 0) {
+    turnStartedAt = performance.now();
+    setImmediate(endTurn);
+  }
+  return turnStartedAt;
+}
 /** Received messages dispatched per event-loop turn at most (see drainInbox()). */
 const DISPATCH_PER_TURN = 64;
 /** Messages dispatched between two looks at the clock (see drainInbox()). */
@@ -122,7 +146,6 @@ export class NetlinkConnection {
   /** Dumps the kernel refused with EBUSY while another of ours ran: sent again when one ends. */
   private parked: number[] = [];
   private sweep: NodeJS.Timeout | undefined;
-  private readonly pacer = new TurnPacer(ADMIT_PER_TURN);
   /** Dumps in flight: while there are any, the socket is read on libuv's pool (see trackDump). */
   private dumpsInFlight = 0;
   private readonly timeoutMs: number;
@@ -346,7 +369,7 @@ export class NetlinkConnection {
    * already busy with the first slice while the next is prepared.
    */
   admit(): Promise<void> {
-    return this.pacer.admit();
+    return pacer.admit();
   }
 
   /** Starts the deadline sweep while anything with a deadline is pending. */
@@ -515,7 +538,24 @@ export class NetlinkConnection {
     // A dump's first chunk (all of a small dump) is queued by the time sendmsg() returns: read it
     // on the send's pool thread, not after a wake-up of the loop and a second trip to the pool.
     let readAfter = false;
-    for (const r of batch) if (r.dump) readAfter = true;
+    // Several dumps: sent one after another by that thread, each read to its end before the next
+    // (the kernel refuses a dump while another runs on the socket), in one job: a segment starts
+    // at each dump after the first.
+    let segments: number[] | undefined;
+    let segmentStart = 0;
+    let offset = 0;
+    for (const r of batch) {
+      if (r.dump) {
+        if (readAfter && offset > segmentStart) {
+          segments ??= [];
+          segments.push(offset - segmentStart);
+          segmentStart = offset;
+        }
+        readAfter = true;
+      }
+      offset += NLMSG_HDRLEN + align4(r.body.length);
+    }
+    if (segments) segments.push(size - segmentStart);
     // One request alone gains nothing (its answer is the only wake-up either way).
     const quiet =
       this.quietSends &&
@@ -542,13 +582,15 @@ export class NetlinkConnection {
       if (this.sendBuffer && this.sendBuffer.length > KEEP_SEND_BUFFER) this.sendBuffer = undefined;
       this.flush();
     };
-    this.socket.send(buf.subarray(0, size), readAfter).then(sent, (error: NodeJS.ErrnoException) => {
-      for (const { seq } of batch) {
-        const p = this.pending.get(seq);
-        if (p) this.settle(seq, new NetlinkError(error.errno ? Math.abs(error.errno) : 5, p.context));
-      }
-      sent();
-    });
+    this.socket
+      .send(buf.subarray(0, size), readAfter, segments && Uint32Array.from(segments))
+      .then(sent, (error: NodeJS.ErrnoException) => {
+        for (const { seq } of batch) {
+          const p = this.pending.get(seq);
+          if (p) this.settle(seq, new NetlinkError(error.errno ? Math.abs(error.errno) : 5, p.context));
+        }
+        sent();
+      });
   }
 
   /** How many requests a quiet send may carry: 16 KiB of receive buffer per answer, half of it. */
@@ -591,8 +633,14 @@ export class NetlinkConnection {
    * goes on while it is under its time budget and DISPATCH_PER_TURN, the rest waits for the next
    * turn (setImmediate), after timers and I/O.
    */
-  private drainInbox(turnStart = performance.now(), dispatchedBefore = 0): void {
+  private drainInbox(dispatchedBefore = 0): void {
     this.draining = true;
+    const started = turnStart();
+    // Other connections spent this turn's budget already: wait for the next turn.
+    if (dispatchedBefore === 0 && performance.now() - started >= TURN_BUDGET_MS && !this.closed) {
+      setImmediate(() => this.drainInbox());
+      return;
+    }
     let dispatched = dispatchedBefore;
     const sliceEnd = Math.min(dispatched + DISPATCH_PER_SLICE, DISPATCH_PER_TURN);
     while (this.inbox.length > 0 && dispatched < sliceEnd && !this.closed) {
@@ -636,7 +684,7 @@ export class NetlinkConnection {
         if (this.closed) {
           this.draining = false;
           this.inbox.length = 0;
-        } else if (performance.now() - turnStart < TURN_BUDGET_MS) this.drainInbox(turnStart, dispatched);
+        } else if (performance.now() - turnStart() < TURN_BUDGET_MS) this.drainInbox(dispatched);
         else setImmediate(() => this.drainInbox());
       });
     } else setImmediate(() => this.drainInbox());

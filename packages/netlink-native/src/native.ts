@@ -16,9 +16,10 @@ export interface NativeDatagramSocket {
   attachFilter(program: Buffer): void;
   /**
    * With `readAfter`, on a socket read on the pool (receiveOnPool) and not being read there, what
-   * the kernel queued during the send is read on the same pool thread and delivered right after.
+   * the kernel queued during the send is read on the same pool thread and delivered right after;
+   * `segments` (byte lengths) sends the data as that many sendto() calls, each followed by a read.
    */
-  send(data: Buffer, dest?: Buffer | null, readAfter?: boolean): Promise<number>;
+  send(data: Buffer, dest?: Buffer | null, readAfter?: boolean, segments?: Uint32Array): Promise<number>;
   start(): void;
   stop(): void;
   ref(): void;

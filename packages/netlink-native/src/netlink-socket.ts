@@ -117,9 +117,13 @@ export class NetlinkSocket {
     this.raw.setOption(C.SOL_NETLINK, C.NETLINK_ADD_MEMBERSHIP, group);
   }
 
-  /** `readAfter`: see NativeDatagramSocket.send (a dump's first answers read by the send's thread). */
-  send(data: Buffer, readAfter = false): Promise<number> {
-    return readAfter ? this.raw.send(data, null, true) : this.raw.send(data);
+  /**
+   * `readAfter` and `segments`: see the addon's send (a dump's first answers read by the send's
+   * thread; several dumps sent one after another in the same pool job).
+   */
+  send(data: Buffer, readAfter = false, segments?: Uint32Array): Promise<number> {
+    if (!readAfter) return this.raw.send(data);
+    return segments ? this.raw.send(data, null, true, segments) : this.raw.send(data, null, true);
   }
 
   close(): void {

@@ -30,9 +30,8 @@ export async function recoverContainerSideNetwork(
   netns: NetnsRef,
   options: RecoverOptions = {},
 ): Promise<ContainerSideNetwork | undefined> {
-  const o = checkOptions(recoverOptionsSchema, options, "");
-  const checked = checkNetns(netns);
-  return paced(() => recoverChecked(o, checked));
+  // Checked when its turn comes, as setup's input is (see setupContainerSideNetwork).
+  return paced(() => recoverChecked(checkOptions(recoverOptionsSchema, options, ""), checkNetns(netns)));
 }
 
 async function recoverChecked(
