@@ -7,10 +7,10 @@
 // golang-github-vishvananda-netlink-dev) are installed BEFORE entering the sandbox by
 // bench/install-peers.mjs (`pnpm bench` runs both); here they are only checked.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { constants, monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { createNetns, deleteNetns, LoopDelayMonitor, openTap, Rtnl } from "../dist/index.js";
@@ -65,6 +65,59 @@ async function inFreshNetns(fn) {
 }
 
 const ipv4 = (i) => `10.${i >> 8}.${i & 255}.1/24`;
+
+// What else ran during a vmnet run, for the notes (see bench/loop-trace.mjs for the full split):
+// V8's GC pauses, the CPU V8's own threads used (its optimizing compiler, GC helpers: our threads
+// other than the loop that ran mostly in user space; libuv's pool threads run mostly in the kernel,
+// doing its work), and what the rest of the machine used (/proc/stat is not limited by the
+// sandbox's pid namespace). Read before and after the run only: nothing is sampled during it.
+const gcPauses = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries())
+    gcPauses.push({
+      minor: (e.detail?.kind ?? e.kind) === constants.NODE_PERFORMANCE_GC_MINOR,
+      ms: e.duration,
+    });
+}).observe({ entryTypes: ["gc"] });
+function cpuTicks() {
+  const threads = new Map();
+  for (const t of readdirSync("/proc/self/task")) {
+    try {
+      const s = readFileSync(`/proc/self/task/${t}/stat`, "utf8");
+      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+      threads.set(t, { user: Number(f[11]), system: Number(f[12]) });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  return { threads, machine: f.reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + v), 0) };
+}
+/** Starts counting; the returned function gives the counts since. */
+function otherWork() {
+  const before = cpuTicks();
+  gcPauses.length = 0;
+  return () => {
+    const after = cpuTicks();
+    let ours = 0;
+    let v8 = 0;
+    for (const [t, v] of after.threads) {
+      const b = before.threads.get(t) ?? { user: 0, system: 0 };
+      const user = (v.user - b.user) * 10;
+      const system = (v.system - b.system) * 10;
+      ours += user + system;
+      if (t !== String(process.pid) && user >= system) v8 += user + system;
+    }
+    const minor = gcPauses.filter((g) => g.minor);
+    return {
+      scavenges: minor.length,
+      scavengeMs: minor.reduce((sum, g) => sum + g.ms, 0),
+      majors: gcPauses.length - minor.length,
+      v8ThreadsMs: v8,
+      restOfMachineMs: Math.max(0, (after.machine - before.machine) * 10 - ours),
+    };
+  };
+}
 
 // ---- workload (a)/(b): create + address + up, then delete ----
 
@@ -246,6 +299,7 @@ async function main() {
     const g = { create: [], delete: [] };
     const delays = [];
     const splits = [];
+    const others = [];
     // A first vmnet run in this process compiles the code and grows V8's young generation; its
     // event-loop figures are noted apart and its times are not counted (the peers are native).
     const first = { loop: monitorEventLoopDelay({ resolution: 1 }), split: new LoopDelayMonitor().start() };
@@ -265,10 +319,12 @@ async function main() {
       const loop = monitorEventLoopDelay({ resolution: 1 });
       // The same span's ticks split into the loop's own work and time spent waiting for a core.
       const split = new LoopDelayMonitor().start();
+      const stopOther = otherWork();
       loop.enable();
       const stopMonitors = () => {
         loop.disable();
         splits.push(split.stop());
+        others.push(stopOther());
       };
       const rv = await inFreshNetns((ns) => vmnetLinks(kind, ns, stopMonitors));
       delays.push(loop.percentile(99) / 1e6);
@@ -357,6 +413,11 @@ async function main() {
       `${w}: of that, the loop's own work (gap minus time waiting for a core) p99: ` +
         `${splits.map((d) => d.selfP99.toFixed(2)).join(", ")} ms; waited for a core: ` +
         `${splits.map((d) => d.runQueueWaitMs.toFixed(0)).join(", ")} ms per run`,
+    );
+    notes.push(
+      `${w}: meanwhile, per run: scavenges ${others.map((o) => `${o.scavenges} (${o.scavengeMs.toFixed(0)} ms)`).join(", ")}; ` +
+        `major GCs ${others.map((o) => o.majors).join(", ")}; CPU of V8's own threads (compiler, GC helpers) ` +
+        `${others.map((o) => o.v8ThreadsMs).join(", ")} ms; the rest of the machine ${others.map((o) => o.restOfMachineMs).join(", ")} ms`,
     );
     if (kind === "veth") {
       const one = await inFreshNetns((ns) => vmnetOneByOneDelete(kind, ns));
