@@ -20,6 +20,10 @@ const netnsName = z
 
 /** The filesystem path that names a namespace (what setns() opens). `field` names it in errors. */
 export function netnsPath(ref: NetnsRef, field = "netns"): string {
+  // The common forms, already valid, skip the schema (a setup resolves the same { path } in every
+  // handle it opens): a path string, or an object holding only a non-empty path string.
+  if (typeof ref === "string" && ref.startsWith("/")) return ref;
+  if (isPathOnly(ref)) return (ref as { path: string }).path;
   check(netnsRef, ref, field);
   if (typeof ref === "string") return ref.startsWith("/") ? ref : join(NETNS_RUN_DIR, checkName(ref));
   if ("path" in ref) return ref.path;
@@ -29,6 +33,14 @@ export function netnsPath(ref: NetnsRef, field = "netns"): string {
     return `/proc/${ref.pid}/ns/net`;
   }
   return join(NETNS_RUN_DIR, checkName(ref.name));
+}
+
+function isPathOnly(ref: unknown): boolean {
+  if (typeof ref !== "object" || ref === null || Object.getPrototypeOf(ref) !== Object.prototype)
+    return false;
+  const keys = Object.keys(ref);
+  const path = (ref as { path?: unknown }).path;
+  return keys.length === 1 && keys[0] === "path" && typeof path === "string" && path.length > 0;
 }
 
 function checkName(name: string, field = "netns.name"): string {

@@ -38,7 +38,7 @@ import { checkNetns } from "./netns.js";
 import { checkIfName, checkOptions, setupOptionsSchema } from "./options.js";
 import { paced } from "./pacing.js";
 import { resolveResult } from "./result.js";
-import { type Context, tapStep } from "./tap-step.js";
+import { type Context, openTapStep, tapStep } from "./tap-step.js";
 import { type NetnsHandles, restoreFromJournal } from "./teardown.js";
 import type {
   ContainerInterface,
@@ -173,8 +173,9 @@ export function handOut(
 
 /**
  * Bridge mode for one interface, in two waves of independent steps (see plan/stages.ts): first
- * the CNI link's new MAC, the TAP and the bridge; then both enslaved and the bridge up with its
- * address. Links are named by index, so no step pays a name lookup.
+ * the CNI link's new MAC, the TAP and the bridge (made up); then both enslaved (the TAP marked,
+ * sized and persisted with it) and the bridge's address. Links are named by index, so no step
+ * pays a name lookup.
  */
 function bridgeWaves(ctx: Context, ji: JournalInterface): { first: Step[]; second: Step[] } {
   const { rtnl, record } = ctx;
@@ -191,7 +192,7 @@ function bridgeWaves(ctx: Context, ji: JournalInterface): { first: Step[]; secon
         () => rtnl.links.set(cni.index, { mac: ji.wiredMac }),
         () => rtnl.links.set(cni.index, { mac: cni.mac }),
       ),
-      tapStep(ctx, ji, false),
+      openTapStep(ctx, ji),
       step(
         `create ${br}`,
         async () => {
@@ -203,6 +204,7 @@ function bridgeWaves(ctx: Context, ji: JournalInterface): { first: Step[]; secon
             ageingTime: 0,
             alias: record.mark,
             group: record.group,
+            up: true,
           });
           brIndex = link.index;
         },
@@ -215,7 +217,17 @@ function bridgeWaves(ctx: Context, ji: JournalInterface): { first: Step[]; secon
     second: [
       step(
         `enslave ${ji.tap} to ${br}`,
-        () => rtnl.links.set(tapIndex(), { master: bridge(), up: true }),
+        async () => {
+          // Marked, sized and enslaved in one request, then made persistent (see openTapStep).
+          await rtnl.links.set(tapIndex(), {
+            mtu: ji.mtu,
+            alias: record.mark,
+            group: record.group,
+            master: bridge(),
+            up: true,
+          });
+          ctx.taps.get(ji.tap)?.persist();
+        },
         () => rtnl.links.set(tapIndex(), { master: null, up: false }),
       ),
       step(
@@ -224,13 +236,10 @@ function bridgeWaves(ctx: Context, ji: JournalInterface): { first: Step[]; secon
         () => rtnl.links.set(cni.index, { master: null, up: cni.up }),
       ),
       step(
-        `bring ${br} up with ${address}`,
-        async () => {
-          await Promise.all([rtnl.links.up(bridge()), rtnl.addresses.add(bridge(), address)]);
-        },
+        `give ${br} ${address}`,
+        () => rtnl.addresses.add(bridge(), address),
         async () => {
           await rtnl.addresses.deleteIfPresent(bridge(), address);
-          await rtnl.links.down(bridge());
         },
       ),
     ],

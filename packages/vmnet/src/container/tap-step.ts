@@ -25,6 +25,32 @@ export async function openJournalTap(path: string, record: CsnJournal, name: str
   return openTap({ name, netns: { path }, vnetHdr: record.vnetHdr, queues: record.queues, persist: true });
 }
 
+/**
+ * A bridge port's TAP, opened but not yet persistent nor marked: the step that enslaves it marks
+ * it in the same request and then persists it (see bridgePortSteps in setup.ts), one request
+ * fewer than tapStep. Until then it lives only as long as its fds: a process killed in between
+ * leaves nothing behind.
+ */
+export function openTapStep(ctx: Context, ji: JournalInterface): Step {
+  return step(
+    `create ${ji.tap}`,
+    async () => {
+      const tap = await openTap({
+        name: ji.tap,
+        netns: { path: ctx.path },
+        vnetHdr: ctx.record.vnetHdr,
+        queues: ctx.record.queues,
+      });
+      ctx.taps.set(ji.tap, tap);
+    },
+    async () => {
+      ctx.taps.get(ji.tap)?.close();
+      ctx.taps.delete(ji.tap);
+      await ctx.rtnl.links.deleteIfExists(ji.tap);
+    },
+  );
+}
+
 export function tapStep(ctx: Context, ji: JournalInterface, tcMode: boolean): Step {
   const { rtnl, record } = ctx;
   return step(
