@@ -25,29 +25,38 @@ export async function openJournalTap(path: string, record: CsnJournal, name: str
   return openTap({ name, netns: { path }, vnetHdr: record.vnetHdr, queues: record.queues, persist: true });
 }
 
+/** Opens a wired interface's TAP (not persistent: it lives as long as its fds) into ctx.taps. */
+async function openWiredTap(ctx: Context, ji: JournalInterface): Promise<Tap> {
+  const tap = await openTap({
+    name: ji.tap,
+    netns: { path: ctx.path },
+    vnetHdr: ctx.record.vnetHdr,
+    queues: ctx.record.queues,
+  });
+  ctx.taps.set(ji.tap, tap);
+  return tap;
+}
+
+/** Closes the TAP's fds and deletes it (a persistent one outlives its fds). */
+async function removeWiredTap(ctx: Context, ji: JournalInterface, link: string | number): Promise<void> {
+  ctx.taps.get(ji.tap)?.close();
+  ctx.taps.delete(ji.tap);
+  await ctx.rtnl.links.deleteIfExists(link);
+}
+
 /**
  * A bridge port's TAP, opened but not yet persistent nor marked: the step that enslaves it marks
- * it in the same request and then persists it (see bridgePortSteps in setup.ts), one request
- * fewer than tapStep. Until then it lives only as long as its fds: a process killed in between
- * leaves nothing behind.
+ * it in the same request and then persists it (see bridgeWaves in setup.ts), one request fewer
+ * than tapStep. Until then it lives only as long as its fds: a process killed in between leaves
+ * nothing behind.
  */
 export function openTapStep(ctx: Context, ji: JournalInterface): Step {
   return step(
     `create ${ji.tap}`,
     async () => {
-      const tap = await openTap({
-        name: ji.tap,
-        netns: { path: ctx.path },
-        vnetHdr: ctx.record.vnetHdr,
-        queues: ctx.record.queues,
-      });
-      ctx.taps.set(ji.tap, tap);
+      await openWiredTap(ctx, ji);
     },
-    async () => {
-      ctx.taps.get(ji.tap)?.close();
-      ctx.taps.delete(ji.tap);
-      await ctx.rtnl.links.deleteIfExists(ji.tap);
-    },
+    () => removeWiredTap(ctx, ji, ji.tap),
   );
 }
 
@@ -58,13 +67,7 @@ export function tapStep(ctx: Context, ji: JournalInterface, tcMode: boolean): St
     async () => {
       // Made without IFF_PERSIST, marked, then persisted: a process killed before the mark leaves
       // no unmarked TAP behind (a non-persistent one goes with its fds, i.e. with the process).
-      const tap = await openTap({
-        name: ji.tap,
-        netns: { path: ctx.path },
-        vnetHdr: record.vnetHdr,
-        queues: record.queues,
-      });
-      ctx.taps.set(ji.tap, tap);
+      const tap = await openWiredTap(ctx, ji);
       try {
         await rtnl.links.set(tap.index, {
           mtu: ji.mtu,
@@ -81,16 +84,10 @@ export function tapStep(ctx: Context, ji: JournalInterface, tcMode: boolean): St
           await rtnl.links.up(tap.index);
         }
       } catch (e) {
-        tap.close();
-        ctx.taps.delete(ji.tap);
-        await rtnl.links.deleteIfExists(tap.index);
+        await removeWiredTap(ctx, ji, tap.index);
         throw e;
       }
     },
-    async () => {
-      ctx.taps.get(ji.tap)?.close();
-      ctx.taps.delete(ji.tap);
-      await rtnl.links.deleteIfExists(ji.tap);
-    },
+    () => removeWiredTap(ctx, ji, ji.tap),
   );
 }
