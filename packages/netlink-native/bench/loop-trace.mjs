@@ -9,6 +9,7 @@
 // everything else the machine ran (other processes, kernel threads); and, per long gap, which of our threads were runnable.
 //   vmnet-isolate node bench/loop-trace.mjs
 //   env: BENCH_N=1000 BENCH_RUNS=2 BENCH_KIND=veth|tap LONG_MS=4 VERBOSE=1 (one line per long gap)
+//        IDLE_MS=20000 (idle between storms)
 // Needs the built package (dist/) and CAP_NET_ADMIN (vmnet-isolate gives it). A diagnostic, not a
 // benchmark: it writes no results; run it under `flock /tmp/vmnet-bench.lock` like the bench.
 import { readdirSync, readFileSync } from "node:fs";
@@ -208,5 +209,9 @@ for (let r = 0; r <= RUNS; r++) {
   } finally {
     await deleteNetns(ns);
   }
+  // IDLE_MS: the process idles this long between storms (as run.mjs's peers make it), time for
+  // V8 to shrink its young generation again.
+  if (process.env.IDLE_MS && r < RUNS)
+    await new Promise((res) => setTimeout(res, Number(process.env.IDLE_MS)));
 }
 console.log(`load ${loadavg()[0].toFixed(2)} at the end`);
