@@ -37,17 +37,22 @@ export class LinkNames {
       this.one(batch[0] as Waiter);
       return;
     }
-    this.rtnl.connection.linkIndexes(batch.map((w) => w.name), { op: "link resolve" }).then(
-      (found) => {
-        batch.forEach((w, i) => {
-          const index = found[i] as number;
-          if (index > 0) w.resolve(index);
-          else this.one(w);
-        });
-      },
-      (e: unknown) => {
-        for (const w of batch) w.reject(e);
-      },
-    );
+    this.rtnl.connection
+      .linkIndexes(
+        batch.map((w) => w.name),
+        { op: "link resolve" },
+      )
+      .then(
+        (found) => {
+          batch.forEach((w, i) => {
+            const index = found[i] as number;
+            if (index > 0) w.resolve(index);
+            else this.one(w);
+          });
+        },
+        (e: unknown) => {
+          for (const w of batch) w.reject(e);
+        },
+      );
   }
 }
