@@ -399,11 +399,12 @@ export class NetlinkConnection {
 
   /**
    * The kernel runs one dump per socket at a time and answers a dump request that comes while
-   * another runs with EBUSY. Dumps are sent at once anyway, several in one sendmsg() when they
-   * come together: a small dump (a pod's links, addresses, routes) is finished inside the send, so
-   * the next one starts there too, and all of them come back with one trip to the kernel. One
-   * refused because ours was still running is parked here and sent again when a dump of ours
-   * ends. EBUSY with no other dump of ours under way is the kernel's real answer.
+   * another runs with EBUSY. Dumps are sent at once anyway: several made together go out in one
+   * pool job, each read to its end before the next is sent (see flush()'s segments), so a pod's
+   * links, addresses and routes come back in one trip to the pool. One the kernel still refuses
+   * because ours was running (a large dump not read to its end in that job, or one sent while a
+   * dump was in flight) is parked here and sent again when a dump of ours ends. EBUSY with no
+   * other dump of ours under way is the kernel's real answer.
    */
   private parkBusyDump(seq: number): boolean {
     let other = false;
