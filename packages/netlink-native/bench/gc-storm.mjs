@@ -8,7 +8,8 @@ import { spawnSync } from "node:child_process";
 import { loadavg } from "node:os";
 import { constants, monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { createNetns, deleteNetns, openTap, Rtnl } from "../dist/index.js";
+import { createNetns, deleteNetns } from "../dist/index.js";
+import { storm } from "./storm.mjs";
 
 // The parent re-runs this file with V8's GC trace and sums, per run, what V8 says it allocated,
 // copied within the young generation and promoted (bytes: these do not depend on the machine's
@@ -52,7 +53,6 @@ if (!process.env.GC_STORM_CHILD) {
 const N = Number(process.env.BENCH_N ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const KINDS = (process.env.BENCH_KIND ?? "both") === "both" ? ["veth", "tap"] : [process.env.BENCH_KIND];
-const ipv4 = (i) => `10.${i >> 8}.${i & 255}.1/24`;
 
 const gc = { young: 0, youngMs: 0, old: 0, oldMs: 0 };
 const observer = new PerformanceObserver((list) => {
@@ -69,32 +69,6 @@ const observer = new PerformanceObserver((list) => {
 });
 observer.observe({ entryTypes: ["gc"] });
 
-async function storm(kind, ns) {
-  const rtnl = await Rtnl.open({ netns: ns });
-  try {
-    let indexes;
-    if (kind === "veth") {
-      const links = await Promise.all(
-        Array.from({ length: N }, (_, i) =>
-          rtnl.links.add({ kind: "veth", name: `v${i}`, peer: { name: `p${i}` } }),
-        ),
-      );
-      indexes = links.map((l) => l.index);
-    } else {
-      const taps = await Promise.all(
-        Array.from({ length: N }, (_, i) => openTap({ name: `t${i}`, netns: ns, persist: true })),
-      );
-      await Promise.all(taps.map((t) => t.close()));
-      indexes = taps.map((t) => t.index);
-    }
-    await Promise.all(indexes.map((ix, i) => rtnl.addresses.add(ix, ipv4(i))));
-    await Promise.all(indexes.map((ix) => rtnl.links.set(ix, { up: true })));
-    await rtnl.links.deleteMany(indexes);
-  } finally {
-    rtnl.close();
-  }
-}
-
 const per = (x) => (x * 1000) / N;
 console.log(`load average at start: ${loadavg()[0].toFixed(2)}; N=${N}, ${RUNS} runs`);
 for (const kind of KINDS) {
@@ -110,7 +84,7 @@ for (const kind of KINDS) {
       console.log(`BEGIN ${kind} ${r}`);
       loop.enable();
       const t0 = performance.now();
-      await storm(kind, ns);
+      await storm({ kind, ns, n: N });
       const ms = performance.now() - t0;
       loop.disable();
       await new Promise((res) => setImmediate(res)); // let the observer see the last entries

@@ -15,14 +15,14 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { constants, PerformanceObserver } from "node:perf_hooks";
-import { createNetns, deleteNetns, native, openTap, Rtnl } from "../dist/index.js";
+import { createNetns, deleteNetns, native } from "../dist/index.js";
+import { storm } from "./storm.mjs";
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 2);
 const KIND = process.env.BENCH_KIND ?? "veth";
 const LONG_MS = Number(process.env.LONG_MS ?? 4);
 const POOL_NICE = native().poolWorkNice();
-const ipv4 = (i) => `10.${i >> 8}.${i & 255}.1/24`;
 const main = String(process.pid);
 
 /** [state, nice, utime+stime ticks] of one thread, or undefined if it is gone. */
@@ -99,36 +99,6 @@ function mark(next) {
   phase = next;
 }
 
-async function storm(ns) {
-  const rtnl = await Rtnl.open({ netns: ns });
-  try {
-    let indexes;
-    if (KIND === "veth") {
-      const links = await Promise.all(
-        Array.from({ length: N }, (_, i) =>
-          rtnl.links.add({ kind: "veth", name: `v${i}`, peer: { name: `p${i}` } }),
-        ),
-      );
-      indexes = links.map((l) => l.index);
-    } else {
-      const taps = await Promise.all(
-        Array.from({ length: N }, (_, i) => openTap({ name: `t${i}`, netns: ns, persist: true })),
-      );
-      await Promise.all(taps.map((t) => t.close()));
-      indexes = taps.map((t) => t.index);
-    }
-    mark("address");
-    await Promise.all(indexes.map((ix, i) => rtnl.addresses.add(ix, ipv4(i))));
-    mark("up");
-    await Promise.all(indexes.map((ix) => rtnl.links.set(ix, { up: true })));
-    mark("delete");
-    await rtnl.links.deleteMany(indexes);
-    mark("done");
-  } finally {
-    rtnl.close();
-  }
-}
-
 const pct = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * q) / 100))] ?? 0;
 
 async function traced(ns, label) {
@@ -148,7 +118,7 @@ async function traced(ns, label) {
     lastWait = w;
   }, 1);
   const t0 = performance.now();
-  await storm(ns);
+  await storm({ kind: KIND, ns, n: N, onPhase: mark });
   clearInterval(timer);
   const ms = performance.now() - t0;
   await new Promise((r) => setImmediate(r)); // the GC observer's last entries

@@ -13,7 +13,8 @@ import { dirname, join } from "node:path";
 import { constants, monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
-import { createNetns, deleteNetns, LoopDelayMonitor, openTap, Rtnl } from "../dist/index.js";
+import { createNetns, deleteNetns, LoopDelayMonitor, Rtnl } from "../dist/index.js";
+import { ipv4, storm } from "./storm.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const N = Number(process.env.BENCH_N ?? 1000);
@@ -63,8 +64,6 @@ async function inFreshNetns(fn) {
     await deleteNetns(name);
   }
 }
-
-const ipv4 = (i) => `10.${i >> 8}.${i & 255}.1/24`;
 
 // What else ran during a vmnet run, for the notes (see bench/loop-trace.mjs for the full split):
 // V8's GC pauses, the CPU V8's own threads used (its optimizing compiler, GC helpers: our threads
@@ -122,37 +121,25 @@ function otherWork() {
 // ---- workload (a)/(b): create + address + up, then delete ----
 
 async function vmnetLinks(kind, ns, stopMonitors) {
-  const rtnl = await Rtnl.open({ netns: ns });
-  try {
-    const t0 = now();
-    let indexes;
-    if (kind === "veth") {
-      const links = await Promise.all(
-        Array.from({ length: N }, (_, i) =>
-          rtnl.links.add({ kind: "veth", name: `v${i}`, peer: { name: `p${i}` } }),
-        ),
-      );
-      indexes = links.map((l) => l.index);
-    } else {
-      const taps = await Promise.all(
-        Array.from({ length: N }, (_, i) => openTap({ name: `t${i}`, netns: ns, persist: true })),
-      );
-      // Persistent: closing the fds leaves the devices (deleted below with the rest).
-      await Promise.all(taps.map((t) => t.close()));
-      indexes = taps.map((t) => t.index);
-    }
-    await Promise.all(indexes.map((ix, i) => rtnl.addresses.add(ix, ipv4(i))));
-    await Promise.all(indexes.map((ix) => rtnl.links.set(ix, { up: true })));
-    const t1 = now();
-    await rtnl.links.deleteMany(indexes);
-    const t2 = now();
-    stopMonitors?.();
-    const left = (await rtnl.links.list()).length;
-    if (left !== 1) throw new Error(`vmnet left ${left - 1} links`);
-    return { create: t1 - t0, delete: t2 - t1 };
-  } finally {
-    rtnl.close();
-  }
+  const t = {};
+  await storm({
+    kind,
+    ns,
+    n: N,
+    onPhase: (phase) => {
+      if (phase === "create") t.start = now();
+      if (phase === "delete") t.deleting = now();
+      if (phase === "done") {
+        t.done = now();
+        stopMonitors?.();
+      }
+    },
+    check: async (rtnl) => {
+      const left = (await rtnl.links.list()).length;
+      if (left !== 1) throw new Error(`vmnet left ${left - 1} links`);
+    },
+  });
+  return { create: t.deleting - t.start, delete: t.done - t.deleting };
 }
 
 function batchFile(lines) {
