@@ -675,12 +675,17 @@ void DatagramSocket::StartPoolReceive() {
 // per link (a thousand names: about 1 ms against 15-30 ms). Each answer is the index, 0 when there
 // is no such link (ENODEV), or -1 for a name too long for the ioctl (an altname of 16 bytes or
 // more: ask by RTM_GETLINK). Any other error rejects the call.
+// One ref: a name, or (index > 0) an ifindex.
+struct LinkRefArg {
+  std::string name;
+  int32_t index = 0;
+};
+
 class LinkIndexesWorker : public Napi::AsyncWorker {
  public:
-  LinkIndexesWorker(Napi::Env env, DatagramSocket* socket, Napi::Object socket_obj, std::vector<std::string> names,
-                    std::vector<int32_t> indexes, std::vector<bool> is_name)
+  LinkIndexesWorker(Napi::Env env, DatagramSocket* socket, Napi::Object socket_obj, std::vector<LinkRefArg> refs)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), socket_(socket), fd_(socket->fd()),
-        names_(std::move(names)), indexes_(std::move(indexes)), is_name_(std::move(is_name)) {
+        refs_(std::move(refs)) {
     socket_ref_ = Napi::Persistent(socket_obj);
     socket_->inflight_++;  // the fd stays open until the lookups are done (see Close)
   }
@@ -688,20 +693,21 @@ class LinkIndexesWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     BackgroundPriority background;
-    out_.resize(is_name_.size());
-    for (size_t i = 0; i < is_name_.size(); i++) {
+    out_.resize(refs_.size());
+    for (size_t i = 0; i < refs_.size(); i++) {
+      const LinkRefArg& ref = refs_[i];
+      const bool by_name = ref.index == 0;
       ifreq ifr{};
       unsigned long request;
-      if (is_name_[i]) {
-        const std::string& name = names_[i];
-        if (name.empty() || name.size() >= IFNAMSIZ) {
+      if (by_name) {
+        if (ref.name.empty() || ref.name.size() >= IFNAMSIZ) {
           out_[i] = -1;
           continue;
         }
-        std::memcpy(ifr.ifr_name, name.data(), name.size());
+        std::memcpy(ifr.ifr_name, ref.name.data(), ref.name.size());
         request = SIOCGIFINDEX;
       } else {
-        ifr.ifr_ifindex = indexes_[i];
+        ifr.ifr_ifindex = ref.index;
         request = SIOCGIFNAME;
       }
       int rc;
@@ -709,11 +715,11 @@ class LinkIndexesWorker : public Napi::AsyncWorker {
         rc = ::ioctl(fd_, request, &ifr);
       } while (rc != 0 && errno == EINTR);
       if (rc == 0) {
-        out_[i] = is_name_[i] ? ifr.ifr_ifindex : indexes_[i];
+        out_[i] = by_name ? ifr.ifr_ifindex : ref.index;
       } else if (errno == ENODEV) {
         out_[i] = 0;
       } else {
-        err_ = SysError::from(is_name_[i] ? "ioctl SIOCGIFINDEX" : "ioctl SIOCGIFNAME");
+        err_ = SysError::from(by_name ? "ioctl SIOCGIFINDEX" : "ioctl SIOCGIFNAME");
         return;
       }
     }
@@ -738,9 +744,7 @@ class LinkIndexesWorker : public Napi::AsyncWorker {
   DatagramSocket* socket_;
   Napi::ObjectReference socket_ref_;
   int fd_;
-  std::vector<std::string> names_;
-  std::vector<int32_t> indexes_;
-  std::vector<bool> is_name_;
+  std::vector<LinkRefArg> refs_;
   std::vector<int32_t> out_;
   SysError err_;
 };
@@ -754,29 +758,24 @@ Napi::Value DatagramSocket::LinkIndexes(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   auto refs = info[0].As<Napi::Array>();
-  uint32_t n = refs.Length();
-  std::vector<std::string> names(n);
-  std::vector<int32_t> indexes(n, 0);
-  std::vector<bool> is_name(n, false);
-  for (uint32_t i = 0; i < n; i++) {
+  std::vector<LinkRefArg> args(refs.Length());
+  for (uint32_t i = 0; i < args.size(); i++) {
     Napi::Value v = refs.Get(i);
     if (v.IsString()) {
-      names[i] = v.As<Napi::String>().Utf8Value();
-      is_name[i] = true;
+      args[i].name = v.As<Napi::String>().Utf8Value();
     } else if (v.IsNumber()) {
       double d = v.As<Napi::Number>().DoubleValue();
       if (!(d >= 1 && d <= 2147483647.0) || d != static_cast<double>(static_cast<int32_t>(d))) {
         ThrowTypeError(env, "linkIndexes: an index must be an integer from 1 to 2^31-1");
         return env.Undefined();
       }
-      indexes[i] = static_cast<int32_t>(d);
+      args[i].index = static_cast<int32_t>(d);
     } else {
       ThrowTypeError(env, "linkIndexes: each ref is a name or an index");
       return env.Undefined();
     }
   }
-  auto* worker = new LinkIndexesWorker(env, this, info.This().As<Napi::Object>(), std::move(names),
-                                       std::move(indexes), std::move(is_name));
+  auto* worker = new LinkIndexesWorker(env, this, info.This().As<Napi::Object>(), std::move(args));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -792,7 +791,7 @@ Napi::Value DatagramSocket::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckOpen(env)) return env.Undefined();
   if (info.Length() < 1 || !info[0].IsBuffer()) {
-    ThrowTypeError(env, "send(data: Buffer, dest?: Buffer, readAfter?: boolean)");
+    ThrowTypeError(env, "send(data: Buffer, dest?: Buffer, readAfter?: boolean, segments?: Uint32Array)");
     return env.Undefined();
   }
   std::vector<uint8_t> dest;
