@@ -216,9 +216,10 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
 
   ~DatagramSocket() override { ClosePoll(); }
 
-  void SendDone() {
+  // A pool job that used the fd is over (on the loop): a requested close waited for it.
+  void SendDone(Napi::Env env) {
     inflight_--;
-    if (inflight_ == 0 && close_requested_) fd_.reset();
+    ReleaseIfClosing(env);
   }
   int fd() const { return fd_.get(); }
 
@@ -400,28 +401,27 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
     return info.Env().Undefined();
   }
 
+  // close(): the fd closes now, or, while a pool job still uses it, when the last one is done. The
+  // promise settles once it is closed, so a caller that waits for it leaves no fd behind (an answer
+  // can reach JS before the job that sent its request has finished on the loop).
   Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
     ClosePoll();
     close_requested_ = true;
     // The callback closes over the JS objects that hold this socket: a strong reference to it
     // would keep that cycle (and this object) alive forever. Closed sockets deliver nothing.
     on_datagrams_.Reset();
-    if (inflight_ == 0) fd_.reset();
-    return info.Env().Undefined();
+    return WhenReleased(env);
   }
 
   // Like close(), but the close(2) itself runs on libuv's pool; the promise settles once the fd is
-  // closed. With sends still in flight the last one closes it, as close() does.
+  // closed. With pool jobs still using it the last one closes it, as close() does.
   Napi::Value CloseAsync(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ClosePoll();
     close_requested_ = true;
     on_datagrams_.Reset();
-    if (inflight_ != 0 || !fd_.valid()) {
-      auto done = Napi::Promise::Deferred::New(env);
-      done.Resolve(env.Undefined());
-      return done.Promise();
-    }
+    if (inflight_ != 0 || !fd_.valid()) return WhenReleased(env);
     auto* worker = new CloseFdWorker(env, fd_.release());
     Napi::Promise promise = worker->Promise();
     worker->Queue();
@@ -436,6 +436,26 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
       polling_ = false;
       Unref();
     }
+  }
+
+  // After a close was asked for: closes the fd once no pool job uses it, and settles the promises of
+  // the close calls that waited for that.
+  void ReleaseIfClosing(Napi::Env env) {
+    if (!close_requested_ || inflight_ != 0) return;
+    fd_.reset();
+    if (close_waiters_.empty()) return;
+    std::vector<Napi::Promise::Deferred> waiters;
+    waiters.swap(close_waiters_);
+    for (auto& waiter : waiters) waiter.Resolve(env.Undefined());
+  }
+
+  // A promise settled when the fd is closed (at once when nothing holds it).
+  Napi::Value WhenReleased(Napi::Env env) {
+    ReleaseIfClosing(env);
+    auto done = Napi::Promise::Deferred::New(env);
+    if (inflight_ == 0) done.Resolve(env.Undefined());
+    else close_waiters_.push_back(done);
+    return done.Promise();
   }
 
   void ClosePoll() {
@@ -511,7 +531,7 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
     pool_receiving_ = false;
     inflight_--;
     if (close_requested_) {
-      if (inflight_ == 0) fd_.reset();
+      ReleaseIfClosing(env);
       return;
     }
     if (polling_ && poll_ && fd_.valid()) uv_poll_start(poll_, UV_READABLE, OnReadable);
@@ -529,6 +549,7 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
   bool polling_ = false;
   bool loop_referenced_ = false;
   bool close_requested_ = false;
+  std::vector<Napi::Promise::Deferred> close_waiters_;
   bool want_sources_ = false;
   int inflight_ = 0;
   // Where one wake-up's datagrams are read (on the loop, or by the one pool receive in flight:
@@ -593,7 +614,7 @@ class SendWorker : public Napi::AsyncWorker {
     sent_ = err_.failed() ? -1 : static_cast<ssize_t>(at);
   }
   void OnOK() override {
-    socket_->SendDone();
+    socket_->SendDone(Env());
     if (err_.failed()) {
       deferred_.Reject(MakeSysError(Env(), err_).Value());
     } else {
@@ -602,7 +623,7 @@ class SendWorker : public Napi::AsyncWorker {
     if (read_after_) socket_->PoolReceiveDone(Env(), batch_);
   }
   void OnError(const Napi::Error& e) override {
-    socket_->SendDone();
+    socket_->SendDone(Env());
     deferred_.Reject(e.Value());
     if (read_after_) {
       ReceivedBatch none;
@@ -725,7 +746,7 @@ class LinkIndexesWorker : public Napi::AsyncWorker {
     }
   }
   void OnOK() override {
-    socket_->SendDone();
+    socket_->SendDone(Env());
     if (err_.failed()) {
       deferred_.Reject(MakeSysError(Env(), err_).Value());
       return;
@@ -735,7 +756,7 @@ class LinkIndexesWorker : public Napi::AsyncWorker {
     deferred_.Resolve(result);
   }
   void OnError(const Napi::Error& e) override {
-    socket_->SendDone();
+    socket_->SendDone(Env());
     deferred_.Reject(e.Value());
   }
 

@@ -143,6 +143,7 @@ export class NetlinkConnection {
   private flushQueued = false;
   private seq: number;
   private closed = false;
+  private closing: Promise<void> | undefined;
   /** Dumps the kernel refused with EBUSY while another of ours ran: sent again when one ends. */
   private parked: number[] = [];
   private sweep: NodeJS.Timeout | undefined;
@@ -763,12 +764,18 @@ export class NetlinkConnection {
     }
   }
 
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Fails what is pending and closes the socket. The promise settles once its fd is closed: a
+   * request's answer can arrive before the pool job that sent it has finished, and that job holds
+   * the fd until then. Waiting is only for callers that count their fds.
+   */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
     this.closed = true;
     if (this.sweep) clearInterval(this.sweep);
     for (const [seq, p] of this.pending) this.settle(seq, new NetlinkClosedError(p.context));
-    this.socket.close();
+    this.closing = this.socket.close();
+    return this.closing;
   }
 }
 

@@ -24,7 +24,11 @@ export interface NativeDatagramSocket {
   stop(): void;
   ref(): void;
   unref(): void;
-  close(): void;
+  /**
+   * Closes the fd now, or when the last pool job that uses it is done; the promise settles once it
+   * is closed.
+   */
+  close(): Promise<void>;
   /** close() with the close(2) on libuv's pool (an AF_PACKET close waits for an RCU grace period). */
   closeAsync(): Promise<void>;
   /**

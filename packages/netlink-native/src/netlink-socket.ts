@@ -126,7 +126,8 @@ export class NetlinkSocket {
     return segments ? this.raw.send(data, null, true, segments) : this.raw.send(data, null, true);
   }
 
-  close(): void {
-    this.raw.close();
+  /** Settles once the fd is closed (a send still finishing on the pool holds it a moment). */
+  close(): Promise<void> {
+    return this.raw.close();
   }
 }

@@ -88,8 +88,9 @@ export class Rtnl {
     return { links, addresses, routes, neighbours };
   }
 
-  close(): void {
-    this.conn.close();
+  /** Closes the handle; the promise settles once its socket's fd is closed (no need to wait). */
+  close(): Promise<void> {
+    return this.conn.close();
   }
 
   [Symbol.dispose](): void {

@@ -2,9 +2,9 @@
 // socket waits for an RCU grace period in the kernel (packet_release calls synchronize_net).
 // The promise settles only once the fd is really closed, so callers that count fds stay exact.
 import { readdirSync, readlinkSync } from "node:fs";
-import { describePrivileged } from "@vmnet/harness/vitest";
+import { describePrivileged, netnsTest } from "@vmnet/harness/vitest";
 import { expect, test } from "vitest";
-import { native } from "../src/index.js";
+import { native, Rtnl } from "../src/index.js";
 
 const AF_PACKET = 17;
 const SOCK_RAW = 3;
@@ -17,6 +17,14 @@ function openSockets(): Set<string> {
     } catch {}
   }
   return out;
+}
+
+function socketInode(fd: string): string | undefined {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
 }
 
 describePrivileged("DatagramSocket.closeAsync", () => {
@@ -51,4 +59,48 @@ describePrivileged("DatagramSocket.closeAsync", () => {
     await closing;
     expect(openSockets()).toEqual(before);
   });
+
+  test("close() with a send in flight: the fd stays open for the send, and the promise settles once it is closed", async () => {
+    const before = openSockets();
+    const sock = new (native().DatagramSocket)(AF_PACKET, SOCK_RAW, 0, "", () => {});
+    const fd = String(sock.fd);
+    const inode = socketInode(fd);
+    const dest = Buffer.alloc(20);
+    dest.writeUInt16LE(AF_PACKET, 0);
+    dest.writeInt32LE(1, 4); // lo
+    const frame = Buffer.alloc(60, 0x42);
+    frame.writeUInt16BE(0x88b5, 12);
+    const sending = sock.send(frame, dest);
+    const closing = sock.close();
+    // The send's pool job holds the fd: closing it now could hand its number to another open.
+    expect(socketInode(fd)).toBe(inode);
+    await expect(sending).resolves.toBe(60);
+    await closing;
+    expect(socketInode(fd)).not.toBe(inode);
+    await sock.close(); // a second close settles too
+    expect(openSockets()).toEqual(before);
+  });
+
+  // An answer can reach JS (read by the loop) before the pool job that sent its request has
+  // finished: a handle closed on that answer keeps its fd until the job is done. Awaiting
+  // close() covers that window, so a caller counting fds right after sees none of ours.
+  netnsTest(
+    "Rtnl: 2,000 handles closed on their first answer: none of their sockets is open once close() settles",
+    async ({ netns }) => {
+      let openRightAfterClose = 0;
+      let openAfterAwait = 0;
+      for (let i = 0; i < 2000; i++) {
+        const r = await Rtnl.open({ netns: netns.name });
+        const fd = String(r.connection.netlinkSocket.raw.fd);
+        const inode = socketInode(fd);
+        await r.links.get(1);
+        const closing = r.close();
+        if (socketInode(fd) === inode) openRightAfterClose++;
+        await closing;
+        if (socketInode(fd) === inode) openAfterAwait++;
+      }
+      console.log(`2000 Rtnl closes: ${openRightAfterClose} still held by a pool job right after close()`);
+      expect(openAfterAwait).toBe(0);
+    },
+  );
 });

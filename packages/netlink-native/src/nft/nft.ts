@@ -41,6 +41,7 @@ export class Nft {
   private readonly waiters = new Map<number, Waiter>();
   private seq = Math.floor(Math.random() * 0x3fffffff) + 1;
   private closed = false;
+  private closing: Promise<void> | undefined;
   private dumpTail: Promise<unknown> = Promise.resolve();
   private readonly timeoutMs: number;
 
@@ -235,12 +236,14 @@ export class Nft {
     }
   }
 
-  close(): void {
-    if (this.closed) return;
+  /** Closes the handle; the promise settles once its socket's fd is closed (no need to wait). */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
     this.closed = true;
     for (const w of [...this.waiters.values()])
       w.done(new Error(`${w.context.op}: the handle was closed`), []);
-    this.socket.close();
+    this.closing = this.socket.close();
+    return this.closing;
   }
 
   [Symbol.dispose](): void {

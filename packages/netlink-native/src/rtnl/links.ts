@@ -72,7 +72,7 @@ export class Links {
     try {
       return await fn(new Links(conn));
     } finally {
-      conn.close();
+      await conn.close();
     }
   }
 

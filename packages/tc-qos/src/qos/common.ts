@@ -32,7 +32,7 @@ async function withOwnTc<T>(netns: NetnsRef | undefined, fn: (tc: Tc) => Promise
   try {
     return await fn(tc);
   } finally {
-    tc.close();
+    await tc.close();
   }
 }
 

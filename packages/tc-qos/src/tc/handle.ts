@@ -113,9 +113,12 @@ export class Tc implements TcCore {
     );
   }
 
-  /** Closes the socket, unless it belongs to an Rtnl passed in. */
-  close(): void {
-    if (this.ownsRtnl) this.rtnlHandle.close();
+  /**
+   * Closes the socket, unless it belongs to an Rtnl passed in; the promise settles once its fd is
+   * closed (no need to wait).
+   */
+  close(): Promise<void> {
+    return this.ownsRtnl ? this.rtnlHandle.close() : Promise.resolve();
   }
 
   [Symbol.dispose](): void {

@@ -95,7 +95,7 @@ export class Bridges {
       return bridges;
     } catch (e) {
       ovn?.close();
-      rtnl?.close();
+      await rtnl?.close();
       if (!o.client) client.close();
       throw e;
     }
@@ -305,9 +305,9 @@ export class Bridges {
     this.netflows.clear();
     await this.sampler?.stop();
     await this.ctx.vswitch.dispose().catch(() => {});
-    this.ctx.rtnl.close();
     this.ctx.ovn?.close();
     if (this.ownsClient) this.ctx.client.close();
+    await this.ctx.rtnl.close();
   }
 }
 

@@ -52,7 +52,7 @@ export async function learnGatewayMac(
       if (mac) return mac;
     }
   } finally {
-    socket.close();
+    await socket.close();
   }
   throw new VmnetError(`the IPv6 gateway ${gateway} of ${link.name} did not answer neighbour discovery`);
 }

@@ -26,7 +26,7 @@ async function bridgeRouter(path: string, bridge: string): Promise<{ mac: string
       .map((a) => a.address)[0];
     return { mac: link.mac ?? "", ...(linkLocal !== undefined && { linkLocal }) };
   } finally {
-    rtnl.close();
+    await rtnl.close();
   }
 }
 

@@ -191,7 +191,7 @@ export async function openTap(netns: NetnsRef, options: OpenTapOptions): Promise
     );
     return tap;
   } catch (e) {
-    tap.close();
+    await tap.close().catch(() => undefined);
     if (options.persist ?? true) await withRtnl({ path }, (rtnl) => rtnl.links.deleteIfExists(tap.index));
     throw e;
   }

@@ -38,6 +38,6 @@ export async function withRtnl<T>(netns: NetnsRef, fn: (rtnl: Rtnl) => Promise<T
   try {
     return await fn(rtnl);
   } finally {
-    rtnl.close();
+    await rtnl.close();
   }
 }

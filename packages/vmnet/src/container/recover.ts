@@ -58,7 +58,7 @@ async function recoverChecked(
     }
     return handOut(path, record, journal, taps, dhcp, {}, ipv6);
   } catch (e) {
-    for (const tap of taps.values()) tap.close();
+    await Promise.allSettled([...taps.values()].map((tap) => tap.close()));
     throw e;
   }
 }

@@ -154,12 +154,14 @@ export function handOut(
         try {
           await paced(() => restoreFromJournal(path, record, journal, held));
         } finally {
-          held.rtnl?.close();
-          held.nft?.close();
           // The TAP fds close after the TAPs are gone: a queue still attached when its fd
           // closes costs an RCU grace period (tun_detach), one already detached by the
-          // device's removal does not.
-          await Promise.allSettled([...taps.values()].map((tap) => tap.close()));
+          // device's removal does not. Teardown ends when every fd it held is closed.
+          await Promise.allSettled([
+            held.rtnl?.close(),
+            held.nft?.close(),
+            ...[...taps.values()].map((tap) => tap.close()),
+          ]);
         }
       })();
       // A failed teardown may be retried: forget the failed attempt.
@@ -339,7 +341,7 @@ async function setupChecked(
   try {
     rtnl = await Rtnl.open({ netns: { path } });
   } catch (e) {
-    nftOpening?.then(
+    await nftOpening?.then(
       (nft) => nft.close(),
       () => undefined,
     );
@@ -584,18 +586,21 @@ async function setupChecked(
     kept = true;
     return handOut(path, record, journal, ctx.taps, full.dhcp, handles, ipv6);
   } catch (e) {
-    for (const tap of ctx.taps.values()) tap.close();
+    await Promise.allSettled([...ctx.taps.values()].map((tap) => tap.close()));
     throw e;
   } finally {
-    ctx.tc?.close();
-    if (!kept) {
-      rtnl.close();
-      if (ctx.nft) ctx.nft.close();
-      else
-        nftOpening?.then(
-          (nft) => nft.close(),
-          () => undefined,
-        );
-    }
+    // A failed setup returns when every fd it opened is closed.
+    await Promise.allSettled([
+      ctx.tc?.close(),
+      kept ? undefined : rtnl.close(),
+      kept
+        ? undefined
+        : ctx.nft
+          ? ctx.nft.close()
+          : nftOpening?.then(
+              (nft) => nft.close(),
+              () => undefined,
+            ),
+    ]);
   }
 }

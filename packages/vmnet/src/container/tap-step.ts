@@ -39,9 +39,10 @@ async function openWiredTap(ctx: Context, ji: JournalInterface): Promise<Tap> {
 
 /** Closes the TAP's fds and deletes it (a persistent one outlives its fds). */
 async function removeWiredTap(ctx: Context, ji: JournalInterface, link: string | number): Promise<void> {
-  ctx.taps.get(ji.tap)?.close();
+  const closing = ctx.taps.get(ji.tap)?.close();
   ctx.taps.delete(ji.tap);
   await ctx.rtnl.links.deleteIfExists(link);
+  await closing;
 }
 
 /**

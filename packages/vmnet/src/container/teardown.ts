@@ -66,7 +66,7 @@ export async function restoreFromJournal(
           );
         await nft.deleteTable(family, table.name);
       } finally {
-        if (nft !== handles.nft) nft.close();
+        if (nft !== handles.nft) await nft.close();
       }
     };
     const tcPart = async () => {
@@ -87,7 +87,7 @@ export async function restoreFromJournal(
           if (!i.hadIngress) await tc.qdiscs.delete(i.cni.index, { kind: "ingress" });
         }
       } finally {
-        tc.close();
+        await tc.close();
       }
     };
     // Ours: named in the journal and carrying our mark (a same-named link without it is left
@@ -159,7 +159,7 @@ export async function restoreFromJournal(
       record.loWasUp ? undefined : attempt("lo", () => rtnl.links.down(LOOPBACK_IFINDEX)),
     ]);
   } finally {
-    if (rtnl !== handles.rtnl) rtnl.close();
+    if (rtnl !== handles.rtnl) await rtnl.close();
   }
   if (failures.length > 0) throw new TeardownError(path, failures);
   await journal.remove();

@@ -323,6 +323,6 @@ async function resolveDevices(netns: NetnsRef | undefined, clients: ClientState[
     }
     return [...devices.values()];
   } finally {
-    rtnl.close();
+    await rtnl.close();
   }
 }

@@ -311,6 +311,6 @@ async function resolveDevices(
     }
     return devices;
   } finally {
-    rtnl.close();
+    await rtnl.close();
   }
 }

@@ -447,6 +447,6 @@ async function resolveLinks(
     }
     return out;
   } finally {
-    rtnl.close();
+    await rtnl.close();
   }
 }
