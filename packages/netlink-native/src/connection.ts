@@ -15,6 +15,7 @@ import {
   NetlinkTimeoutError,
   type RequestContext,
 } from "./errors.js";
+import { enqueueMicrotask } from "./microtask.js";
 import { NetlinkSocket, type NetlinkSocketOptions, openNetlinkFd } from "./netlink-socket.js";
 import { TURN_BUDGET_MS } from "./turn-budget.js";
 import { TurnPacer } from "./turn-pacer.js";
@@ -24,10 +25,23 @@ import { check, timeoutMs as timeoutSchema } from "./validate.js";
 const MAX_SEND_BYTES = 1 << 20;
 const DUMP_RETRIES = 5;
 
+/**
+ * One request, from the call until the kernel's answer: what goes on the wire (the header fields
+ * and body; the header is written at send time, straight into the send buffer) and how it is
+ * settled. The same object waits in the outbox and in `pending`: one object per request.
+ */
 interface Pending {
+  seq: number;
+  type: number;
+  flags: number;
+  /** Kept after the send only for dumps (sent again if the kernel answers EBUSY). */
+  body: Buffer;
+  /** The next request goes in the same sendmsg() as this one. */
+  glued: boolean;
   context: RequestContext;
   dump: boolean;
-  messages: Message[];
+  /** The replies before the ACK; made on the first reply (most requests only get an ACK). */
+  messages: Message[] | undefined;
   interrupted: boolean;
   resolve(messages: Message[]): void;
   reject(error: Error): void;
@@ -38,8 +52,6 @@ interface Pending {
   /** When the request times out (performance.now() ms), if it has a deadline. */
   deadline?: number;
   timeoutMs?: number;
-  /** A dump's request, kept to send it again if the kernel answers EBUSY (see parkBusyDump). */
-  request?: { type: number; flags: number; body: Buffer };
 }
 
 /** How often deadlines are checked: one timer per connection, not one per request. */
@@ -49,14 +61,7 @@ const KEEP_FROM = 4096;
 /** A send buffer grown past this for one large batch is let go after it (see flush()). */
 const KEEP_SEND_BUFFER = 256 << 10;
 
-interface Outgoing {
-  seq: number;
-  type: number;
-  flags: number;
-  body: Buffer;
-  glued: boolean;
-  dump: boolean;
-}
+const NO_BODY = Buffer.alloc(0);
 
 /** The kernel's answer to a dump request while another dump runs on the same socket. */
 const EBUSY = 16;
@@ -127,11 +132,8 @@ export interface ConnectionOptions extends NetlinkSocketOptions {
 export class NetlinkConnection {
   private readonly socket: NetlinkSocket;
   private readonly pending = new Map<number, Pending>();
-  /**
-   * Requests waiting to be sent (header fields and body; the header is written at send time,
-   * straight into the send buffer); `glued` keeps the next one in the same sendmsg().
-   */
-  private readonly outbox: Outgoing[] = [];
+  /** Requests waiting to be sent, in order (also in `pending`). */
+  private readonly outbox: Pending[] = [];
   /**
    * Where each sendmsg()'s bytes are assembled: one growable buffer per connection, reused for
    * every send. Only one send is in flight at a time (the next flush starts when it returns), and
@@ -423,11 +425,13 @@ export class NetlinkConnection {
     this.parked = [];
     for (const old of parked) {
       const p = this.pending.get(old);
-      if (!p?.request) continue; // settled meanwhile (timed out, closed)
+      if (!p) continue; // settled meanwhile (timed out, closed)
       this.pending.delete(old);
       this.seq = (this.seq + 1) >>> 0 || 1;
+      p.seq = this.seq;
+      p.glued = false;
       this.pending.set(this.seq, p);
-      this.outbox.push({ seq: this.seq, ...p.request, glued: false, dump: true });
+      this.outbox.push(p);
     }
     this.scheduleFlush();
   }
@@ -439,11 +443,13 @@ export class NetlinkConnection {
   private scheduleFlush(): void {
     if (this.sending || this.flushQueued) return;
     this.flushQueued = true;
-    queueMicrotask(() => {
-      this.flushQueued = false;
-      if (!this.sending) this.flush();
-    });
+    enqueueMicrotask(this.queuedFlush);
   }
+
+  private readonly queuedFlush = (): void => {
+    this.flushQueued = false;
+    if (!this.sending) this.flush();
+  };
 
   private enqueue(
     type: number,
@@ -469,16 +475,20 @@ export class NetlinkConnection {
       // Every request has a deadline (validated positive and finite: never silently none).
       const ms = opts.timeoutMs ?? this.timeoutMs;
       const p: Pending = {
+        seq,
+        type,
+        flags,
+        body,
+        glued,
         context,
         dump,
-        messages: [],
+        messages: undefined,
         interrupted: false,
         resolve,
         reject,
         deadline: performance.now() + ms,
         timeoutMs: ms,
       };
-      if (dump) p.request = { type, flags, body };
       if (typeof onMessage === "function") p.onMessage = onMessage;
       else if (onMessage) {
         p.onMessage = onMessage.onMessage;
@@ -488,7 +498,7 @@ export class NetlinkConnection {
       if (dump) this.trackDump(1);
       this.pending.set(seq, p);
       if (this.pending.size === 1) this.socket.raw.ref();
-      this.outbox.push({ seq, type, flags, body, glued, dump });
+      this.outbox.push(p);
       this.scheduleFlush();
     });
   }
@@ -518,9 +528,9 @@ export class NetlinkConnection {
     let count = 0;
     let size = 0;
     while (count < this.outbox.length) {
-      const next = this.outbox[count] as Outgoing;
+      const next = this.outbox[count] as Pending;
       const bytes = NLMSG_HDRLEN + align4(next.body.length);
-      const glued = count > 0 && (this.outbox[count - 1] as Outgoing).glued;
+      const glued = count > 0 && (this.outbox[count - 1] as Pending).glued;
       if (count > 0 && !glued && size + bytes > MAX_SEND_BYTES) break;
       size += bytes;
       count++;
@@ -577,6 +587,8 @@ export class NetlinkConnection {
       const end = at + NLMSG_HDRLEN + r.body.length;
       at += NLMSG_HDRLEN + align4(r.body.length);
       if (end < at) buf.fill(0, end, at); // the padding goes out zeroed, as encodeMessage's did
+      // Sent: only a dump may need its body again (parkBusyDump); let the others' go.
+      if (!r.dump) r.body = NO_BODY;
     }
     const sent = () => {
       if (quiet && !this.closed) this.socket.raw.start();
@@ -587,9 +599,10 @@ export class NetlinkConnection {
     this.socket
       .send(buf.subarray(0, size), readAfter, segments && Uint32Array.from(segments))
       .then(sent, (error: NodeJS.ErrnoException) => {
-        for (const { seq } of batch) {
-          const p = this.pending.get(seq);
-          if (p) this.settle(seq, new NetlinkError(error.errno ? Math.abs(error.errno) : 5, p.context));
+        for (const r of batch) {
+          // Still this request's (a parked dump re-sent meanwhile has a new number).
+          if (this.pending.get(r.seq) === r)
+            this.settle(r.seq, new NetlinkError(error.errno ? Math.abs(error.errno) : 5, r.context));
         }
         sent();
       });
@@ -640,7 +653,7 @@ export class NetlinkConnection {
     const started = turnStart();
     // Other connections spent this turn's budget already: wait for the next turn.
     if (dispatchedBefore === 0 && performance.now() - started >= TURN_BUDGET_MS && !this.closed) {
-      setImmediate(() => this.drainInbox());
+      setImmediate(this.drainNextTurn);
       return;
     }
     let dispatched = dispatchedBefore;
@@ -682,15 +695,22 @@ export class NetlinkConnection {
       return;
     }
     if (dispatched < DISPATCH_PER_TURN) {
-      queueMicrotask(() => {
-        if (this.closed) {
-          this.draining = false;
-          this.inbox.length = 0;
-        } else if (performance.now() - turnStart() < TURN_BUDGET_MS) this.drainInbox(dispatched);
-        else setImmediate(() => this.drainInbox());
-      });
-    } else setImmediate(() => this.drainInbox());
+      this.drainedThisTurn = dispatched;
+      enqueueMicrotask(this.drainAfterSlice);
+    } else setImmediate(this.drainNextTurn);
   }
+
+  /** Answers dispatched this turn so far, for drainAfterSlice. */
+  private drainedThisTurn = 0;
+  private readonly drainNextTurn = (): void => this.drainInbox();
+  /** After a slice's continuations ran: the next slice in this turn if it has time left. */
+  private readonly drainAfterSlice = (): void => {
+    if (this.closed) {
+      this.draining = false;
+      this.inbox.length = 0;
+    } else if (performance.now() - turnStart() < TURN_BUDGET_MS) this.drainInbox(this.drainedThisTurn);
+    else setImmediate(this.drainNextTurn);
+  };
 
   /** One message at `at` (`len` bytes) of a received buffer. */
   private dispatch(data: Buffer, at: number, len: number): void {
@@ -738,7 +758,8 @@ export class NetlinkConnection {
     }
     const m = messageAt(data, at, len);
     if (p.onMessage) p.onMessage(m);
-    else p.messages.push(m);
+    else if (p.messages) p.messages.push(m);
+    else p.messages = [m];
   }
 
   private settle(seq: number, error?: Error): void {
@@ -756,11 +777,12 @@ export class NetlinkConnection {
     if (this.pending.size === 0) this.socket.raw.unref();
     if (error) p.reject(error);
     else {
-      if (p.interrupted && p.messages.length > 0) {
-        const last = p.messages[p.messages.length - 1] as Message;
+      const messages = p.messages ?? [];
+      if (p.interrupted && messages.length > 0) {
+        const last = messages[messages.length - 1] as Message;
         last.flags |= C.NLM_F_DUMP_INTR;
       }
-      p.resolve(p.messages);
+      p.resolve(messages);
     }
   }
 

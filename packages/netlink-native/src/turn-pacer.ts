@@ -8,6 +8,7 @@
 // waiting callers are let go one at a time in a chain of microtasks: each link of the chain runs
 // after the previous caller's synchronous work, reads the clock, and stops the turn once its time
 // budget is spent; the rest go on in later turns (setImmediate), after timers and I/O.
+import { enqueueMicrotask } from "./microtask.js";
 import { TURN_BUDGET_MS } from "./turn-budget.js";
 
 const ADMITTED = Promise.resolve();
@@ -25,6 +26,9 @@ export class TurnPacer {
   private head = 0;
   private turnScheduled = false;
   private releasing = false;
+  /** The running chain's turn start and how many it let go (fields, not a closure per caller). */
+  private chainStart = 0;
+  private chainReleased = 0;
 
   /**
    * @param perTurn most callers let go per turn
@@ -64,6 +68,8 @@ export class TurnPacer {
   /** Lets one caller go, then (after its synchronous work) decides whether another may follow. */
   private releaseChain(turnStart: number, released: number): void {
     this.releasing = true;
+    this.chainStart = turnStart;
+    this.chainReleased = released;
     const resolve = this.waiting[this.head] as () => void;
     this.waiting[this.head] = undefined as unknown as () => void;
     this.head++;
@@ -73,14 +79,17 @@ export class TurnPacer {
     }
     resolve();
     // Queued after the caller's continuation: runs once that has done its synchronous part.
-    queueMicrotask(() => {
-      const n = released + 1;
-      if (this.waitingCount > 0 && n < this.perTurn && performance.now() - turnStart < this.budgetMs) {
-        this.releaseChain(turnStart, n);
-        return;
-      }
-      this.releasing = false;
-      if (this.waitingCount > 0) this.scheduleTurn();
-    });
+    enqueueMicrotask(this.afterRelease);
   }
+
+  /** The chain's next link (one function for the pacer's life, not one per caller). */
+  private readonly afterRelease = (): void => {
+    const n = this.chainReleased + 1;
+    if (this.waitingCount > 0 && n < this.perTurn && performance.now() - this.chainStart < this.budgetMs) {
+      this.releaseChain(this.chainStart, n);
+      return;
+    }
+    this.releasing = false;
+    if (this.waitingCount > 0) this.scheduleTurn();
+  };
 }

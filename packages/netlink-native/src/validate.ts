@@ -36,6 +36,11 @@ export const timeoutMs = z
 /** A link by name (or alternative name) or by ifindex. */
 export const linkRef = z.union([altName, z.number().int().positive("must be a positive ifindex")]);
 
+/** An ifindex that linkRef accepts as it is (checked without running the schema). */
+export function isIfindex(ref: unknown): ref is number {
+  return typeof ref === "number" && Number.isInteger(ref) && ref > 0;
+}
+
 export const mac = z
   .string()
   .regex(/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/, "must be a MAC address like 02:00:00:00:00:01")

@@ -97,8 +97,15 @@ export function macToBytes(mac: string): Buffer {
 /** Two lowercase hex digits for each byte value: a MAC is formatted without an array per call. */
 const HEX2 = Array.from({ length: 256 }, (_, x) => x.toString(16).padStart(2, "0"));
 
-export const bytesToMac = (b: Uint8Array): string => {
+export const bytesToMac = (b: Uint8Array): string => macAt(b, 0, b.length);
+
+/** bytesToMac of `length` bytes of `b` from `start`, read in place (no view per address). */
+export function macAt(b: Uint8Array, start: number, length: number): string {
+  // The usual 6 bytes in one template (one string built, not a chain of partial ones).
+  if (length === 6)
+    return `${HEX2[b[start] as number]}:${HEX2[b[start + 1] as number]}:${HEX2[b[start + 2] as number]}:${HEX2[b[start + 3] as number]}:${HEX2[b[start + 4] as number]}:${HEX2[b[start + 5] as number]}`;
   let out = "";
-  for (let i = 0; i < b.length; i++) out += i === 0 ? HEX2[b[i] as number] : `:${HEX2[b[i] as number]}`;
+  for (let i = 0; i < length; i++)
+    out += i === 0 ? HEX2[b[start] as number] : `:${HEX2[b[start + i] as number]}`;
   return out;
-};
+}

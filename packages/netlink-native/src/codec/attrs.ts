@@ -1,3 +1,4 @@
+import { macAt } from "./addresses.js";
 import { NLA_F_NESTED, NLA_F_NET_BYTEORDER } from "./constants.js";
 import { NetlinkDecodeError } from "./decode-error.js";
 import { align4 } from "./writer.js";
@@ -94,6 +95,11 @@ export class AttrCursor {
   /** The current attribute as a RawAttr (for keeping it). */
   raw(): RawAttr {
     return new RawAttr(this.type, this.nestedFlag, this.source, this.start, this.length);
+  }
+
+  /** The current attribute's payload formatted as a MAC (bytesToMac), read in place. */
+  mac(): string {
+    return macAt(this.source, this.start, this.length);
   }
 
   /** The current attribute's payload as a view. */

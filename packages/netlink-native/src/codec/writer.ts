@@ -1,3 +1,4 @@
+import { ipToBytes } from "./addresses.js";
 import { NLA_F_NESTED } from "./constants.js";
 
 const NLA_HDRLEN = 4;
@@ -14,6 +15,31 @@ const spare: Buffer[] = [];
 const SPARE_MAX = 8;
 const SPARE_MAX_BYTES = 64 << 10;
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * The value of a strict dotted-quad IPv4 text ("10.0.0.1": four decimal parts 0-255, no leading
+ * zeros, as node:net's isIPv4 accepts), or -1 for anything else. Reads the characters in place.
+ */
+function dottedQuad(s: string): number {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46; // a final "." closes the last part
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1; // leading zero
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return -1;
+    } else if (c === 46) {
+      if (digits === 0 || ++parts > 4) return -1;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+    } else return -1;
+  }
+  return parts === 4 ? value : -1;
+}
 
 /**
  * Builds one netlink message body: fixed headers, then attributes (type-length-value, 4-byte
@@ -61,6 +87,31 @@ export class AttrWriter {
   bytes(data: Uint8Array): this {
     const at = this.reserve(align4(data.length));
     this.buf.set(data, at);
+    return this;
+  }
+
+  /**
+   * Reserves a fixed header of `size` bytes (zeroed, padded) and returns where it starts in
+   * `target`: written in place by the caller, with no closure per header.
+   */
+  reserveFixed(size: number): number {
+    return this.reserve(align4(size));
+  }
+
+  /** The buffer being written; valid until the next write (which may grow it). */
+  get target(): Buffer {
+    return this.buf;
+  }
+
+  /**
+   * An IP address attribute (4 or 16 bytes, network order). Dotted IPv4 text is written in place;
+   * anything else goes through ipToBytes, which also rejects what is not an address.
+   */
+  ip(type: number, text: string): this {
+    const v4 = dottedQuad(text);
+    if (v4 < 0) return this.attr(type, ipToBytes(text));
+    const at = this.header(type, 4);
+    this.buf.writeUInt32BE(v4, at);
     return this;
   }
 

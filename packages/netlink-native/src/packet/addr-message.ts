@@ -47,19 +47,20 @@ export function broadcastOf(address: string, prefix: number): string | undefined
 
 export function encodeAddrBody(r: AddrRequest): Buffer {
   const w = new AttrWriter();
-  const h = Buffer.alloc(IFADDRMSG_LEN);
   const flags = r.flags ?? 0;
-  h.writeUInt8(r.family, 0);
-  h.writeUInt8(r.prefix, 1);
-  h.writeUInt8(flags & 0xff, 2);
-  h.writeUInt8(r.scope ?? 0, 3);
-  h.writeUInt32LE(r.index, 4);
-  w.bytes(h);
-  w.attr(C.IFA_LOCAL, ipToBytes(r.local));
-  if (r.broadcast !== undefined) w.attr(C.IFA_BROADCAST, ipToBytes(r.broadcast));
+  // The ifaddrmsg and IPv4 addresses are written in place (no buffer per header or address).
+  const at = w.reserveFixed(IFADDRMSG_LEN);
+  const h = w.target;
+  h.writeUInt8(r.family, at);
+  h.writeUInt8(r.prefix, at + 1);
+  h.writeUInt8(flags & 0xff, at + 2);
+  h.writeUInt8(r.scope ?? 0, at + 3);
+  h.writeUInt32LE(r.index, at + 4);
+  w.ip(C.IFA_LOCAL, r.local);
+  if (r.broadcast !== undefined) w.ip(C.IFA_BROADCAST, r.broadcast);
   if (r.label !== undefined) w.string(C.IFA_LABEL, r.label);
-  w.attr(C.IFA_ADDRESS, ipToBytes(r.peer ?? r.local));
-  if (r.derivedBroadcast !== undefined) w.attr(C.IFA_BROADCAST, ipToBytes(r.derivedBroadcast));
+  w.ip(C.IFA_ADDRESS, r.peer ?? r.local);
+  if (r.derivedBroadcast !== undefined) w.ip(C.IFA_BROADCAST, r.derivedBroadcast);
   // Flags above 8 bits only fit in IFA_FLAGS (iproute2 sends it only then).
   if (flags > 0xff) w.u32(C.IFA_FLAGS, flags);
   if (r.preferredLifetime !== undefined || r.validLifetime !== undefined) {

@@ -16,13 +16,13 @@ export interface IfInfoHeader {
 }
 
 export function writeIfInfo(w: AttrWriter, h: IfInfoHeader): void {
-  w.fixed(IFINFOMSG_LEN, (b, at) => {
-    b.writeUInt8(h.family ?? 0, at);
-    b.writeUInt16LE(h.type ?? 0, at + 2);
-    b.writeInt32LE(h.index ?? 0, at + 4);
-    b.writeUInt32LE(h.flags ?? 0, at + 8);
-    b.writeUInt32LE(h.change ?? 0, at + 12);
-  });
+  const at = w.reserveFixed(IFINFOMSG_LEN);
+  const b = w.target;
+  b.writeUInt8(h.family ?? 0, at);
+  b.writeUInt16LE(h.type ?? 0, at + 2);
+  b.writeInt32LE(h.index ?? 0, at + 4);
+  b.writeUInt32LE(h.flags ?? 0, at + 8);
+  b.writeUInt32LE(h.change ?? 0, at + 12);
 }
 
 /** Link attributes a request may carry (all optional). Indexes, not names. */

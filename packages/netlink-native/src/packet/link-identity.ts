@@ -30,3 +30,31 @@ export function decodeLinkIdentity(body: Buffer): LinkIdentity {
   }
   return out;
 }
+
+/**
+ * Only the link's group (IFLA_GROUP; 0 when absent), read in place: no cursor, view or object per
+ * link (deleteMany reads every link's group to pick an unused one). Validates as AttrCursor does
+ * (same errors); a repeated attribute counts as its last, as in decodeLinkIdentity.
+ */
+export function decodeLinkGroup(body: Buffer): number {
+  if (body.length < IFINFOMSG_LEN) throw new NetlinkDecodeError("ifinfomsg too short", 16);
+  let group = 0;
+  let off = IFINFOMSG_LEN;
+  for (;;) {
+    if (off + 4 > body.length) {
+      for (let i = off; i < body.length; i++)
+        if (body[i] !== 0) throw new NetlinkDecodeError("trailing bytes after the last attribute", 16 + off);
+      return group;
+    }
+    const len = body.readUInt16LE(off);
+    if (len < 4) throw new NetlinkDecodeError(`attribute length ${len} is below the header size`, 16 + off);
+    if (off + len > body.length)
+      throw new NetlinkDecodeError(`attribute of ${len} bytes overruns its ${body.length - off}`, 16 + off);
+    // The type without NLA_F_NESTED / NLA_F_NET_BYTEORDER (the top two bits).
+    if ((body.readUInt16LE(off + 2) & 0x3fff) === C.IFLA_GROUP) {
+      if (len < 8) throw new NetlinkDecodeError(`attribute ${C.IFLA_GROUP} has ${len - 4} bytes, needs 4`, 0);
+      group = body.readUInt32LE(off + 4);
+    }
+    off += (len + 3) & ~3;
+  }
+}

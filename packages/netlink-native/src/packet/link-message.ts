@@ -1,7 +1,6 @@
 // ifinfomsg requests and replies (RTM_NEWLINK/DELLINK/GETLINK). Pure: names are already resolved
 // to indexes by the caller. Attribute order follows iproute2 so our bytes can be compared with its.
 
-import { bytesToMac } from "../codec/addresses.js";
 import { AttrCursor, parseAttrs, type RawAttr } from "../codec/attrs.js";
 import * as C from "../codec/constants.js";
 import { NetlinkDecodeError } from "../codec/decode-error.js";
@@ -193,13 +192,13 @@ export function decodeLink(body: Buffer): Link {
         link.maxMtu = c.u32();
         break;
       case C.IFLA_ADDRESS:
-        link.mac = bytesToMac(c.data());
+        link.mac = c.mac();
         break;
       case C.IFLA_BROADCAST:
-        link.broadcast = bytesToMac(c.data());
+        link.broadcast = c.mac();
         break;
       case C.IFLA_PERM_ADDRESS:
-        link.permMac = bytesToMac(c.data());
+        link.permMac = c.mac();
         break;
       case C.IFLA_TXQLEN:
         link.txqlen = c.u32();

@@ -12,7 +12,7 @@ import {
   INFINITY_LIFETIME,
 } from "../packet/addr-message.js";
 import * as R from "../packet/requests.js";
-import { check, cidr, ip, isCidr } from "../validate.js";
+import { check, cidr, ip, isCidr, isIfindex } from "../validate.js";
 import type { LinkRef, Links } from "./links.js";
 
 export const SCOPES = { universe: 0, site: 200, link: 253, host: 254, nowhere: 255 } as const;
@@ -55,14 +55,20 @@ function isEmptyOptions(options: unknown): boolean {
   return true;
 }
 
+const addrAdd = (req: AddrRequest) => R.addrAdd(req);
+const addrReplace = (req: AddrRequest) => R.addrAdd(req, true);
+
 export class Addresses {
   constructor(
     private readonly conn: NetlinkConnection,
     private readonly links: Links,
   ) {}
 
-  private async build(link: LinkRef, address: string, options: AddressOptions = {}) {
-    await this.conn.admit();
+  /**
+   * Validates and parses an address and its options into a request (its index filled in by the
+   * caller). Synchronous: the link is resolved after, so bad input is refused before any lookup.
+   */
+  private build(address: string, options: AddressOptions | undefined): AddrRequest {
     // The common call (a well-formed address, no options) skips the schema runs.
     if (!(typeof address === "string" && isCidr(address))) check(cidr, address, "address");
     const o: z.output<typeof addrOptions> = isEmptyOptions(options)
@@ -76,40 +82,47 @@ export class Addresses {
     if (valid === 0) throw new NetlinkInputError("options.validLifetime", "must be above 0");
     if ((preferred ?? INFINITY_LIFETIME) > (valid ?? INFINITY_LIFETIME))
       throw new NetlinkInputError("options.preferredLifetime", "must not exceed validLifetime");
-    const index = await this.links.index(link);
     let flags = 0;
     if (o.nodad) flags |= C.IFA_F_NODAD;
     if (o.noprefixroute) flags |= C.IFA_F_NOPREFIXROUTE;
-    const req: AddrRequest = {
-      family: c.family,
-      prefix: c.prefix,
-      index,
-      local: c.address,
-      ...(o.peer !== undefined && { peer: o.peer }),
-      ...(o.broadcast !== undefined && o.broadcast !== "+" && { broadcast: o.broadcast }),
-      ...(valid !== undefined && { validLifetime: valid }),
-      ...(preferred !== undefined && { preferredLifetime: preferred }),
-      ...(o.scope !== undefined && { scope: SCOPES[o.scope] }),
-      ...(o.label !== undefined && { label: o.label }),
-      flags,
-    };
-    const derived = o.broadcast === "+" ? broadcastOf(c.address, c.prefix) : undefined;
-    if (derived !== undefined) req.derivedBroadcast = derived;
-    return { req, context: { op: "", object: `${address} dev ${link}` } };
+    // Fields set one by one (no spread of an optional object per option).
+    const req: AddrRequest = { family: c.family, prefix: c.prefix, index: 0, local: c.address, flags };
+    if (o.peer !== undefined) req.peer = o.peer;
+    if (o.broadcast !== undefined && o.broadcast !== "+") req.broadcast = o.broadcast;
+    if (valid !== undefined) req.validLifetime = valid;
+    if (preferred !== undefined) req.preferredLifetime = preferred;
+    if (o.scope !== undefined) req.scope = SCOPES[o.scope];
+    if (o.label !== undefined) req.label = o.label;
+    if (o.broadcast === "+") {
+      const derived = broadcastOf(c.address, c.prefix);
+      if (derived !== undefined) req.derivedBroadcast = derived;
+    }
+    return req;
+  }
+
+  /** Builds, resolves the link and sends one address request; settles with the kernel's answer. */
+  private async send(
+    op: string,
+    link: LinkRef,
+    address: string,
+    options: AddressOptions | undefined,
+    encode: (req: AddrRequest) => R.Request,
+  ): Promise<void> {
+    await this.conn.admit();
+    const req = this.build(address, options);
+    req.index = isIfindex(link) ? link : await this.links.index(link);
+    const r = encode(req);
+    await this.conn.request(r.type, r.flags, r.body, { op, object: `${address} dev ${link}` });
   }
 
   /** Adds an address ("10.0.0.1/24", "2001:db8::1/64"); EEXIST if it is there. */
-  async add(link: LinkRef, address: string, options?: AddressOptions): Promise<void> {
-    const { req, context } = await this.build(link, address, options);
-    const r = R.addrAdd(req);
-    await this.conn.request(r.type, r.flags, r.body, { ...context, op: "addr add" });
+  add(link: LinkRef, address: string, options?: AddressOptions): Promise<void> {
+    return this.send("addr add", link, address, options, addrAdd);
   }
 
   /** Adds or updates the address: idempotent. */
-  async replace(link: LinkRef, address: string, options?: AddressOptions): Promise<void> {
-    const { req, context } = await this.build(link, address, options);
-    const r = R.addrAdd(req, true);
-    await this.conn.request(r.type, r.flags, r.body, { ...context, op: "addr replace" });
+  replace(link: LinkRef, address: string, options?: AddressOptions): Promise<void> {
+    return this.send("addr replace", link, address, options, addrReplace);
   }
 
   /** Same as replace(): the address is there afterwards, whatever was before. */
@@ -117,10 +130,8 @@ export class Addresses {
     return this.replace(link, address, options);
   }
 
-  async delete(link: LinkRef, address: string): Promise<void> {
-    const { req, context } = await this.build(link, address);
-    const r = R.addrDelete(req);
-    await this.conn.request(r.type, r.flags, r.body, { ...context, op: "addr del" });
+  delete(link: LinkRef, address: string): Promise<void> {
+    return this.send("addr del", link, address, undefined, R.addrDelete);
   }
 
   /** Deletes the address if present; true when something was deleted. */

@@ -14,7 +14,7 @@ import * as C from "../codec/constants.js";
 import type { Message } from "../codec/message.js";
 import type { NetlinkConnection } from "../connection.js";
 import { NetlinkError } from "../errors.js";
-import { netnsPath } from "../netns.js";
+import { type NetnsRef, netnsPath } from "../netns.js";
 import { formatOwnerMark, ownerMarkForThisProcess } from "../owner/index.js";
 import { linkKind, type ResolveContext } from "../packet/kinds/index.js";
 import type { LinkAttrs } from "../packet/link-attrs.js";
@@ -60,6 +60,31 @@ export function aliasOf(spec: ParsedLinkAddSpec): string | undefined {
   return undefined;
 }
 
+/**
+ * What a kind's resolve() may ask of the handle during one create: one object with its methods
+ * on the prototype (not an object and two closures per create); the netns fds it opened are
+ * closed once the request is answered.
+ */
+class ResolveScope implements ResolveContext {
+  private fds: number[] | undefined;
+  constructor(private readonly host: LinkPlanHost) {}
+
+  index(ref: string | number): Promise<number> {
+    return this.host.index(ref);
+  }
+
+  netnsFd(ref: NetnsRef): number {
+    const fd = openSync(netnsPath(ref), "r");
+    if (this.fds) this.fds.push(fd);
+    else this.fds = [fd];
+    return fd;
+  }
+
+  close(): void {
+    if (this.fds) for (const fd of this.fds) closeSync(fd);
+  }
+}
+
 /** A created link (decoded from the kernel's echo) and the promise of its marking, if any. */
 interface Created {
   link: Link;
@@ -78,7 +103,7 @@ async function createLink(
   alias: string | undefined,
 ): Promise<Created> {
   const object = spec.name;
-  const fds: number[] = [];
+  const scope = new ResolveScope(host);
   try {
     let own: Record<string, unknown> | undefined;
     for (const k in spec) {
@@ -87,16 +112,7 @@ async function createLink(
       own[k] = (spec as Record<string, unknown>)[k];
     }
     own ??= {};
-    const resolved = kind.resolve
-      ? await kind.resolve(own as never, {
-          index: (ref) => host.index(ref),
-          netnsFd: (ref) => {
-            const fd = openSync(netnsPath(ref), "r");
-            fds.push(fd);
-            return fd;
-          },
-        } satisfies ResolveContext)
-      : { data: own };
+    const resolved = kind.resolve ? await kind.resolve(own as never, scope) : { data: own };
     const attrs: LinkAttrs = { name: spec.name };
     if (spec.mtu !== undefined) attrs.mtu = spec.mtu;
     if (spec.mac !== undefined) attrs.mac = spec.mac;
@@ -127,7 +143,7 @@ async function createLink(
     const link = echoed ? decodeLink(echoed.body) : await host.get(spec.name);
     return { link, marking };
   } finally {
-    for (const fd of fds) closeSync(fd);
+    scope.close();
   }
 }
 

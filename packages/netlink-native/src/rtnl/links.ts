@@ -5,12 +5,12 @@ import type { Message } from "../codec/message.js";
 import { NetlinkConnection } from "../connection.js";
 import { NetlinkError, NetlinkInputError } from "../errors.js";
 import { type NetnsRef, netnsPath } from "../netns.js";
-import { decodeLinkIdentity, type LinkIdentity } from "../packet/link-identity.js";
+import { decodeLinkGroup, decodeLinkIdentity, type LinkIdentity } from "../packet/link-identity.js";
 import { decodeLink, type Link, type LinkAttrs } from "../packet/link-message.js";
 import * as R from "../packet/requests.js";
 import type { LinkStats } from "../packet/stats.js";
 import { type PlanOptions, runPlan, StepError } from "../plan/index.js";
-import { altName, check, linkRef } from "../validate.js";
+import { altName, check, isIfindex, linkRef } from "../validate.js";
 import { addLinkDirect, aliasOf, type LinkAddPlan, planLinkAdd } from "./link-plan.js";
 import {
   checkLinkAddSpec,
@@ -24,15 +24,24 @@ import {
 import { findOwned, type OwnedLink, type OwnedQuery } from "./owned-links.js";
 
 const linkRefList = z.array(linkRef);
+
+/**
+ * Checks a list of links: a list of ifindexes (what a caller that made the links has) passes
+ * without the schema, which would run its union once per element; anything else is the schema's.
+ */
+function checkLinkRefs(refs: readonly LinkRef[]): void {
+  if (Array.isArray(refs)) {
+    let i = 0;
+    while (i < refs.length && isIfindex(refs[i])) i++;
+    if (i === refs.length) return;
+  }
+  check(linkRefList, refs, "links");
+}
+
 const addManyOptions = z.object({ mark: markSpec.optional() }).strict();
 
 /** A link given by name or by ifindex. */
 export type LinkRef = string | number;
-
-/** An ifindex that linkRef accepts as it is (checked without running the schema). */
-function isIfindex(ref: unknown): ref is number {
-  return typeof ref === "number" && Number.isInteger(ref) && ref > 0;
-}
 
 /** Exactly `{ up: boolean }`: the one change linkChanges accepts without further checks. */
 function isUpOnly(input: unknown): input is { up: boolean } {
@@ -76,7 +85,8 @@ export class Links {
     }
   }
 
-  private async send(req: R.Request, op: string, object?: string, extraFlags = 0): Promise<Message[]> {
+  // Not async: the connection's promise is returned as it is (no second promise per request).
+  private send(req: R.Request, op: string, object?: string, extraFlags = 0): Promise<Message[]> {
     return this.conn.request(
       req.type,
       req.flags | extraFlags,
@@ -226,7 +236,7 @@ export class Links {
     await this.conn.admit();
     // `{ up: true|false }` (the common change) needs no schema run; anything else is validated.
     const ch: z.output<typeof linkChanges> = isUpOnly(input) ? input : check(linkChanges, input, "changes");
-    const index = await this.index(ref);
+    const index = isIfindex(ref) ? ref : await this.index(ref);
     const attrs: LinkAttrs = {};
     if (ch.mtu !== undefined) attrs.mtu = ch.mtu;
     if (ch.mac !== undefined) attrs.mac = ch.mac;
@@ -274,8 +284,7 @@ export class Links {
 
   async delete(ref: LinkRef): Promise<void> {
     await this.conn.admit();
-    check(linkRef, ref, "link");
-    const index = await this.index(ref);
+    const index = isIfindex(ref) ? ref : await this.index(ref);
     await this.send(R.linkDelete(index), "link del", String(ref));
   }
 
@@ -306,28 +315,51 @@ export class Links {
    * system calls) and deletes the group in one request. Missing links are ignored.
    */
   async deleteMany(refs: readonly LinkRef[]): Promise<void> {
-    check(linkRefList, refs, "links");
+    checkLinkRefs(refs);
     if (refs.length === 0) return;
     const used = await this.groupsInUse();
     let group = 0x7e000000 + Math.floor(Math.random() * 0xffffff);
     while (used.has(group)) group++;
-    await Promise.all(
-      refs.map(async (ref) => {
-        await this.conn.admit(); // a thousand encodes in one turn would hold the event loop
-        try {
-          const index = typeof ref === "number" ? ref : await this.index(ref);
-          await this.send(R.linkSet({ index, attrs: { group } }), "link set", String(ref));
-        } catch (e) {
-          if (!(e instanceof NetlinkError && e.code === "ENODEV")) throw e;
-        }
-      }),
-    );
+    // Each tag is admitted by the pacer (a thousand encodes in one turn would hold the event
+    // loop). Indexes are tagged from one loop, not an async function per link; names are looked
+    // up first, each on its own. Failures are kept, not left in rejected promises while the loop
+    // waits for the pacer (unhandled until Promise.all saw them). Missing links are ignored.
+    const tagged: Promise<unknown>[] = [];
+    let failure: { error: unknown } | undefined;
+    const onError = (e: unknown): void => {
+      if (!(e instanceof NetlinkError && e.code === "ENODEV")) failure ??= { error: e };
+    };
+    for (const ref of refs) {
+      if (typeof ref !== "number") {
+        tagged.push(
+          (async () => {
+            await this.conn.admit();
+            const index = await this.index(ref);
+            await this.send(R.linkSet({ index, attrs: { group } }), "link set", ref);
+          })().catch(onError),
+        );
+        continue;
+      }
+      await this.conn.admit();
+      tagged.push(
+        this.send(R.linkSet({ index: ref, attrs: { group } }), "link set", String(ref)).catch(onError),
+      );
+    }
+    await Promise.all(tagged);
+    if (failure) throw failure.error;
     await this.deleteGroup(group);
   }
 
   /** Every link group in use, from one dump that reads only each link's identity. */
   private async groupsInUse(): Promise<Set<number>> {
-    return new Set((await this.identities()).map((l) => l.group));
+    // Only each link's group is read (no identity object per link of the netns).
+    const req = R.linkDump(false);
+    const groups = new Set<number>();
+    await this.conn.dumpDecoded(req.type, req.body, { op: "link list" }, (m) => {
+      if (m.type === C.RTM_NEWLINK) groups.add(decodeLinkGroup(m.body));
+      return undefined;
+    });
+    return groups;
   }
 
   /** Index, name, altnames, alias and group of every link: one dump without statistics. */
@@ -346,7 +378,7 @@ export class Links {
    * checked to exist too. Rejects with NetlinkError ENODEV naming every link that is not there.
    */
   async resolve(refs: readonly LinkRef[]): Promise<Map<LinkRef, number>> {
-    check(linkRefList, refs, "links");
+    checkLinkRefs(refs);
     const out = new Map<LinkRef, number>();
     if (refs.length === 0) return out;
     const found = await this.conn.linkIndexes(refs, { op: "link resolve" });

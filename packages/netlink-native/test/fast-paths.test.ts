@@ -1,0 +1,272 @@
+// The request path's shortcuts (issue 16: fewer objects per link) must give exactly what the
+// general path gives: a veth spec checked by hand is the schema's result (and anything the
+// shortcut does not take still gets the schema's typed error), an IPv4 address written in place
+// is ipToBytes's bytes, a MAC formatted in place is the per-byte formatting, a link's group read
+// in place is the identity decoder's, and a list of ifindexes skips the schema but a bad list
+// does not.
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { ipToBytes, macAt } from "../src/codec/addresses.js";
+import * as C from "../src/codec/constants.js";
+import { AttrWriter } from "../src/codec/writer.js";
+import { NetlinkInputError } from "../src/errors.js";
+import { decodeLinkGroup, decodeLinkIdentity } from "../src/packet/link-identity.js";
+import { checkLinkAddSpec, checkLinkAddSpecWithSchema } from "../src/rtnl/link-specs.js";
+import { Links } from "../src/rtnl/links.js";
+import { plainVethSpec } from "../src/rtnl/plain-veth-spec.js";
+
+/** The outcome of a check: its value, or the error's class, field and reason. */
+function outcome(f: () => unknown): unknown {
+  try {
+    return { ok: f() };
+  } catch (e) {
+    if (e instanceof NetlinkInputError) return { field: e.field, reason: e.reason };
+    return { thrown: String(e) };
+  }
+}
+
+// Names and values around every edge the hand check draws: lengths 0/1/15/16, '/', ':', space,
+// '.', '..', non-ASCII, mtu 67/68/65535/65536, fractional, negative and 2^32 numbers.
+const nameish = fc.oneof(
+  fc.constantFrom(
+    "v0",
+    "p0",
+    "a",
+    "x".repeat(15),
+    "x".repeat(16),
+    "",
+    ".",
+    "..",
+    "a/b",
+    "a:b",
+    "a b",
+    "é",
+    "eth0\t",
+    "ok-._x",
+  ),
+  fc.string({ maxLength: 17 }),
+);
+const numberish = fc.oneof(
+  fc.constantFrom(0, -0, 1, 67, 68, 1500, 65535, 65536, 1.5, -1, 0xffffffff, 2 ** 32, Number.NaN),
+  fc.integer(),
+);
+const token = fc.oneof(
+  fc.constantFrom("vmnet", "pod-1", "a.b_c", "", "x".repeat(64), "x".repeat(65), "bad token"),
+  fc.string({ maxLength: 6 }),
+);
+const goodName = fc.stringMatching(/^[a-z0-9._-]{1,15}$/).filter((n) => n !== "." && n !== "..");
+const goodMtu = fc.integer({ min: 68, max: 65535 });
+const goodU32 = fc.nat(0xffffffff);
+/** A spec the shortcut takes: two names, then any of the optional fields it knows, well-formed. */
+const plainVeth = fc.record(
+  {
+    kind: fc.constant("veth"),
+    name: goodName,
+    peer: fc.record({ name: goodName, mtu: goodMtu }, { requiredKeys: ["name"] }),
+    mtu: goodMtu,
+    up: fc.boolean(),
+    group: goodU32,
+    txqlen: goodU32,
+    alias: fc.stringMatching(/^[ -~]{0,20}$/),
+    mark: fc.record({
+      owner: fc.constantFrom("vmnet", "a.b_c-1"),
+      role: fc.constantFrom("tap", "x".repeat(64)),
+    }),
+  },
+  { requiredKeys: ["kind", "name", "peer"] },
+);
+/** One field replaced by a value from around the edges (often invalid, sometimes still fine). */
+const edgy: fc.Arbitrary<[string, unknown]> = fc.oneof(
+  fc.tuple(fc.constantFrom("name"), nameish),
+  fc.tuple(
+    fc.constantFrom("peer"),
+    fc.oneof(
+      fc.record({ name: nameish, mtu: numberish }),
+      fc.record({ name: nameish, mac: fc.constant("02:00:00:00:00:01") }),
+      fc.constant("p0"),
+      fc.constant(null),
+    ),
+  ),
+  fc.tuple(fc.constantFrom("mtu", "group", "txqlen"), numberish),
+  fc.tuple(fc.constantFrom("up"), fc.oneof(fc.boolean(), fc.constant(1), fc.constant(undefined))),
+  fc.tuple(
+    fc.constantFrom("alias"),
+    fc.oneof(fc.string({ maxLength: 8 }), fc.constant("a".repeat(256)), fc.constant("é".repeat(200))),
+  ),
+  fc.tuple(
+    fc.constantFrom("mark"),
+    fc.oneof(
+      fc.record({ owner: token, role: token }),
+      fc.record({ owner: token, role: token, extra: fc.constant(1) }),
+      fc.record({ owner: token }),
+    ),
+  ),
+  fc.tuple(fc.constantFrom("kind"), fc.constantFrom("bridge", "dummy", "VETH")),
+  fc.tuple(
+    fc.constantFrom("netns", "mac", "bogus", "master"),
+    fc.constantFrom("somewhere", "02:00:00:00:00:01", true, 1),
+  ),
+);
+const vethish = fc
+  .tuple(plainVeth, fc.option(edgy, { freq: 2 }))
+  .map(([spec, change]) => plain(change ? { ...spec, [change[0]]: change[1] } : spec));
+
+/** fast-check's records do not have Object.prototype; callers' literals do (one level down too). */
+function plain(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o))
+    out[k] = typeof v === "object" && v !== null ? { ...(v as Record<string, unknown>) } : v;
+  return out;
+}
+
+describe("shortcuts on the request path", () => {
+  test("a veth spec checked by hand is what the schema returns; anything else gets the schema's error", () => {
+    let taken = 0;
+    fc.assert(
+      fc.property(vethish, (spec) => {
+        if (plainVethSpec(spec)) taken++;
+        expect(outcome(() => checkLinkAddSpec(spec))).toEqual(
+          outcome(() => checkLinkAddSpecWithSchema(spec)),
+        );
+      }),
+      { numRuns: 4000 },
+    );
+    // The generator reaches the shortcut often enough for the comparison to mean something.
+    expect(taken).toBeGreaterThan(500);
+    // The usual specs take it.
+    expect(plainVethSpec({ kind: "veth", name: "v1", peer: { name: "p1" } })).toEqual({
+      kind: "veth",
+      name: "v1",
+      peer: { name: "p1" },
+    });
+    expect(
+      plainVethSpec({ kind: "veth", name: "v1", peer: { name: "p1" }, mark: { owner: "o", role: "r" } }),
+    ).toBeDefined();
+    // A netns, a MAC or a second spec field it does not know: the schema's.
+    expect(plainVethSpec({ kind: "veth", name: "v1", peer: { name: "p1", netns: "x" } })).toBeUndefined();
+    expect(
+      plainVethSpec({ kind: "veth", name: "v1", peer: { name: "p1" }, mac: "02:00:00:00:00:01" }),
+    ).toBeUndefined();
+  });
+
+  test("the hand-checked spec is a fresh object: changing it (addMany adds a mark) leaves the input alone", () => {
+    const input = { kind: "veth" as const, name: "v1", peer: { name: "p1" } };
+    const parsed = checkLinkAddSpec(input);
+    expect(parsed).not.toBe(input);
+    (parsed as { mark?: unknown }).mark = { owner: "o", role: "r" };
+    (parsed as { peer: { name: string } }).peer.name = "changed";
+    expect(input).toEqual({ kind: "veth", name: "v1", peer: { name: "p1" } });
+  });
+
+  test("bad veth input still gets the typed error naming the field", () => {
+    expect(
+      outcome(() => checkLinkAddSpec({ kind: "veth", name: "x".repeat(16), peer: { name: "p" } })),
+    ).toEqual({
+      field: "link.name",
+      reason: "must be 1-15 bytes",
+    });
+    expect(
+      outcome(() => checkLinkAddSpec({ kind: "veth", name: "v", peer: { name: "p", mtu: 10 } })),
+    ).toEqual({
+      field: "link.peer.mtu",
+      reason: "must be at least 68",
+    });
+    expect(
+      outcome(() =>
+        checkLinkAddSpec({
+          kind: "veth",
+          name: "v",
+          peer: { name: "p" },
+          alias: "a",
+          mark: { owner: "o", role: "r" },
+        }),
+      ),
+    ).toEqual({
+      field: "link.mark",
+      reason: "alias and mark exclude each other",
+    });
+  });
+
+  test("an IPv4 address written in place is ipToBytes's bytes; other text goes through ipToBytes", () => {
+    const viaWriter = (text: string) =>
+      outcome(() => new AttrWriter().ip(C.IFA_LOCAL, text).finish().toString("hex"));
+    const viaBytes = (text: string) =>
+      outcome(() => new AttrWriter().attr(C.IFA_LOCAL, ipToBytes(text)).finish().toString("hex"));
+    const texts = fc.oneof(
+      fc.ipV4(),
+      fc.ipV6(),
+      fc.constantFrom(
+        "0.0.0.0",
+        "255.255.255.255",
+        "01.2.3.4",
+        "1.2.3",
+        "1.2.3.4.5",
+        "256.1.1.1",
+        "1..2.3",
+        "1.2.3.4 ",
+        "",
+        "::ffff:1.2.3.4",
+        "1.2.3.04",
+      ),
+      fc.stringMatching(/^[0-9.]{0,16}$/),
+    );
+    fc.assert(
+      fc.property(texts, (t) => {
+        expect(viaWriter(t)).toEqual(viaBytes(t));
+      }),
+      { numRuns: 3000 },
+    );
+    // Length 8, type IFA_LOCAL, then the address in network order.
+    expect(viaWriter("10.1.2.3")).toEqual({ ok: "080002000a010203" });
+  });
+
+  test("a MAC formatted in place is two lowercase hex digits per byte, colon-separated", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 20 }), fc.nat(4), (bytes, pad) => {
+        const buf = Buffer.concat([Buffer.alloc(pad, 0xee), bytes, Buffer.alloc(3, 0xdd)]);
+        const want = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
+        expect(macAt(buf, pad, bytes.length)).toBe(want);
+      }),
+    );
+  });
+
+  test("a link's group read in place is the identity decoder's, and bad bodies fail alike", () => {
+    const attr = fc.oneof(
+      fc.record({ type: fc.constant(C.IFLA_GROUP), value: fc.nat(0xffffffff) }),
+      fc.record({ type: fc.constant(C.IFLA_IFNAME), value: fc.string({ minLength: 1, maxLength: 15 }) }),
+      fc.record({ type: fc.constantFrom(C.IFLA_MTU, C.IFLA_TXQLEN), value: fc.nat(0xffffffff) }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(attr, { maxLength: 6 }),
+        fc.nat(0xffff),
+        fc.integer({ min: -1, max: 9 }),
+        (attrs, index, cut) => {
+          const w = new AttrWriter();
+          w.fixed(16, (b, at) => b.writeInt32LE(index, at + 4));
+          for (const a of attrs) {
+            if (typeof a.value === "string") w.string(a.type, a.value);
+            else w.u32(a.type, a.value);
+          }
+          let body = w.finish();
+          // Sometimes cut the body short (a malformed message).
+          if (cut >= 0 && body.length > 16) body = body.subarray(0, Math.max(16, body.length - cut));
+          const a = outcome(() => decodeLinkIdentity(body).group);
+          const b = outcome(() => decodeLinkGroup(body));
+          if ("ok" in (a as object)) expect(b).toEqual(a);
+          else expect(b).toMatchObject({ thrown: expect.stringContaining("NetlinkDecodeError") });
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  test("a list of ifindexes skips the schema; a bad list still gets the typed error naming the element", async () => {
+    // No connection is needed to refuse input: the check comes first.
+    const links = new Links(undefined as never);
+    await expect(links.deleteMany([1, 2, -3])).rejects.toMatchObject({ field: "links.2" });
+    await expect(links.deleteMany([1, "x".repeat(128)])).rejects.toMatchObject({ field: "links.1" });
+    await expect(links.deleteMany([1, 1.5])).rejects.toBeInstanceOf(NetlinkInputError);
+    await expect(links.resolve("eth0" as never)).rejects.toMatchObject({ field: "links" });
+  });
+});
