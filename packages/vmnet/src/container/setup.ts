@@ -27,6 +27,7 @@ import {
 import { DEFAULT_STATE_DIR, Journal } from "../plan/journal.js";
 import { freeLinkGroup } from "../plan/link-group.js";
 import { runStages } from "../plan/stages.js";
+import { turnRoom } from "../plan/turn-room.js";
 import { gateways6FromResult } from "../ra/index.js";
 import { CSN_REDIRECT_PRIO, dhcpBlockBatch, dhcpPassFilters, NFT_TABLE, redirectTo } from "./dhcp-guard.js";
 import { learnGatewayMac } from "./gateway-mac.js";
@@ -358,6 +359,8 @@ async function setupChecked(
       rtnl.routes.list({ table: 0 }),
       journal.read(),
     ]);
+    // What follows until the first step is a millisecond or two of JavaScript (see turn-room.ts).
+    await turnRoom();
     if (existing) {
       throw new VmnetError(
         `${path} already has a container-side network (journal ${journal.path}); tear it down or recover it first`,

@@ -5,8 +5,22 @@
 // dependent-looking netlink changes is in fact three waves, so it costs three round trips, not
 // twelve.
 import { type PlanOptions, type Step, StepError, undoSteps } from "@vmnet/netlink-native/plan";
+import { turnRoom } from "./turn-room.js";
 
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
+/**
+ * Starts a step now: its synchronous part (encoding its requests) runs before the next step's,
+ * inside the turn the stage was given room in. A step that throws instead of rejecting fails
+ * like one that rejects.
+ */
+function start(s: Step): Promise<void> {
+  try {
+    return Promise.resolve(s.run());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
 
 interface Failure {
   step: Step;
@@ -26,6 +40,8 @@ export async function runStages(
   const done: Step[] = [];
   let index = 0;
   for (const stage of stages) {
+    // Several plans running at once share the event loop's turns (see turn-room.ts).
+    await turnRoom();
     const launched: { step: Step; index: number; run: Promise<void> }[] = [];
     let failure: Failure | undefined;
     for (const s of stage) {
@@ -36,7 +52,7 @@ export async function runStages(
         failure = { step: s, index: i, errors: [e] };
         break;
       }
-      launched.push({ step: s, index: i, run: Promise.resolve().then(() => s.run()) });
+      launched.push({ step: s, index: i, run: start(s) });
     }
     const settled = await Promise.allSettled(launched.map((l) => l.run));
     for (const [k, r] of settled.entries()) {
