@@ -46,9 +46,9 @@ interface Pending {
   resolve(messages: Message[]): void;
   reject(error: Error): void;
   /** For streamed dumps: called per message as it arrives. */
-  onMessage?: (m: Message) => void;
+  onMessage: ((m: Message) => void) | undefined;
   /** For streamed dumps: the DONE carried NLM_F_DUMP_INTR (no message is streamed for it). */
-  onInterrupted?: () => void;
+  onInterrupted: (() => void) | undefined;
   /** When the request times out (performance.now() ms), if it has a deadline. */
   deadline?: number;
   timeoutMs?: number;
@@ -62,6 +62,8 @@ const KEEP_FROM = 4096;
 const KEEP_SEND_BUFFER = 256 << 10;
 
 const NO_BODY = Buffer.alloc(0);
+/** The default options, shared (not a fresh `{}` per request); never written to. */
+const NO_OPTIONS: RequestOptions = Object.freeze({});
 
 /** The kernel's answer to a dump request while another dump runs on the same socket. */
 const EBUSY = 16;
@@ -205,7 +207,7 @@ export class NetlinkConnection {
     flags: number,
     body: Buffer,
     context: RequestContext,
-    opts: RequestOptions = {},
+    opts: RequestOptions = NO_OPTIONS,
   ): Promise<Message[]> {
     return this.enqueue(type, flags | C.NLM_F_REQUEST | C.NLM_F_ACK, body, context, false, opts);
   }
@@ -217,7 +219,7 @@ export class NetlinkConnection {
    */
   requestTogether(
     requests: readonly { type: number; flags: number; body: Buffer; context: RequestContext }[],
-    opts: RequestOptions = {},
+    opts: RequestOptions = NO_OPTIONS,
   ): Promise<Message[]>[] {
     const wasSending = this.sending;
     this.sending = true; // hold the flush until every request is queued
@@ -243,7 +245,7 @@ export class NetlinkConnection {
     type: number,
     body: Buffer,
     context: RequestContext,
-    opts: RequestOptions = {},
+    opts: RequestOptions = NO_OPTIONS,
   ): Promise<Message[]> {
     let last: Message[] = [];
     for (let attempt = 1; attempt <= DUMP_RETRIES; attempt++) {
@@ -265,7 +267,7 @@ export class NetlinkConnection {
     body: Buffer,
     context: RequestContext,
     decode: (m: Message) => T | undefined,
-    opts: RequestOptions = {},
+    opts: RequestOptions = NO_OPTIONS,
   ): Promise<T[]> {
     let last: T[] = [];
     for (let attempt = 1; attempt <= DUMP_RETRIES; attempt++) {
@@ -309,7 +311,7 @@ export class NetlinkConnection {
     type: number,
     body: Buffer,
     context: RequestContext,
-    opts: RequestOptions = {},
+    opts: RequestOptions = NO_OPTIONS,
   ): AsyncGenerator<Message> {
     const queue: Message[] = [];
     let wake: (() => void) | undefined;
@@ -488,12 +490,10 @@ export class NetlinkConnection {
         reject,
         deadline: performance.now() + ms,
         timeoutMs: ms,
+        // Every field set here, in one order: every request has the same hidden class.
+        onMessage: typeof onMessage === "function" ? onMessage : onMessage?.onMessage,
+        onInterrupted: typeof onMessage === "function" ? undefined : onMessage?.onInterrupted,
       };
-      if (typeof onMessage === "function") p.onMessage = onMessage;
-      else if (onMessage) {
-        p.onMessage = onMessage.onMessage;
-        p.onInterrupted = onMessage.onInterrupted;
-      }
       this.armSweep();
       if (dump) this.trackDump(1);
       this.pending.set(seq, p);
@@ -556,7 +556,9 @@ export class NetlinkConnection {
     let segments: number[] | undefined;
     let segmentStart = 0;
     let offset = 0;
-    for (const r of batch) {
+    // Indexed loops here: an unoptimized for-of over a batch made an iterator result per request.
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i] as Pending;
       if (r.dump) {
         if (readAfter && offset > segmentStart) {
           segments ??= [];
@@ -577,7 +579,8 @@ export class NetlinkConnection {
       count <= this.quietLimit();
     if (quiet) this.socket.raw.stop();
     let at = 0;
-    for (const r of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i] as Pending;
       buf.writeUInt32LE(NLMSG_HDRLEN + r.body.length, at);
       buf.writeUInt16LE(r.type, at + 4);
       buf.writeUInt16LE(r.flags, at + 6);
@@ -599,7 +602,8 @@ export class NetlinkConnection {
     this.socket
       .send(buf.subarray(0, size), readAfter, segments && Uint32Array.from(segments))
       .then(sent, (error: NodeJS.ErrnoException) => {
-        for (const r of batch) {
+        for (let i = 0; i < batch.length; i++) {
+          const r = batch[i] as Pending;
           // Still this request's (a parked dump re-sent meanwhile has a new number).
           if (this.pending.get(r.seq) === r)
             this.settle(r.seq, new NetlinkError(error.errno ? Math.abs(error.errno) : 5, r.context));

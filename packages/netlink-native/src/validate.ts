@@ -56,14 +56,24 @@ export const mtu = z
   .max(65535, "must be at most 65535");
 export const ip = z.string().refine((s) => isIPv4(s) || isIPv6(s), "must be an IPv4 or IPv6 address");
 export const ipv4 = z.string().refine((s) => isIPv4(s), "must be an IPv4 address");
-/** An address with an optional prefix length (what `cidr` accepts). */
+/** An address with an optional prefix length (what `cidr` accepts). Read in place (no split). */
 export function isCidr(s: string): boolean {
-  const [a = "", p, extra] = s.split("/");
-  if (extra !== undefined) return false;
+  const slash = s.indexOf("/");
+  if (slash !== -1 && s.indexOf("/", slash + 1) !== -1) return false;
+  const a = slash === -1 ? s : s.slice(0, slash);
   const max = isIPv4(a) ? 32 : isIPv6(a) ? 128 : -1;
   if (max < 0) return false;
-  if (p === undefined) return true;
-  return /^\d{1,3}$/.test(p) && Number(p) <= max;
+  if (slash === -1) return true;
+  // 1-3 ASCII digits, at most the family's length.
+  const digits = s.length - slash - 1;
+  if (digits < 1 || digits > 3) return false;
+  let prefix = 0;
+  for (let i = slash + 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+    prefix = prefix * 10 + (c - 48);
+  }
+  return prefix <= max;
 }
 export const cidr = z
   .string()

@@ -4,6 +4,7 @@
 // is ipToBytes's bytes, a MAC formatted in place is the per-byte formatting, a link's group read
 // in place is the identity decoder's, and a list of ifindexes skips the schema but a bad list
 // does not.
+import { isIPv4, isIPv6 } from "node:net";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { ipToBytes, macAt } from "../src/codec/addresses.js";
@@ -14,6 +15,7 @@ import { decodeLinkGroup, decodeLinkIdentity } from "../src/packet/link-identity
 import { checkLinkAddSpec, checkLinkAddSpecWithSchema } from "../src/rtnl/link-specs.js";
 import { Links } from "../src/rtnl/links.js";
 import { plainVethSpec } from "../src/rtnl/plain-veth-spec.js";
+import { isCidr } from "../src/validate.js";
 
 /** The outcome of a check: its value, or the error's class, field and reason. */
 function outcome(f: () => unknown): unknown {
@@ -220,9 +222,52 @@ describe("shortcuts on the request path", () => {
     expect(viaWriter("10.1.2.3")).toEqual({ ok: "080002000a010203" });
   });
 
+  test("isCidr read in place accepts exactly what the split-and-regex reading accepted", () => {
+    const reference = (s: string): boolean => {
+      const [a = "", p, extra] = s.split("/");
+      if (extra !== undefined) return false;
+      const max = isIPv4(a) ? 32 : isIPv6(a) ? 128 : -1;
+      if (max < 0) return false;
+      if (p === undefined) return true;
+      return /^\d{1,3}$/.test(p) && Number(p) <= max;
+    };
+    const texts = fc.oneof(
+      fc
+        .tuple(
+          fc.oneof(fc.ipV4(), fc.ipV6(), fc.constant("1.2.3")),
+          fc.constantFrom(
+            "",
+            "/",
+            "/0",
+            "/24",
+            "/32",
+            "/33",
+            "/128",
+            "/129",
+            "/0024",
+            "/2a",
+            "/ 1",
+            "/1/2",
+            "/-1",
+            "/１",
+          ),
+        )
+        .map(([a, p]) => a + p),
+      fc.stringMatching(/^[0-9a-f.:/]{0,20}$/),
+    );
+    fc.assert(
+      fc.property(texts, (t) => {
+        expect(isCidr(t)).toBe(reference(t));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(isCidr("10.0.0.1/24")).toBe(true);
+    expect(isCidr("10.0.0.1/33")).toBe(false);
+  });
+
   test("a MAC formatted in place is two lowercase hex digits per byte, colon-separated", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 20 }), fc.nat(4), (bytes, pad) => {
+      fc.property(fc.uint8Array({ maxLength: 40 }), fc.nat(4), (bytes, pad) => {
         const buf = Buffer.concat([Buffer.alloc(pad, 0xee), bytes, Buffer.alloc(3, 0xdd)]);
         const want = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
         expect(macAt(buf, pad, bytes.length)).toBe(want);

@@ -97,13 +97,27 @@ export function macToBytes(mac: string): Buffer {
 /** Two lowercase hex digits for each byte value: a MAC is formatted without an array per call. */
 const HEX2 = Array.from({ length: 256 }, (_, x) => x.toString(16).padStart(2, "0"));
 
+/** Hardware addresses up to this many bytes (InfiniBand's are 20) are formatted in MAC_TEXT. */
+const MAC_TEXT_MAX = 32;
+const MAC_TEXT = Buffer.alloc(MAC_TEXT_MAX * 3);
+const HEX_DIGITS = Buffer.from("0123456789abcdef", "latin1");
+
 export const bytesToMac = (b: Uint8Array): string => macAt(b, 0, b.length);
 
 /** bytesToMac of `length` bytes of `b` from `start`, read in place (no view per address). */
 export function macAt(b: Uint8Array, start: number, length: number): string {
-  // The usual 6 bytes in one template (one string built, not a chain of partial ones).
-  if (length === 6)
-    return `${HEX2[b[start] as number]}:${HEX2[b[start + 1] as number]}:${HEX2[b[start + 2] as number]}:${HEX2[b[start + 3] as number]}:${HEX2[b[start + 4] as number]}:${HEX2[b[start + 5] as number]}`;
+  if (length === 0) return "";
+  if (length <= MAC_TEXT_MAX) {
+    // Written as text into one scratch buffer and read out as one string: no partial strings.
+    let o = 0;
+    for (let i = 0; i < length; i++) {
+      const v = b[start + i] as number;
+      if (i > 0) MAC_TEXT[o++] = 0x3a; // ':'
+      MAC_TEXT[o++] = HEX_DIGITS[v >> 4] as number;
+      MAC_TEXT[o++] = HEX_DIGITS[v & 15] as number;
+    }
+    return MAC_TEXT.toString("latin1", 0, o);
+  }
   let out = "";
   for (let i = 0; i < length; i++)
     out += i === 0 ? HEX2[b[start] as number] : `:${HEX2[b[start + i] as number]}`;

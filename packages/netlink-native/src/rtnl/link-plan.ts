@@ -138,7 +138,7 @@ async function createLink(
       marking = both[1] as Promise<Message[]>;
       marking.catch(() => undefined); // awaited by the caller; failing with the create is expected
     }
-    const echoed = (await created).find((m) => m.type === C.RTM_NEWLINK);
+    const echoed = (await created).find(isNewLink);
     // Some kinds (vxlan) come back without an echo: then one look-up by name.
     const link = echoed ? decodeLink(echoed.body) : await host.get(spec.name);
     return { link, marking };
@@ -146,6 +146,8 @@ async function createLink(
     scope.close();
   }
 }
+
+const isNewLink = (m: Message): boolean => m.type === C.RTM_NEWLINK;
 
 /** Deletes a link made by createLink (the undo of the create step). */
 async function deleteCreated(host: LinkPlanHost, link: Link, object: string): Promise<void> {
@@ -169,7 +171,8 @@ const markStepName = (spec: ParsedLinkAddSpec) => `set ifalias of ${spec.name}`;
 export async function addLinkDirect(
   host: LinkPlanHost,
   spec: ParsedLinkAddSpec,
-  subject: string,
+  /** The StepError's subject; default `link add "<name>"` (made only if it fails). */
+  subject?: string,
 ): Promise<Link> {
   const kind = linkKind(spec.kind);
   if (!kind) throw new Error(`no plugin for link kind ${spec.kind}`); // unreachable: validated
@@ -185,7 +188,7 @@ export async function addLinkDirect(
     } catch (e) {
       undoErrors.push({ step: `create ${spec.kind} ${spec.name}`, error: asError(e) });
     }
-    throw new StepError(subject, markStepName(spec), 1, cause, 1, undoErrors);
+    throw new StepError(subject ?? `link add "${spec.name}"`, markStepName(spec), 1, cause, 1, undoErrors);
   }
   link.alias = alias;
   return link;

@@ -24,6 +24,8 @@ import {
 import { findOwned, type OwnedLink, type OwnedQuery } from "./owned-links.js";
 
 const linkRefList = z.array(linkRef);
+/** add()'s default options, shared (not a fresh `{}` per create); never written to. */
+const NO_PLAN_OPTIONS: PlanOptions = Object.freeze({});
 
 /**
  * Checks a list of links: a list of ifindexes (what a caller that made the links has) passes
@@ -158,7 +160,7 @@ export class Links {
    * validated before anything is sent; a failure after the create deletes the link again. A
    * refusal of the create itself is the kernel's NetlinkError; a later failure is a StepError.
    */
-  async add(input: LinkAddSpec, options: PlanOptions = {}): Promise<Link> {
+  async add(input: LinkAddSpec, options: PlanOptions = NO_PLAN_OPTIONS): Promise<Link> {
     await this.conn.admit();
     const spec = checkLinkAddSpec(input);
     if (spec.netns !== undefined) {
@@ -168,9 +170,14 @@ export class Links {
     return this.addParsed(spec, options);
   }
 
-  private async addParsed(spec: ParsedLinkAddSpec, options: PlanOptions): Promise<Link> {
-    // Without a fault to inject nobody sees the steps: the same work, without building them.
-    if (!options.beforeStep) return addLinkDirect(this, spec, options.subject ?? `link add "${spec.name}"`);
+  private addParsed(spec: ParsedLinkAddSpec, options: PlanOptions): Promise<Link> {
+    // Without a fault to inject nobody sees the steps: the same work, without building them (and
+    // without another async layer: addLinkDirect's promise is returned as it is).
+    if (!options.beforeStep) return addLinkDirect(this, spec, options.subject);
+    return this.addPlanned(spec, options);
+  }
+
+  private async addPlanned(spec: ParsedLinkAddSpec, options: PlanOptions): Promise<Link> {
     const plan = planLinkAdd(this, spec);
     try {
       await runPlan(plan.steps, { subject: `link add "${spec.name}"`, ...options });
