@@ -8,6 +8,7 @@ import { Tc } from "@vmnet/tc-qos";
 import { VmnetError } from "../errors.js";
 import { forwardingRestore, writeSysctls } from "../masquerade/index.js";
 import type { Journal } from "../plan/journal.js";
+import { turnRoom } from "../plan/turn-room.js";
 import { CSN_REDIRECT_PRIO, DHCP_PASS_PRIO_V4, DHCP_PASS_PRIO_V6 } from "./dhcp-guard.js";
 import { configureLinkWith } from "./link-info.js";
 import type { CsnJournal } from "./types.js";
@@ -52,6 +53,7 @@ export async function restoreFromJournal(
     }
   };
   const rtnl = handles.rtnl ?? (await Rtnl.open({ netns: { path } }));
+  await turnRoom();
   try {
     const nftPart = async () => {
       if (!record.nftTable) return;
@@ -152,6 +154,8 @@ export async function restoreFromJournal(
         });
         if (!now) return;
         const seen = now;
+        // Restoring the CNI links encodes a few dozen requests: a turn's worth (turn-room.ts).
+        await turnRoom();
         await Promise.all(restoreCni(seen));
         await attempt("links", () => linksPart(seen));
       })(),
