@@ -27,6 +27,16 @@ function socketInode(fd: string): string | undefined {
   }
 }
 
+/** Sends one 60-byte frame (a local experimental ethertype) out of lo: a send in flight. */
+function sendOnLoopback(sock: { send(data: Buffer, dest: Buffer): Promise<number> }): Promise<number> {
+  const dest = Buffer.alloc(20); // struct sockaddr_ll
+  dest.writeUInt16LE(AF_PACKET, 0);
+  dest.writeInt32LE(1, 4); // lo
+  const frame = Buffer.alloc(60, 0x42);
+  frame.writeUInt16BE(0x88b5, 12);
+  return sock.send(frame, dest);
+}
+
 describePrivileged("DatagramSocket.closeAsync", () => {
   test("the fd is closed once the promise settles, a second close is harmless, nothing leaks over 500 cycles", async () => {
     const before = openSockets();
@@ -48,12 +58,7 @@ describePrivileged("DatagramSocket.closeAsync", () => {
   test("closing with a send in flight: the send completes, then the fd is gone", async () => {
     const before = openSockets();
     const sock = new (native().DatagramSocket)(AF_PACKET, SOCK_RAW, 0, "", () => {});
-    const dest = Buffer.alloc(20);
-    dest.writeUInt16LE(AF_PACKET, 0);
-    dest.writeInt32LE(1, 4); // lo
-    const frame = Buffer.alloc(60, 0x42);
-    frame.writeUInt16BE(0x88b5, 12);
-    const sending = sock.send(frame, dest);
+    const sending = sendOnLoopback(sock);
     const closing = sock.closeAsync();
     await expect(sending).resolves.toBe(60);
     await closing;
@@ -65,12 +70,7 @@ describePrivileged("DatagramSocket.closeAsync", () => {
     const sock = new (native().DatagramSocket)(AF_PACKET, SOCK_RAW, 0, "", () => {});
     const fd = String(sock.fd);
     const inode = socketInode(fd);
-    const dest = Buffer.alloc(20);
-    dest.writeUInt16LE(AF_PACKET, 0);
-    dest.writeInt32LE(1, 4); // lo
-    const frame = Buffer.alloc(60, 0x42);
-    frame.writeUInt16BE(0x88b5, 12);
-    const sending = sock.send(frame, dest);
+    const sending = sendOnLoopback(sock);
     const closing = sock.close();
     // The send's pool job holds the fd: closing it now could hand its number to another open.
     expect(socketInode(fd)).toBe(inode);
