@@ -24,6 +24,8 @@ export function netnsPath(ref: NetnsRef, field = "netns"): string {
   // handle it opens): a path string, or an object holding only a non-empty path string.
   if (typeof ref === "string" && ref.startsWith("/")) return ref;
   if (isPathOnly(ref)) return (ref as { path: string }).path;
+  // A plain name the schemas accept: the path join() would give, without the schemas or join().
+  if (isPlainNetnsName(ref)) return `${NETNS_RUN_DIR}/${ref as string}`;
   check(netnsRef, ref, field);
   if (typeof ref === "string") return ref.startsWith("/") ? ref : join(NETNS_RUN_DIR, checkName(ref));
   if ("path" in ref) return ref.path;
@@ -41,6 +43,18 @@ function isPathOnly(ref: unknown): boolean {
   const keys = Object.keys(ref);
   const path = (ref as { path?: unknown }).path;
   return keys.length === 1 && keys[0] === "path" && typeof path === "string" && path.length > 0;
+}
+
+/** What netnsRef and netnsName accept as a name (join() leaves it as it is: no '/', '.' or '..'). */
+function isPlainNetnsName(ref: unknown): boolean {
+  return (
+    typeof ref === "string" &&
+    ref.length >= 1 &&
+    ref.length <= 255 &&
+    ref !== "." &&
+    ref !== ".." &&
+    !ref.includes("/")
+  );
 }
 
 function checkName(name: string, field = "netns.name"): string {

@@ -6,9 +6,9 @@ import { fromNative, NetlinkNativeError } from "./errors.js";
 import { native } from "./native.js";
 import { type NetnsRef, netnsPath } from "./netns.js";
 import { TurnPacer } from "./turn-pacer.js";
-import { check, ifName, netnsRef } from "./validate.js";
+import { check, ifName, isPlainIfName, isPlainObject, netnsRef } from "./validate.js";
 
-const tapOptions = z
+export const tapOptions = z
   .object({
     name: ifName.optional(),
     netns: netnsRef.optional(),
@@ -21,6 +21,44 @@ const tapOptions = z
   })
   .strict();
 export type TapOptions = z.input<typeof tapOptions>;
+type ParsedTapOptions = z.output<typeof tapOptions>;
+
+const isTapOwner = (v: unknown): v is number =>
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0x7fffffff;
+
+/**
+ * The usual options checked by hand (the same rules; the schema's defaults applied), or
+ * undefined for anything the schema must look at (and name the field of, when it is wrong). A
+ * storm of a thousand TAPs ran the schema a thousand times: 1.3 KiB of garbage per TAP.
+ */
+export function plainTapOptions(input: unknown): ParsedTapOptions | undefined {
+  if (!isPlainObject(input)) return undefined;
+  const out: ParsedTapOptions = { mode: "tap", vnetHdr: false, queues: 1, persist: false };
+  for (const k in input) {
+    const v = input[k];
+    if (k === "name") {
+      if (!isPlainIfName(v)) return undefined;
+      out.name = v;
+    } else if (k === "netns") {
+      // Any non-empty name or path (netnsPath checks it further, naming "tap.netns").
+      if (typeof v !== "string" || v.length === 0) return undefined;
+      out.netns = v;
+    } else if (k === "mode") {
+      if (v !== "tap" && v !== "tun") return undefined;
+      out.mode = v;
+    } else if (k === "vnetHdr" || k === "persist") {
+      if (typeof v !== "boolean") return undefined;
+      out[k] = v;
+    } else if (k === "queues") {
+      if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 256) return undefined;
+      out.queues = v as number;
+    } else if (k === "owner" || k === "group") {
+      if (!isTapOwner(v)) return undefined;
+      out[k] = v;
+    } else return undefined;
+  }
+  return out;
+}
 
 /**
  * TAP opens and closes admitted per event-loop turn: a thousand started at once validate their
@@ -57,20 +95,22 @@ export interface Tap {
  */
 export async function openTap(options: TapOptions = {}): Promise<Tap> {
   await tapPacer.admit();
-  const o = check(tapOptions, options, "tap");
+  const o = plainTapOptions(options) ?? check(tapOptions, options, "tap");
   const path = o.netns === undefined ? undefined : netnsPath(o.netns as NetnsRef, "tap.netns");
   let opened: { name: string; index: number; fds: number[] };
   try {
-    opened = await native().openTap({
-      ...(o.name !== undefined && { name: o.name }),
-      ...(path !== undefined && { netns: path }),
+    // Fields set one by one (no spread of an optional object per option).
+    const request: Parameters<ReturnType<typeof native>["openTap"]>[0] = {
       tun: o.mode === "tun",
       vnetHdr: o.vnetHdr,
       queues: o.queues,
       persist: o.persist,
-      ...(o.owner !== undefined && { owner: o.owner }),
-      ...(o.group !== undefined && { group: o.group }),
-    });
+    };
+    if (o.name !== undefined) request.name = o.name;
+    if (path !== undefined) request.netns = path;
+    if (o.owner !== undefined) request.owner = o.owner;
+    if (o.group !== undefined) request.group = o.group;
+    opened = await native().openTap(request);
   } catch (e) {
     throw fromNative(e, `open tap${o.name ? ` "${o.name}"` : ""}`, path);
   }

@@ -10,6 +10,24 @@ export const ifName = z
   .refine((s) => !/[/\s:]/.test(s), "must not contain '/', ':' or whitespace")
   .refine((s) => s !== "." && s !== "..", "must not be '.' or '..'");
 
+/** An object literal's kind of object (what the hand-checked shortcuts take; others go to zod). */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/**
+ * Printable ASCII without space, '/' and ':', 1-15 characters, not "." or "..": a name `ifName` accepts
+ * (checked without the schema; names outside this, valid or not, are the schema's to judge).
+ */
+export function isPlainIfName(v: unknown): v is string {
+  if (typeof v !== "string" || v.length === 0 || v.length > 15 || v === "." || v === "..") return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 0x2f || c === 0x3a) return false;
+  }
+  return true;
+}
+
 /** Alternative names (IFLA_ALT_IFNAME): up to ALTIFNAMSIZ - 1 = 127 bytes. */
 export const altName = z
   .string()

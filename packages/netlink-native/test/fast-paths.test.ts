@@ -5,17 +5,20 @@
 // in place is the identity decoder's, and a list of ifindexes skips the schema but a bad list
 // does not.
 import { isIPv4, isIPv6 } from "node:net";
+import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { ipToBytes, macAt } from "../src/codec/addresses.js";
 import * as C from "../src/codec/constants.js";
 import { AttrWriter } from "../src/codec/writer.js";
 import { NetlinkInputError } from "../src/errors.js";
+import { NETNS_RUN_DIR, netnsPath } from "../src/netns.js";
 import { decodeLinkGroup, decodeLinkIdentity } from "../src/packet/link-identity.js";
 import { checkLinkAddSpec, checkLinkAddSpecWithSchema } from "../src/rtnl/link-specs.js";
 import { Links } from "../src/rtnl/links.js";
 import { plainVethSpec } from "../src/rtnl/plain-veth-spec.js";
-import { isCidr } from "../src/validate.js";
+import { plainTapOptions, tapOptions } from "../src/tap.js";
+import { check, isCidr } from "../src/validate.js";
 
 /** The outcome of a check: its value, or the error's class, field and reason. */
 function outcome(f: () => unknown): unknown {
@@ -220,6 +223,80 @@ describe("shortcuts on the request path", () => {
     );
     // Length 8, type IFA_LOCAL, then the address in network order.
     expect(viaWriter("10.1.2.3")).toEqual({ ok: "080002000a010203" });
+  });
+
+  test("TAP options checked by hand are what the schema returns (defaults applied); the rest get its error", () => {
+    const tapish = fc
+      .tuple(
+        fc.record(
+          {
+            name: goodName,
+            netns: fc.constantFrom("ns1", "/run/netns/x"),
+            mode: fc.constantFrom("tap", "tun"),
+            vnetHdr: fc.boolean(),
+            queues: fc.integer({ min: 1, max: 256 }),
+            persist: fc.boolean(),
+            owner: fc.nat(0x7fffffff),
+            group: fc.nat(0x7fffffff),
+          },
+          { requiredKeys: [] },
+        ),
+        fc.option(
+          fc.oneof(
+            fc.tuple(fc.constantFrom("name"), nameish),
+            fc.tuple(fc.constantFrom("queues", "owner", "group"), numberish),
+            fc.tuple(fc.constantFrom("mode"), fc.constantFrom("TAP", "tun ", undefined)),
+            fc.tuple(fc.constantFrom("vnetHdr", "persist"), fc.constantFrom(1, "true", undefined)),
+            fc.tuple(fc.constantFrom("netns"), fc.constantFrom("", { name: "x" }, 3)),
+            fc.tuple(fc.constantFrom("bogus"), fc.constant(true)),
+          ),
+          { freq: 2 },
+        ),
+      )
+      .map(([o, change]) => ({ ...o, ...(change ? { [change[0]]: change[1] } : {}) }));
+    let taken = 0;
+    fc.assert(
+      fc.property(tapish, (o) => {
+        const fast = plainTapOptions(o);
+        // What the shortcut declines goes to the schema as before (nothing to compare).
+        if (fast) {
+          taken++;
+          expect(fast).toEqual(check(tapOptions, o, "tap"));
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    expect(taken).toBeGreaterThan(1000);
+    expect(plainTapOptions({ name: "t1", persist: true })).toEqual({
+      name: "t1",
+      mode: "tap",
+      vnetHdr: false,
+      queues: 1,
+      persist: true,
+    });
+    expect(plainTapOptions({ name: "t1", queues: 0 })).toBeUndefined();
+  });
+
+  test("a netns name maps to the path join() gives, and a bad name still gets the typed error", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 12 }),
+          fc.constantFrom(".", "..", "a/b", "", "x".repeat(255), "x".repeat(256), "..a", "a\\b"),
+        ),
+        (name) => {
+          const got = outcome(() => netnsPath(name));
+          if (name.startsWith("/")) expect(got).toEqual({ ok: name });
+          else if ("ok" in (got as object)) expect(got).toEqual({ ok: join(NETNS_RUN_DIR, name) });
+          else expect(got).toMatchObject({ field: expect.stringMatching(/^netns/) });
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    expect(outcome(() => netnsPath("a/b"))).toMatchObject({ field: "netns.name" });
+    expect(outcome(() => netnsPath(".."))).toMatchObject({ field: "netns.name" });
+    expect(outcome(() => netnsPath("x".repeat(256)))).toMatchObject({ field: "netns.name" });
+    expect(netnsPath("pod-1")).toBe("/run/netns/pod-1");
   });
 
   test("isCidr read in place accepts exactly what the split-and-regex reading accepted", () => {

@@ -5,23 +5,10 @@
 // Only input the schema surely accepts is taken here, and the result is what the schema returns
 // for it (a fresh object with the same fields). Anything else, valid or not, returns undefined
 // and goes through the schema, which gives the typed error naming the field.
+import { isPlainIfName, isPlainObject } from "../validate.js";
 import type { ParsedLinkAddSpec } from "./link-specs.js";
 
 const MARK_TOKEN = /^[A-Za-z0-9._-]{1,64}$/;
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && Object.getPrototypeOf(v) === Object.prototype;
-}
-
-/** Printable ASCII without space, '/' and ':', 1-15 characters, not "." or "..": an ifName. */
-function isPlainIfName(v: unknown): v is string {
-  if (typeof v !== "string" || v.length === 0 || v.length > 15 || v === "." || v === "..") return false;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f || c === 0x2f || c === 0x3a) return false;
-  }
-  return true;
-}
 
 /** ASCII (so bytes = characters) of at most 255: an alias. */
 function isPlainAlias(v: unknown): v is string {
