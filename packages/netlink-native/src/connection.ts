@@ -62,6 +62,8 @@ const KEEP_FROM = 4096;
 const KEEP_SEND_BUFFER = 256 << 10;
 
 const NO_BODY = Buffer.alloc(0);
+/** A Pending's settling functions until its promise's executor has run (at once). */
+const unsettled = (): void => undefined;
 /** The default options, shared (not a fresh `{}` per request); never written to. */
 const NO_OPTIONS: RequestOptions = Object.freeze({});
 
@@ -473,34 +475,44 @@ export class NetlinkConnection {
     }
     this.seq = (this.seq + 1) >>> 0 || 1;
     const seq = this.seq;
-    return new Promise<Message[]>((resolve, reject) => {
-      // Every request has a deadline (validated positive and finite: never silently none).
-      const ms = opts.timeoutMs ?? this.timeoutMs;
-      const p: Pending = {
-        seq,
-        type,
-        flags,
-        body,
-        glued,
-        context,
-        dump,
-        messages: undefined,
-        interrupted: false,
-        resolve,
-        reject,
-        deadline: performance.now() + ms,
-        timeoutMs: ms,
-        // Every field set here, in one order: every request has the same hidden class.
-        onMessage: typeof onMessage === "function" ? onMessage : onMessage?.onMessage,
-        onInterrupted: typeof onMessage === "function" ? undefined : onMessage?.onInterrupted,
-      };
+    // Every request has a deadline (validated positive and finite: never silently none).
+    const ms = opts.timeoutMs ?? this.timeoutMs;
+    const p: Pending = {
+      seq,
+      type,
+      flags,
+      body,
+      glued,
+      context,
+      dump,
+      messages: undefined,
+      interrupted: false,
+      resolve: unsettled,
+      reject: unsettled,
+      deadline: performance.now() + ms,
+      timeoutMs: ms,
+      // Every field set here, in one order: every request has the same hidden class.
+      onMessage: typeof onMessage === "function" ? onMessage : onMessage?.onMessage,
+      onInterrupted: typeof onMessage === "function" ? undefined : onMessage?.onInterrupted,
+    };
+    // The executor only keeps the settling functions (its closure holds `p` alone, not every
+    // argument of this call).
+    const promise = new Promise<Message[]>((resolve, reject) => {
+      p.resolve = resolve;
+      p.reject = reject;
+    });
+    try {
       this.armSweep();
       if (dump) this.trackDump(1);
       this.pending.set(seq, p);
       if (this.pending.size === 1) this.socket.raw.ref();
       this.outbox.push(p);
       this.scheduleFlush();
-    });
+    } catch (e) {
+      // As when this ran inside the executor: a failure here rejects the request.
+      p.reject(e as Error);
+    }
+    return promise;
   }
 
   /**

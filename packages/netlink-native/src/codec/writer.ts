@@ -41,6 +41,18 @@ function dottedQuad(s: string): number {
   return parts === 4 ? value : -1;
 }
 
+/** Bodies up to this size are copied by a loop: Buffer#copy makes a view of its source per call. */
+const COPY_BY_LOOP = 256;
+
+/** The first `n` bytes of `from` into `to`. */
+function copyBytes(from: Buffer, to: Buffer, n: number): void {
+  if (n > COPY_BY_LOOP) {
+    from.copy(to, 0, 0, n);
+    return;
+  }
+  for (let i = 0; i < n; i++) to[i] = from[i] as number;
+}
+
 /**
  * Builds one netlink message body: fixed headers, then attributes (type-length-value, 4-byte
  * aligned, nestable). Grows its buffer as needed; `finish()` returns exactly the bytes written,
@@ -238,7 +250,7 @@ export class AttrWriter {
     if (this.open.length > 0) throw new Error("AttrWriter.finish() with an unclosed nested attribute");
     if (this.finished) return this.finished;
     const out = Buffer.allocUnsafe(this.len);
-    this.buf.copy(out, 0, 0, this.len);
+    copyBytes(this.buf, out, this.len);
     if (spare.length < SPARE_MAX && this.buf.length <= SPARE_MAX_BYTES) spare.push(this.buf);
     this.buf = EMPTY;
     this.finished = out;
