@@ -28,6 +28,20 @@ export function isPlainIfName(v: unknown): v is string {
   return true;
 }
 
+/** ASCII (so bytes = characters) of at most 255: an alias the link schemas accept. */
+export function isPlainAlias(v: unknown): v is string {
+  if (typeof v !== "string" || v.length > 255) return false;
+  for (let i = 0; i < v.length; i++) if (v.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+/** What `mtu` accepts. */
+export const isPlainMtu = (v: unknown): v is number =>
+  Number.isInteger(v) && (v as number) >= 68 && (v as number) <= 65535;
+/** What `u32` accepts. */
+export const isPlainU32 = (v: unknown): v is number =>
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
+
 /** Alternative names (IFLA_ALT_IFNAME): up to ALTIFNAMSIZ - 1 = 127 bytes. */
 export const altName = z
   .string()
@@ -54,9 +68,12 @@ export const timeoutMs = z
 /** A link by name (or alternative name) or by ifindex. */
 export const linkRef = z.union([altName, z.number().int().positive("must be a positive ifindex")]);
 
-/** An ifindex that linkRef accepts as it is (checked without running the schema). */
+/**
+ * An ifindex that linkRef accepts as it is (checked without running the schema): a positive safe
+ * integer, as zod's int() has it.
+ */
 export function isIfindex(ref: unknown): ref is number {
-  return typeof ref === "number" && Number.isInteger(ref) && ref > 0;
+  return typeof ref === "number" && Number.isSafeInteger(ref) && ref > 0;
 }
 
 export const mac = z

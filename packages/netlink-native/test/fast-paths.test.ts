@@ -14,8 +14,9 @@ import { AttrWriter } from "../src/codec/writer.js";
 import { NetlinkInputError } from "../src/errors.js";
 import { NETNS_RUN_DIR, netnsPath } from "../src/netns.js";
 import { decodeLinkGroup, decodeLinkIdentity } from "../src/packet/link-identity.js";
-import { checkLinkAddSpec, checkLinkAddSpecWithSchema } from "../src/rtnl/link-specs.js";
+import { checkLinkAddSpec, checkLinkAddSpecWithSchema, linkChanges } from "../src/rtnl/link-specs.js";
 import { Links } from "../src/rtnl/links.js";
+import { plainLinkChanges } from "../src/rtnl/plain-link-changes.js";
 import { plainVethSpec } from "../src/rtnl/plain-veth-spec.js";
 import { plainTapOptions, tapOptions } from "../src/tap.js";
 import { check, isCidr } from "../src/validate.js";
@@ -223,6 +224,65 @@ describe("shortcuts on the request path", () => {
     );
     // Length 8, type IFA_LOCAL, then the address in network order.
     expect(viaWriter("10.1.2.3")).toEqual({ ok: "080002000a010203" });
+  });
+
+  test("link changes checked by hand are what the schema accepts, with the same fields", async () => {
+    const changes = fc
+      .tuple(
+        fc.record(
+          {
+            up: fc.boolean(),
+            promisc: fc.boolean(),
+            mtu: goodMtu,
+            txqlen: goodU32,
+            group: goodU32,
+            alias: fc.stringMatching(/^[ -~]{0,20}$/),
+            name: goodName,
+            master: fc.oneof(fc.constant(null), fc.integer({ min: 1, max: 2 ** 31 }), goodName),
+          },
+          { requiredKeys: [] },
+        ),
+        fc.option(
+          fc.oneof(
+            fc.tuple(fc.constantFrom("name", "master"), nameish),
+            fc.tuple(
+              fc.constantFrom("master"),
+              fc.constantFrom(0, -1, 1.5, 2 ** 53, 2 ** 53 - 1, undefined, "x".repeat(127), "x".repeat(128)),
+            ),
+            fc.tuple(fc.constantFrom("mtu", "txqlen", "group"), numberish),
+            fc.tuple(fc.constantFrom("up", "promisc"), fc.constantFrom(1, "true", undefined)),
+            fc.tuple(fc.constantFrom("alias"), fc.constantFrom("a".repeat(256), "é".repeat(100), 7)),
+            fc.tuple(
+              fc.constantFrom("mac", "netns", "bogus"),
+              fc.constantFrom("02:00:00:00:00:01", "ns1", true),
+            ),
+          ),
+          { freq: 2 },
+        ),
+      )
+      .map(([c, change]) => ({ ...c, ...(change ? { [change[0]]: change[1] } : {}) }));
+    let taken = 0;
+    fc.assert(
+      fc.property(changes, (c) => {
+        const fast = plainLinkChanges(c);
+        // What the shortcut declines goes to the schema as before (nothing to compare).
+        if (fast) {
+          taken++;
+          expect(fast).toEqual(check(linkChanges, c, "changes"));
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    expect(taken).toBeGreaterThan(1000);
+    expect(plainLinkChanges({ alias: "vmnet:1 owner=x pid=1@2 role=tap", group: 7 })).toBeDefined();
+    expect(plainLinkChanges({ master: 2 ** 53 })).toBeUndefined();
+    expect(plainLinkChanges({ mac: "02:00:00:00:00:01" })).toBeUndefined();
+    // Bad changes still get the typed error naming the field.
+    const links = new Links(undefined as never);
+    const admitted = { admit: () => Promise.resolve() };
+    Object.defineProperty(links, "conn", { value: admitted });
+    await expect(links.set(1, { mtu: 10 })).rejects.toMatchObject({ field: "changes.mtu" });
+    await expect(links.set(1, { master: 2 ** 53 })).rejects.toBeInstanceOf(NetlinkInputError);
   });
 
   test("TAP options checked by hand are what the schema returns (defaults applied); the rest get its error", () => {

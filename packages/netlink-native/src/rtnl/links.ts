@@ -22,6 +22,7 @@ import {
   type ParsedLinkAddSpec,
 } from "./link-specs.js";
 import { findOwned, type OwnedLink, type OwnedQuery } from "./owned-links.js";
+import { plainLinkChanges } from "./plain-link-changes.js";
 
 const linkRefList = z.array(linkRef);
 /** add()'s default options, shared (not a fresh `{}` per create); never written to. */
@@ -241,8 +242,12 @@ export class Links {
   /** Changes a link in one request (iproute2's `ip link set` with several options). */
   async set(ref: LinkRef, input: LinkChanges): Promise<void> {
     await this.conn.admit();
-    // `{ up: true|false }` (the common change) needs no schema run; anything else is validated.
-    const ch: z.output<typeof linkChanges> = isUpOnly(input) ? input : check(linkChanges, input, "changes");
+    // The common changes (`{ up }`, an alias and a group, a master) need no schema run; anything
+    // else is validated by it.
+    const ch: z.output<typeof linkChanges> = isUpOnly(input)
+      ? input
+      : ((plainLinkChanges(input) as z.output<typeof linkChanges> | undefined) ??
+        check(linkChanges, input, "changes"));
     const index = isIfindex(ref) ? ref : await this.index(ref);
     const attrs: LinkAttrs = {};
     if (ch.mtu !== undefined) attrs.mtu = ch.mtu;

@@ -5,22 +5,16 @@
 // Only input the schema surely accepts is taken here, and the result is what the schema returns
 // for it (a fresh object with the same fields). Anything else, valid or not, returns undefined
 // and goes through the schema, which gives the typed error naming the field.
-import { isPlainIfName, isPlainObject } from "../validate.js";
+import {
+  isPlainMtu as isMtu,
+  isPlainAlias,
+  isPlainIfName,
+  isPlainObject,
+  isPlainU32 as isU32,
+} from "../validate.js";
 import type { ParsedLinkAddSpec } from "./link-specs.js";
 
 const MARK_TOKEN = /^[A-Za-z0-9._-]{1,64}$/;
-
-/** ASCII (so bytes = characters) of at most 255: an alias. */
-function isPlainAlias(v: unknown): v is string {
-  if (typeof v !== "string" || v.length > 255) return false;
-  for (let i = 0; i < v.length; i++) if (v.charCodeAt(i) >= 0x80) return false;
-  return true;
-}
-
-const isMtu = (v: unknown): v is number =>
-  Number.isInteger(v) && (v as number) >= 68 && (v as number) <= 65535;
-const isU32 = (v: unknown): v is number =>
-  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
 
 /** The spec as the schema would return it, or undefined when the schema must look at it. */
 export function plainVethSpec(input: unknown): ParsedLinkAddSpec | undefined {
