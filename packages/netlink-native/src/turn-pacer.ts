@@ -48,8 +48,13 @@ export class TurnPacer {
         return ADMITTED;
       }
     }
-    return new Promise<void>((resolve) => this.waiting.push(resolve));
+    return new Promise<void>(this.wait);
   }
+
+  /** Queues a waiting caller's resolve: one executor for the pacer's life, not one per caller. */
+  private readonly wait = (resolve: () => void): void => {
+    this.waiting.push(resolve);
+  };
 
   private get waitingCount(): number {
     return this.waiting.length - this.head;
