@@ -6,43 +6,24 @@
 // Only input the schema surely accepts is taken; the input is returned as it is (set() only reads
 // it, and the schema would return the same fields). Anything else, valid or not (a MAC, a netns,
 // an unknown key), returns undefined and goes through the schema and its typed errors.
-import {
-  isIfindex,
-  isPlainAlias,
-  isPlainIfName,
-  isPlainMtu,
-  isPlainObject,
-  isPlainU32,
-} from "../validate.js";
+import { isIfindex, isPlainIfName, isPlainObject } from "../validate.js";
 import type { LinkChanges } from "./link-specs.js";
+import { plainLinkField } from "./plain-link-field.js";
 
 export function plainLinkChanges(input: unknown): LinkChanges | undefined {
   if (!isPlainObject(input)) return undefined;
   for (const k in input) {
     const v = input[k];
     switch (k) {
-      case "up":
       case "promisc":
         if (typeof v !== "boolean") return undefined;
-        break;
-      case "mtu":
-        if (!isPlainMtu(v)) return undefined;
-        break;
-      case "txqlen":
-      case "group":
-        if (!isPlainU32(v)) return undefined;
-        break;
-      case "alias":
-        if (!isPlainAlias(v)) return undefined;
-        break;
-      case "name":
-        if (!isPlainIfName(v)) return undefined;
         break;
       case "master":
         if (v !== null && !isIfindex(v) && !isPlainIfName(v)) return undefined;
         break;
       default:
-        return undefined;
+        // up, mtu, txqlen, group, alias, name; a MAC, a netns, unknown keys: the schema's.
+        if (plainLinkField(k, v) !== true) return undefined;
     }
   }
   return input as LinkChanges;

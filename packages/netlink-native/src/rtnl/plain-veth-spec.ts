@@ -5,14 +5,9 @@
 // Only input the schema surely accepts is taken here, and the result is what the schema returns
 // for it (a fresh object with the same fields). Anything else, valid or not, returns undefined
 // and goes through the schema, which gives the typed error naming the field.
-import {
-  isPlainMtu as isMtu,
-  isPlainAlias,
-  isPlainIfName,
-  isPlainObject,
-  isPlainU32 as isU32,
-} from "../validate.js";
+import { isPlainObject } from "../validate.js";
 import type { ParsedLinkAddSpec } from "./link-specs.js";
+import { plainLinkField } from "./plain-link-field.js";
 
 const MARK_TOKEN = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -25,34 +20,18 @@ export function plainVethSpec(input: unknown): ParsedLinkAddSpec | undefined {
     switch (k) {
       case "kind":
         break;
-      case "name":
-        if (!isPlainIfName(v)) return undefined;
-        break;
       case "peer": {
         if (!isPlainObject(v)) return undefined;
         const peer: Record<string, unknown> = {};
         for (const pk in v) {
           const pv = v[pk];
-          if (pk === "name" ? !isPlainIfName(pv) : pk !== "mtu" || !isMtu(pv)) return undefined;
+          if ((pk !== "name" && pk !== "mtu") || plainLinkField(pk, pv) !== true) return undefined;
           peer[pk] = pv;
         }
         if (peer.name === undefined) return undefined;
         out.peer = peer;
         continue;
       }
-      case "mtu":
-        if (!isMtu(v)) return undefined;
-        break;
-      case "up":
-        if (typeof v !== "boolean") return undefined;
-        break;
-      case "group":
-      case "txqlen":
-        if (!isU32(v)) return undefined;
-        break;
-      case "alias":
-        if (!isPlainAlias(v)) return undefined;
-        break;
       case "mark": {
         if (!isPlainObject(v)) return undefined;
         let n = 0;
@@ -70,7 +49,8 @@ export function plainVethSpec(input: unknown): ParsedLinkAddSpec | undefined {
         continue;
       }
       default:
-        return undefined; // netns, mac, master, a peer's netns or mac, unknown keys: the schema's
+        // name, mtu, up, group, txqlen, alias; netns, mac, master, unknown keys: the schema's.
+        if (plainLinkField(k, v) !== true) return undefined;
     }
     out[k] = v;
   }
