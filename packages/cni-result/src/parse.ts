@@ -5,13 +5,21 @@
 import type { z } from "zod";
 import { CniResultError, errorFromIssues } from "./errors.js";
 import { quote } from "./ip.js";
+import { plainResultV1 } from "./plain-result.js";
 import { errorResultSchema } from "./schemas/error.js";
 import { networkConfigListSchema, networkConfigSchema } from "./schemas/netconf.js";
 import { result020Schema } from "./schemas/v020.js";
 import { result040Schema } from "./schemas/v040.js";
 import { resultV1Schema } from "./schemas/v100.js";
 import type { CniErrorResult, CniResult, NetworkConfig, NetworkConfigList, PluginConfig } from "./types.js";
-import { CNI_VERSIONS, type CniVersion, isCniVersion, isLegacyVersion, isV04xVersion } from "./versions.js";
+import {
+  CNI_VERSIONS,
+  type CniVersion,
+  isCniVersion,
+  isLegacyVersion,
+  isV1Version,
+  isV04xVersion,
+} from "./versions.js";
 
 export interface ParseOptions {
   /**
@@ -95,7 +103,12 @@ function versionOf(doc: Record<string, unknown>, options: ParseOptions): CniVers
 export function parseResult(input: unknown, options: ParseOptions = {}): CniResult {
   const doc = readObject(input);
   const version = versionOf(doc, options);
-  return validate(resultSchemaFor(version), { ...doc, cniVersion: version });
+  // A current result of the usual shape skips the schema (plain-result.ts); the rest, and every
+  // error, go through it.
+  return (
+    (isV1Version(version) ? plainResultV1(doc, version) : undefined) ??
+    validate(resultSchemaFor(version), { ...doc, cniVersion: version })
+  );
 }
 
 /** Validates the error result a failing plugin prints (`{code, msg, details}`). */

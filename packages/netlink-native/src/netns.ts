@@ -37,7 +37,8 @@ export function netnsPath(ref: NetnsRef, field = "netns"): string {
   return join(NETNS_RUN_DIR, checkName(ref.name));
 }
 
-function isPathOnly(ref: unknown): boolean {
+/** `{ path }` with a non-empty path and nothing else: the form netnsPath() takes without the schema. */
+export function isPathOnly(ref: unknown): boolean {
   if (typeof ref !== "object" || ref === null || Object.getPrototypeOf(ref) !== Object.prototype)
     return false;
   const keys = Object.keys(ref);

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { fromNative, NetlinkNativeError } from "./errors.js";
 import { native } from "./native.js";
-import { type NetnsRef, netnsPath } from "./netns.js";
+import { isPathOnly, type NetnsRef, netnsPath } from "./netns.js";
 import { TurnPacer } from "./turn-pacer.js";
 import { check, ifName, isPlainIfName, isPlainObject, netnsRef } from "./validate.js";
 
@@ -40,9 +40,9 @@ export function plainTapOptions(input: unknown): ParsedTapOptions | undefined {
       if (!isPlainIfName(v)) return undefined;
       out.name = v;
     } else if (k === "netns") {
-      // Any non-empty name or path (netnsPath checks it further, naming "tap.netns").
-      if (typeof v !== "string" || v.length === 0) return undefined;
-      out.netns = v;
+      // Any non-empty name or path, or { path } (netnsPath checks it further, naming "tap.netns").
+      if ((typeof v !== "string" || v.length === 0) && !isPathOnly(v)) return undefined;
+      out.netns = v as ParsedTapOptions["netns"];
     } else if (k === "mode") {
       if (v !== "tap" && v !== "tun") return undefined;
       out.mode = v;

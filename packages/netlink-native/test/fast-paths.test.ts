@@ -17,7 +17,9 @@ import { decodeLinkGroup, decodeLinkIdentity } from "../src/packet/link-identity
 import { checkLinkAddSpec, checkLinkAddSpecWithSchema, linkChanges } from "../src/rtnl/link-specs.js";
 import { Links } from "../src/rtnl/links.js";
 import { plainLinkChanges } from "../src/rtnl/plain-link-changes.js";
-import { plainVethSpec } from "../src/rtnl/plain-veth-spec.js";
+import { plainLinkSpec } from "../src/rtnl/plain-link-spec.js";
+import { plainRouteSpec } from "../src/rtnl/plain-route-spec.js";
+import { routeSpec } from "../src/rtnl/routes.js";
 import { plainTapOptions, tapOptions } from "../src/tap.js";
 import { check, isCidr } from "../src/validate.js";
 
@@ -155,7 +157,7 @@ describe("shortcuts on the request path", () => {
     let taken = 0;
     fc.assert(
       fc.property(vethish, (spec) => {
-        if (plainVethSpec(spec)) taken++;
+        if (plainLinkSpec(spec)) taken++;
         expect(outcome(() => checkLinkAddSpec(spec))).toEqual(
           outcome(() => checkLinkAddSpecWithSchema(spec)),
         );
@@ -165,19 +167,84 @@ describe("shortcuts on the request path", () => {
     // The generator reaches the shortcut often enough for the comparison to mean something.
     expect(taken).toBeGreaterThan(500);
     // The usual specs take it.
-    expect(plainVethSpec({ kind: "veth", name: "v1", peer: { name: "p1" } })).toEqual({
+    expect(plainLinkSpec({ kind: "veth", name: "v1", peer: { name: "p1" } })).toEqual({
       kind: "veth",
       name: "v1",
       peer: { name: "p1" },
     });
     expect(
-      plainVethSpec({ kind: "veth", name: "v1", peer: { name: "p1" }, mark: { owner: "o", role: "r" } }),
+      plainLinkSpec({ kind: "veth", name: "v1", peer: { name: "p1" }, mark: { owner: "o", role: "r" } }),
     ).toBeDefined();
     // A netns, a MAC or a second spec field it does not know: the schema's.
-    expect(plainVethSpec({ kind: "veth", name: "v1", peer: { name: "p1", netns: "x" } })).toBeUndefined();
+    expect(plainLinkSpec({ kind: "veth", name: "v1", peer: { name: "p1", netns: "x" } })).toBeUndefined();
     expect(
-      plainVethSpec({ kind: "veth", name: "v1", peer: { name: "p1" }, mac: "02:00:00:00:00:01" }),
+      plainLinkSpec({ kind: "veth", name: "v1", peer: { name: "p1" }, mac: "02:00:00:00:00:01" }),
     ).toBeUndefined();
+  });
+
+  test("a bridge spec checked by hand is what the schema returns; anything else gets the schema's error", () => {
+    const plainBridge = fc.record(
+      {
+        kind: fc.constant("bridge"),
+        name: goodName,
+        mtu: goodMtu,
+        up: fc.boolean(),
+        group: goodU32,
+        txqlen: goodU32,
+        alias: fc.stringMatching(/^[ -~]{0,20}$/),
+        mark: fc.record({ owner: fc.constantFrom("vmnet", "a.b_c-1"), role: fc.constantFrom("csn", "br") }),
+        ageingTime: goodU32,
+        forwardDelay: goodU32,
+        helloTime: goodU32,
+        maxAge: goodU32,
+        stp: fc.boolean(),
+        priority: fc.nat(65535),
+        vlanFiltering: fc.boolean(),
+        vlanDefaultPvid: fc.nat(4094),
+        multicastSnooping: fc.boolean(),
+      },
+      { requiredKeys: ["kind", "name"] },
+    );
+    const bridgeEdge: fc.Arbitrary<[string, unknown]> = fc.oneof(
+      edgy,
+      fc.tuple(
+        fc.constantFrom("ageingTime", "forwardDelay", "helloTime", "maxAge", "priority", "vlanDefaultPvid"),
+        fc.oneof(numberish, fc.constantFrom(4094, 4095, 65535, 65536, "1", undefined)),
+      ),
+      fc.tuple(
+        fc.constantFrom("stp", "vlanFiltering", "multicastSnooping"),
+        fc.constantFrom(0, "true", undefined),
+      ),
+      fc.tuple(fc.constantFrom("peer"), fc.constant({ name: "p0" })),
+    );
+    const bridgeish = fc
+      .tuple(plainBridge, fc.option(bridgeEdge, { freq: 2 }))
+      .map(([spec, change]) =>
+        plain(change && change[0] !== "kind" ? { ...spec, [change[0]]: change[1] } : spec),
+      );
+    let taken = 0;
+    fc.assert(
+      fc.property(bridgeish, (spec) => {
+        if (plainLinkSpec(spec)) taken++;
+        expect(outcome(() => checkLinkAddSpec(spec))).toEqual(
+          outcome(() => checkLinkAddSpecWithSchema(spec)),
+        );
+      }),
+      { numRuns: 4000 },
+    );
+    expect(taken).toBeGreaterThan(100);
+    // The bridge a container-side setup creates takes it.
+    const pod = {
+      kind: "bridge",
+      name: "br0",
+      mtu: 1500,
+      txqlen: 1000,
+      ageingTime: 0,
+      alias: "m",
+      group: 7,
+      up: true,
+    };
+    expect(plainLinkSpec(pod)).toEqual(pod);
   });
 
   test("the hand-checked spec is a fresh object: changing it (addMany adds a mark) leaves the input alone", () => {
@@ -304,7 +371,7 @@ describe("shortcuts on the request path", () => {
         fc.record(
           {
             name: goodName,
-            netns: fc.constantFrom("ns1", "/run/netns/x"),
+            netns: fc.constantFrom("ns1", "/run/netns/x", { path: "/run/netns/y" }),
             mode: fc.constantFrom("tap", "tun"),
             vnetHdr: fc.boolean(),
             queues: fc.integer({ min: 1, max: 256 }),
@@ -320,7 +387,10 @@ describe("shortcuts on the request path", () => {
             fc.tuple(fc.constantFrom("queues", "owner", "group"), numberish),
             fc.tuple(fc.constantFrom("mode"), fc.constantFrom("TAP", "tun ", undefined)),
             fc.tuple(fc.constantFrom("vnetHdr", "persist"), fc.constantFrom(1, "true", undefined)),
-            fc.tuple(fc.constantFrom("netns"), fc.constantFrom("", { name: "x" }, 3)),
+            fc.tuple(
+              fc.constantFrom("netns"),
+              fc.constantFrom("", { name: "x" }, 3, { path: "" }, { path: "/p", pid: 1 }, { path: 7 }),
+            ),
             fc.tuple(fc.constantFrom("bogus"), fc.constant(true)),
           ),
           { freq: 2 },
@@ -336,6 +406,90 @@ describe("shortcuts on the request path", () => {
       persist: true,
     });
     expect(plainTapOptions({ name: "t1", queues: 0 })).toBeUndefined();
+    // The form vmnet passes for a pod's netns is taken too.
+    expect(plainTapOptions({ name: "t1", netns: { path: "/run/netns/p" } })?.netns).toEqual({
+      path: "/run/netns/p",
+    });
+  });
+
+  test("route specs checked by hand are what the schema returns; the rest get its error", () => {
+    const address = fc.constantFrom(
+      "10.1.0.1",
+      "fd00::1",
+      "::ffff:1.2.3.4",
+      "10.1.0.256",
+      "1.2.3",
+      "fe80::1%eth0",
+      "",
+    );
+    const cidrish = fc.constantFrom(
+      "10.1.0.0/16",
+      "10.1.0.5",
+      "fd00::/64",
+      "0.0.0.0/0",
+      "10.1.0.0/33",
+      "fd00::/129",
+      "10.0.0.0/08",
+      "x/1",
+    );
+    const routeish = fc
+      .tuple(
+        fc.record(
+          {
+            dst: fc.oneof(fc.constant("default"), cidrish),
+            gateway: address,
+            dev: fc.integer({ min: 1, max: 2 ** 31 }),
+            metric: goodU32,
+            table: goodU32,
+            protocol: fc.oneof(fc.constantFrom("unspec", "kernel", "boot", "static", "dhcp"), fc.nat(255)),
+            scope: fc.constantFrom("universe", "site", "link", "host", "nowhere"),
+            type: fc.constantFrom("unicast", "local", "blackhole", "unreachable", "prohibit", "throw"),
+            onlink: fc.boolean(),
+            prefsrc: address,
+            src: cidrish,
+            mtu: goodMtu,
+            advmss: goodU32,
+          },
+          { requiredKeys: ["dst"] },
+        ),
+        fc.option(
+          fc.oneof(
+            fc.tuple(fc.constantFrom("metric", "table", "advmss", "mtu", "dev", "protocol"), numberish),
+            fc.tuple(
+              fc.constantFrom("protocol", "scope", "type"),
+              fc.constantFrom("ra", "global", "nat", "UNICAST", undefined),
+            ),
+            fc.tuple(fc.constantFrom("dev"), fc.constantFrom("eth0", "", "a/b", 0)),
+            fc.tuple(fc.constantFrom("onlink"), fc.constantFrom(1, "yes", undefined)),
+            fc.tuple(fc.constantFrom("dst"), fc.constantFrom(undefined, "Default", 5)),
+            fc.tuple(fc.constantFrom("multipath"), fc.constant([{ gateway: "10.0.0.1" }])),
+            fc.tuple(fc.constantFrom("bogus"), fc.constant(true)),
+          ),
+          { freq: 2 },
+        ),
+      )
+      .map(([o, change]) => plain(change ? { ...o, [change[0]]: change[1] } : o));
+    let taken = 0;
+    fc.assert(
+      fc.property(routeish, (spec) => {
+        const fast = plainRouteSpec(spec);
+        if (fast) {
+          taken++;
+          expect(fast).toEqual(check(routeSpec, spec, "route"));
+          expect(fast).not.toBe(spec);
+        } else if (
+          !("multipath" in spec) &&
+          typeof spec.dev !== "string" &&
+          !Object.values(spec).includes(undefined)
+        ) {
+          // Declined only where the schema refuses it (names, multipath and keys given as
+          // undefined are left to the schema, valid or not).
+          expect(() => check(routeSpec, spec, "route")).toThrow(NetlinkInputError);
+        }
+      }),
+      { numRuns: 4000 },
+    );
+    expect(taken).toBeGreaterThan(300);
   });
 
   test("a netns name maps to the path join() gives, and a bad name still gets the typed error", () => {

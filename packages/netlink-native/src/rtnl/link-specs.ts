@@ -4,7 +4,7 @@ import { z } from "zod";
 import { NetlinkInputError } from "../errors.js";
 import { LINK_KIND_REGISTRY, LINK_KINDS, type LinkKind, type LinkKindName } from "../packet/kinds/index.js";
 import { check, ifName, linkRef, mac, mtu, netnsRef, u32 } from "../validate.js";
-import { plainVethSpec } from "./plain-veth-spec.js";
+import { plainLinkSpec } from "./plain-link-spec.js";
 
 const alias = z.string().refine((s) => Buffer.byteLength(s) <= 255, "must be at most 255 bytes");
 const markToken = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 of [A-Za-z0-9._-]");
@@ -68,8 +68,8 @@ export type ParsedLinkAddSpec = z.output<SpecSchema<AnyKind>>;
  * unknown kind lists the kinds there are.
  */
 export function checkLinkAddSpec(input: unknown, field = "link"): ParsedLinkAddSpec {
-  // A plain veth pair (most creates) is checked by hand, the same rules without the schema run.
-  return plainVethSpec(input) ?? checkLinkAddSpecWithSchema(input, field);
+  // A plain veth pair or bridge (most creates) is checked by hand, the same rules without the schema.
+  return plainLinkSpec(input) ?? checkLinkAddSpecWithSchema(input, field);
 }
 
 /** checkLinkAddSpec without the hand-checked shortcut (the reference the tests compare it to). */

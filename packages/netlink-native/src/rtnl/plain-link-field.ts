@@ -1,6 +1,6 @@
 // One field of a link spec or change set, checked without the schema: the fields that a create
 // spec and `links.set` share, with the same plain-validity rule in both shortcuts
-// (plain-veth-spec.ts, plain-link-changes.ts).
+// (plain-link-spec.ts, plain-link-changes.ts).
 import { isPlainAlias, isPlainIfName, isPlainMtu, isPlainU32 } from "../validate.js";
 
 /** Whether `value` is plainly valid for `key`; undefined when `key` is not one of these fields. */

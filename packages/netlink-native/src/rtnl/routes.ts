@@ -8,6 +8,7 @@ import { decodeRoute, encodeRouteDumpBody, type Route, type RouteRequest } from 
 import { check, cidr, ip, linkRef, u32 } from "../validate.js";
 import { SCOPES } from "./addresses.js";
 import type { Links } from "./links.js";
+import { plainRouteSpec } from "./plain-route-spec.js";
 
 const PROTOCOLS = { unspec: 0, redirect: 1, kernel: 2, boot: 3, static: 4, dhcp: 16 } as const;
 const TYPES = {
@@ -31,7 +32,7 @@ const nextHop = z
   })
   .strict();
 
-const routeSpec = z
+export const routeSpec = z
   .object({
     /** "10.1.0.0/16", "2001:db8::/32" or "default" (IPv4; use "::/0" for IPv6). */
     dst: z.union([z.literal("default"), cidr]),
@@ -77,7 +78,7 @@ export class Routes {
 
   private async build(input: RouteSpec): Promise<RouteRequest> {
     await this.conn.admit();
-    const s = check(routeSpec, input, "route");
+    const s = plainRouteSpec(input) ?? check(routeSpec, input, "route");
     const dst =
       s.dst === "default"
         ? {

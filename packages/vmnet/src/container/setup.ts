@@ -38,6 +38,7 @@ import { masqueradeSteps } from "./masquerade-wiring.js";
 import { checkNetns } from "./netns.js";
 import { checkIfName, checkOptions, setupOptionsSchema } from "./options.js";
 import { paced } from "./pacing.js";
+import { plainSetupOptions } from "./plain-options.js";
 import { resolveResult } from "./result.js";
 import { type Context, openTapStep, tapStep } from "./tap-step.js";
 import { type NetnsHandles, restoreFromJournal } from "./teardown.js";
@@ -323,7 +324,7 @@ export async function setupContainerSideNetwork(options: SetupOptions): Promise<
   // runs): a hundred setups started together would otherwise validate a hundred results in one
   // turn of the event loop (about 30 ms). A bad input still rejects with VmnetInputError.
   return paced(() => {
-    const o = checkOptions(setupOptionsSchema, options, "");
+    const o = plainSetupOptions(options) ?? checkOptions(setupOptionsSchema, options, "");
     return setupChecked(o, checkNetns(o.netns));
   });
 }
@@ -447,6 +448,8 @@ async function setupChecked(
       }
     }
     const record: CsnJournal = {
+      // First, so that marking the journal complete rewrites 5 bytes in place (setLeadingFlag).
+      complete: false,
       version: 1,
       kind: "container-side-network",
       netns: path,
@@ -478,7 +481,6 @@ async function setupChecked(
       ...(serveIpv6 && { dhcp6Duid: stableDuid(`${id} ${randomBytes(8).toString("hex")}`) }),
       result: resolved.result as ResultV1,
       interfaces,
-      complete: false,
     };
     if (nftOpening) ctx.nft = await nftOpening;
     const full: Context = { ...ctx, path, record, journal } as Context;
@@ -576,8 +578,8 @@ async function setupChecked(
     stages.push([
       step(
         "mark the journal complete",
-        () => journal.write({ ...record, complete: true }),
-        () => journal.write(record),
+        () => journal.setLeadingFlag("complete", true, { ...record, complete: true }),
+        () => journal.setLeadingFlag("complete", false, record),
       ),
     ]);
     await runStages(stages, {

@@ -9,15 +9,20 @@
 // `.tmp-*` file, which readers ignore. No fsync: the crash this guards against is the process's
 // (the page cache outlives it); a machine crash takes the namespaces the journal describes with it.
 import {
+  closeSync,
+  constants,
   linkSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
   statSync,
   unlink,
   writeFileSync,
+  writeSync,
 } from "node:fs";
 import { join } from "node:path";
 
@@ -39,6 +44,13 @@ const KEY = /^[A-Za-z0-9._:-]{1,200}$/;
 
 export class Journal<T> {
   readonly path: string;
+  /**
+   * True when this object last saw no journal (read() found none, or remove() took it away): the
+   * next write() then has no old journal to keep a second name for, and skips the link() that
+   * would fail (a failed linkSync builds an Error with its stack: 0.1 ms of a setup). Only a
+   * hint: another process writing here in between costs the rename its discard, nothing more.
+   */
+  private seenAbsent = false;
   constructor(
     readonly dir: string,
     readonly key: string,
@@ -68,14 +80,17 @@ export class Journal<T> {
     let old: string | undefined;
     try {
       writeFileSync(tmp, `${JSON.stringify(record)}\n`, { mode: 0o600 });
-      old = join(this.dir, ownFileName(GONE_PREFIX));
-      try {
-        linkSync(this.path, old);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-        old = undefined; // the first write: nothing to keep
+      if (!this.seenAbsent) {
+        old = join(this.dir, ownFileName(GONE_PREFIX));
+        try {
+          linkSync(this.path, old);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+          old = undefined; // the first write: nothing to keep
+        }
       }
       renameSync(tmp, this.path);
+      this.seenAbsent = false;
     } catch (e) {
       // The directory may have been removed under us: make it again next time.
       madeDirs.delete(this.dir);
@@ -92,7 +107,10 @@ export class Journal<T> {
    * Error (a failed readFileSync builds one with its stack: 0.3 ms of a setup).
    */
   async read(): Promise<T | undefined> {
-    if (!statSync(this.path, { throwIfNoEntry: false })) return undefined;
+    if (!statSync(this.path, { throwIfNoEntry: false })) {
+      this.seenAbsent = true;
+      return undefined;
+    }
     let text: string;
     try {
       text = readFileSync(this.path, "utf8");
@@ -118,7 +136,43 @@ export class Journal<T> {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
       throw e;
     }
+    this.seenAbsent = true;
     unlink(gone, ignore);
+  }
+
+  /**
+   * Sets a boolean the written record holds as its FIRST property (`{"complete":false,...}`) in
+   * place: the 5 bytes of its value become "true " or "false" (the same length; the space is JSON
+   * whitespace), one pwrite() of a few bytes where write() writes the whole record and renames it.
+   * A setup marks its journal complete this way (0.3 ms less on the event loop per setup).
+   *
+   * The file stays valid JSON at every instant a crash can leave it at: the write is one system
+   * call into the page cache. Readers in other processes run while no setup of theirs is writing
+   * (recovery runs after the writer died); a listing that raced the write could at worst read a
+   * torn value, and listings skip what does not parse. When the file does not start with the flag
+   * (written by an older version, say), is missing or is a symlink, `record` is written whole.
+   */
+  async setLeadingFlag(key: string, value: boolean, record: T): Promise<void> {
+    const head = `{${JSON.stringify(key)}:`;
+    let fd: number | undefined;
+    try {
+      fd = openSync(this.path, constants.O_RDWR | constants.O_NOFOLLOW);
+      const seen = Buffer.allocUnsafe(head.length + 5);
+      const n = readSync(fd, seen, 0, seen.length, 0);
+      const text = seen.toString("latin1", 0, n);
+      const old = text.slice(head.length);
+      if (n === seen.length && text.startsWith(head) && (old === "true " || old === "false")) {
+        writeSync(fd, value ? "true " : "false", head.length, "latin1");
+        return;
+      }
+    } catch (e) {
+      // Gone, or a symlink put in its place (never followed): written whole, as write() does.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ELOOP") throw e;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+    await this.write(record);
   }
 }
 
