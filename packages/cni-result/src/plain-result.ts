@@ -21,43 +21,39 @@ const isCidr = (v: unknown): v is string => isString(v) && explainCidr(v) === un
 /** The result as the schema returns it, or undefined when the schema must look at it. */
 export function plainResultV1(doc: Doc, version: V1Version): ResultV1 | undefined {
   const out: ResultV1 = { cniVersion: version };
-  const { interfaces, ips, routes, dns } = doc;
-  if (interfaces !== undefined) {
-    if (!Array.isArray(interfaces)) return undefined;
-    const list: InterfaceV1[] = [];
-    for (const i of interfaces) {
-      const copy = plainInterface(i);
-      if (!copy) return undefined;
-      list.push(copy);
-    }
-    out.interfaces = list;
-  } else if ("interfaces" in doc) return undefined;
-  if (ips !== undefined) {
-    if (!Array.isArray(ips)) return undefined;
-    const list: IpConfigV1[] = [];
-    for (const ip of ips) {
-      const copy = plainIp(ip, out.interfaces?.length);
-      if (!copy) return undefined;
-      list.push(copy);
-    }
-    out.ips = list;
-  } else if ("ips" in doc) return undefined;
-  if (routes !== undefined) {
-    if (!Array.isArray(routes)) return undefined;
-    const list: Route[] = [];
-    for (const r of routes) {
-      const copy = plainRoute(r);
-      if (!copy) return undefined;
-      list.push(copy);
-    }
-    out.routes = list;
-  } else if ("routes" in doc) return undefined;
-  if (dns !== undefined) {
-    const copy = plainDns(dns);
-    if (!copy) return undefined;
-    out.dns = copy;
+  const interfaces = plainList(doc, "interfaces", plainInterface);
+  if (interfaces === false) return undefined;
+  if (interfaces) out.interfaces = interfaces;
+  const count = interfaces ? interfaces.length : undefined;
+  const ips = plainList(doc, "ips", (ip) => plainIp(ip, count));
+  if (ips === false) return undefined;
+  if (ips) out.ips = ips;
+  const routes = plainList(doc, "routes", plainRoute);
+  if (routes === false) return undefined;
+  if (routes) out.routes = routes;
+  if (doc.dns !== undefined) {
+    const dns = plainDns(doc.dns);
+    if (!dns) return undefined;
+    out.dns = dns;
   } else if ("dns" in doc) return undefined;
   return out;
+}
+
+/**
+ * `doc[key]` as a list of plain copies: undefined when the key is absent, false when the schema
+ * must judge it (not an array, an entry not plain, or the key given as undefined).
+ */
+function plainList<T>(doc: Doc, key: string, each: (v: unknown) => T | undefined): T[] | undefined | false {
+  const value = doc[key];
+  if (value === undefined) return key in doc ? false : undefined;
+  if (!Array.isArray(value)) return false;
+  const list: T[] = [];
+  for (const entry of value) {
+    const copy = each(entry);
+    if (copy === undefined) return false;
+    list.push(copy);
+  }
+  return list;
 }
 
 /**

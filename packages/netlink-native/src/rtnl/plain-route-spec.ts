@@ -9,21 +9,9 @@
 
 import { isIP } from "node:net";
 import { isCidr, isIfindex, isPlainObject, isPlainU32 } from "../validate.js";
+import { SCOPES } from "./addresses.js";
+import { isNameIn, ROUTE_PROTOCOLS, ROUTE_TYPES } from "./route-names.js";
 import type { RouteSpec } from "./routes.js";
-
-const PROTOCOL_NAMES = new Set(["unspec", "redirect", "kernel", "boot", "static", "dhcp"]);
-const SCOPE_NAMES = new Set(["universe", "site", "link", "host", "nowhere"]);
-const TYPE_NAMES = new Set([
-  "unicast",
-  "local",
-  "broadcast",
-  "anycast",
-  "multicast",
-  "blackhole",
-  "unreachable",
-  "prohibit",
-  "throw",
-]);
 
 const isAddress = (v: unknown): boolean => typeof v === "string" && isIP(v) !== 0;
 
@@ -45,12 +33,12 @@ function plainRouteField(key: string, v: unknown): boolean {
       return isPlainU32(v);
     case "protocol":
       return typeof v === "string"
-        ? PROTOCOL_NAMES.has(v)
+        ? isNameIn(ROUTE_PROTOCOLS, v)
         : Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 255;
     case "scope":
-      return typeof v === "string" && SCOPE_NAMES.has(v);
+      return isNameIn(SCOPES, v);
     case "type":
-      return typeof v === "string" && TYPE_NAMES.has(v);
+      return isNameIn(ROUTE_TYPES, v);
     case "onlink":
       return typeof v === "boolean";
     case "mtu":

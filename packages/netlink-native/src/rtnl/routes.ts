@@ -9,19 +9,7 @@ import { check, cidr, ip, linkRef, u32 } from "../validate.js";
 import { SCOPES } from "./addresses.js";
 import type { Links } from "./links.js";
 import { plainRouteSpec } from "./plain-route-spec.js";
-
-const PROTOCOLS = { unspec: 0, redirect: 1, kernel: 2, boot: 3, static: 4, dhcp: 16 } as const;
-const TYPES = {
-  unicast: 1,
-  local: 2,
-  broadcast: 3,
-  anycast: 4,
-  multicast: 5,
-  blackhole: 6,
-  unreachable: 7,
-  prohibit: 8,
-  throw: 9,
-} as const;
+import { namesOf, ROUTE_PROTOCOLS, ROUTE_TYPES } from "./route-names.js";
 
 const nextHop = z
   .object({
@@ -40,26 +28,9 @@ export const routeSpec = z
     dev: linkRef.optional(),
     metric: u32.optional(),
     table: u32.optional(),
-    protocol: z
-      .union([
-        z.enum(["unspec", "redirect", "kernel", "boot", "static", "dhcp"]),
-        z.number().int().min(0).max(255),
-      ])
-      .optional(),
-    scope: z.enum(["universe", "site", "link", "host", "nowhere"]).optional(),
-    type: z
-      .enum([
-        "unicast",
-        "local",
-        "broadcast",
-        "anycast",
-        "multicast",
-        "blackhole",
-        "unreachable",
-        "prohibit",
-        "throw",
-      ])
-      .optional(),
+    protocol: z.union([z.enum(namesOf(ROUTE_PROTOCOLS)), z.number().int().min(0).max(255)]).optional(),
+    scope: z.enum(namesOf(SCOPES)).optional(),
+    type: z.enum(namesOf(ROUTE_TYPES)).optional(),
     onlink: z.boolean().optional(),
     prefsrc: ip.optional(),
     src: cidr.optional(),
@@ -94,9 +65,9 @@ export class Routes {
     if (s.metric !== undefined) r.metric = s.metric;
     if (s.table !== undefined) r.table = s.table;
     if (s.protocol !== undefined)
-      r.protocol = typeof s.protocol === "number" ? s.protocol : PROTOCOLS[s.protocol];
+      r.protocol = typeof s.protocol === "number" ? s.protocol : ROUTE_PROTOCOLS[s.protocol];
     if (s.scope !== undefined) r.scope = SCOPES[s.scope];
-    if (s.type !== undefined) r.type = TYPES[s.type];
+    if (s.type !== undefined) r.type = ROUTE_TYPES[s.type];
     if (s.onlink) r.onlink = true;
     if (s.prefsrc !== undefined) r.prefsrc = s.prefsrc;
     if (s.src !== undefined) {
