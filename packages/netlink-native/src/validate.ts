@@ -89,7 +89,9 @@ export const mtu = z
   .int("must be an integer")
   .min(68, "must be at least 68")
   .max(65535, "must be at most 65535");
-export const ip = z.string().refine((s) => isIPv4(s) || isIPv6(s), "must be an IPv4 or IPv6 address");
+/** What `ip` accepts: IPv4 or IPv6 text. */
+export const isIpText = (v: unknown): v is string => typeof v === "string" && (isIPv4(v) || isIPv6(v));
+export const ip = z.string().refine(isIpText, "must be an IPv4 or IPv6 address");
 export const ipv4 = z.string().refine((s) => isIPv4(s), "must be an IPv4 address");
 /** An address with an optional prefix length (what `cidr` accepts). Read in place (no split). */
 export function isCidr(s: string): boolean {

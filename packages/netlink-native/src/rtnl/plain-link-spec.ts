@@ -6,18 +6,27 @@
 // Only input the schema surely accepts is taken here, and the result is what the schema returns
 // for it (a fresh object with the same fields). Anything else, valid or not, returns undefined
 // and goes through the schema, which gives the typed error naming the field.
+import { LINK_KIND_REGISTRY } from "../packet/kinds/index.js";
 import { isPlainObject, isPlainU32 } from "../validate.js";
 import type { ParsedLinkAddSpec } from "./link-specs.js";
 import { plainLinkField } from "./plain-link-field.js";
 
 const MARK_TOKEN = /^[A-Za-z0-9._-]{1,64}$/;
 
+/**
+ * The kinds checked here, and only while their schema has no cross-field check of its own (the
+ * shortcut applies field rules only): a kind that gains one goes back to the schema.
+ */
+const HAND_CHECKED: ReadonlySet<string> = new Set<string>(
+  LINK_KIND_REGISTRY.filter((k) => (k.kind === "veth" || k.kind === "bridge") && !k.check).map((k) => k.kind),
+);
+
 /** The spec as the schema would return it, or undefined when the schema must look at it. */
 export function plainLinkSpec(input: unknown): ParsedLinkAddSpec | undefined {
   if (!isPlainObject(input)) return undefined;
   const kind = input.kind;
-  const kindField = kind === "veth" ? plainVethField : kind === "bridge" ? plainBridgeField : undefined;
-  if (kindField === undefined) return undefined;
+  if (typeof kind !== "string" || !HAND_CHECKED.has(kind)) return undefined;
+  const kindField = kind === "veth" ? plainVethField : plainBridgeField;
   const out: Record<string, unknown> = {};
   for (const k in input) {
     const v = input[k];

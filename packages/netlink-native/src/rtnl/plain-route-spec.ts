@@ -7,13 +7,10 @@
 // (a fresh object with the same fields). Anything else (multipath, a dev by name, a bad value)
 // returns undefined and goes through the schema, which gives the typed error naming the field.
 
-import { isIP } from "node:net";
-import { isCidr, isIfindex, isPlainObject, isPlainU32 } from "../validate.js";
+import { isCidr, isIfindex, isIpText, isPlainMtu, isPlainObject, isPlainU32 } from "../validate.js";
 import { SCOPES } from "./addresses.js";
 import { isNameIn, ROUTE_PROTOCOLS, ROUTE_TYPES } from "./route-names.js";
 import type { RouteSpec } from "./routes.js";
-
-const isAddress = (v: unknown): boolean => typeof v === "string" && isIP(v) !== 0;
 
 /** Whether `value` is plainly valid for the route field `key` (false for fields left to the schema). */
 function plainRouteField(key: string, v: unknown): boolean {
@@ -24,7 +21,7 @@ function plainRouteField(key: string, v: unknown): boolean {
       return typeof v === "string" && isCidr(v);
     case "gateway":
     case "prefsrc":
-      return isAddress(v);
+      return isIpText(v);
     case "dev":
       return isIfindex(v);
     case "metric":
@@ -42,7 +39,7 @@ function plainRouteField(key: string, v: unknown): boolean {
     case "onlink":
       return typeof v === "boolean";
     case "mtu":
-      return Number.isInteger(v) && (v as number) >= 68 && (v as number) <= 65535;
+      return isPlainMtu(v);
     default:
       return false;
   }
