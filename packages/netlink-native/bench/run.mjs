@@ -326,6 +326,19 @@ async function main() {
     }
     const pp = await inFreshNetns((ns) => ipPerProcessLinks(kind, ns));
     const w = `${kind} x${N}`;
+    // The machine's own share: this process idle (only the monitors' timers) for as long as one
+    // vmnet run, measured the same way. A VM's timers can fire late while the host runs others.
+    const idleMs = median(v.create.map((c, i) => c + v.delete[i])) * 1000;
+    const idle = { loop: monitorEventLoopDelay({ resolution: 1 }), split: new LoopDelayMonitor().start() };
+    idle.loop.enable();
+    await new Promise((resolve) => setTimeout(resolve, idleMs));
+    idle.loop.disable();
+    const idleSplit = idle.split.stop();
+    notes.push(
+      `${w}: the same process idle for ${(idleMs / 1000).toFixed(2)} s after the runs: event-loop p99 ` +
+        `${(idle.loop.percentile(99) / 1e6).toFixed(2)} ms, max ${(idle.loop.max / 1e6).toFixed(2)} ms; ` +
+        `own work p99 ${idleSplit.selfP99.toFixed(2)} ms`,
+    );
     // vmnet and ip -batch delete by link group (one request); the Go peer and ip per process
     // delete one link per request. The workload names say so.
     const byGroup = "(both by group)";
