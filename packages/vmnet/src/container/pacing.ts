@@ -4,10 +4,14 @@
 // back, holding the event loop for over 100 ms. A few at a time keep the loop responsive, and the
 // kernel still overlaps their round trips. Later callers wait their turn in order. Measured with
 // 100 pods on a loaded 2-core machine: the longest block while setting up fell from 155-198 ms to
-// 18-86 ms; the 100 setups took 1.3-2.0 s instead of 0.9-1.1 s.
+// 18-86 ms; the 100 setups took 1.3-2.0 s instead of 0.9-1.1 s. Four rather than eight: on the
+// quiet 2-core machine (100 pods set up and torn down, five runs each) the longest block was
+// 9.5-21.7 ms (median 11.5) instead of 13.0-17.2 (median 14.7), and the 100 setups took as long
+// (0.55-0.75 s): the kernel serialises most of their work anyway (one lock for links), so more
+// setups at once only queue more answers for the same turns.
 import { turnRoom } from "../plan/turn-room.js";
 
-const AT_ONCE = 8;
+const AT_ONCE = 4;
 
 let running = 0;
 const waiting: (() => void)[] = [];
