@@ -3,7 +3,7 @@
 // A hundred container-side setups run four at a time (container/pacing.ts), and their kernel
 // answers and pool completions tend to arrive together: without a check, every setup whose answer
 // came in this turn goes on to its next stage at once, and four stages of a millisecond or two of
-// JavaScript each hold timers and I/O back for 10-20 ms. So before a chunk, a plan asks for room:
+// JavaScript each hold timers and I/O back for 5-10 ms. So before a chunk, a plan asks for room:
 // while this turn has used less than the budget it goes on at once (a lone setup waits only when
 // its own chunks have filled the turn, and then only until the end of the same loop iteration);
 // past it, the chunk waits for a later turn. Waiting chunks are let go one at a time, each after
