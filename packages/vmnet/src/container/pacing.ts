@@ -7,7 +7,7 @@
 // 18-86 ms; the 100 setups took 1.3-2.0 s instead of 0.9-1.1 s. Four rather than eight: on the
 // quiet 2-core machine (100 pods set up and torn down, five runs each) the longest block was
 // 9.5-21.7 ms (median 11.5) instead of 13.0-17.2 (median 14.7), and the 100 setups took as long
-// (0.55-0.75 s): the kernel serialises most of their work anyway (one lock for links), so more
+// (0.53-0.74 s): the kernel serialises most of their work anyway (one lock for links), so more
 // setups at once only queue more answers for the same turns.
 import { turnRoom } from "../plan/turn-room.js";
 
