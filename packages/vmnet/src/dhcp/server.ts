@@ -8,6 +8,7 @@ import { VmnetInputError } from "../errors.js";
 import { copyCounters, countDrop, emptyCounters } from "./counters.js";
 import { formatIpv4 } from "./ipv4.js";
 import { formatMac } from "./mac.js";
+import { OrderedSends } from "./ordered-sends.js";
 import type { MessageTypeName } from "./packet.js";
 import { ipv4Destination, openPacketSocket } from "./packet-socket.js";
 import { receiveFrame } from "./receive.js";
@@ -60,7 +61,7 @@ export class DhcpServer {
     eventHandlerErrors: 0,
   };
   private readonly onEvent: ((event: DhcpEvent) => void) | undefined;
-  private readonly pendingSends = new Set<Promise<unknown>>();
+  private readonly sends = new OrderedSends();
   private stopped = false;
   private stopping: Promise<void> | undefined;
 
@@ -123,7 +124,7 @@ export class DhcpServer {
         device.socket = undefined;
         return socket?.closeAsync();
       });
-      await Promise.allSettled([...this.pendingSends, ...closing]);
+      await Promise.allSettled([this.sends.settled(), ...closing]);
     })();
     return this.stopping;
   }
@@ -240,7 +241,8 @@ export class DhcpServer {
   ): void {
     const socket = device.socket;
     if (!socket) return;
-    const sending = socket.send(frame, ipv4Destination(device.ifindex, frame.subarray(0, 6))).then(
+    this.sends.add(
+      socket.send(frame, ipv4Destination(device.ifindex, frame.subarray(0, 6))),
       () => {
         client.counters.sent[type] += 1;
         this.total.sent[type] += 1;
@@ -256,8 +258,6 @@ export class DhcpServer {
         this.emit({ type: "error", listenOn: device.name, error });
       },
     );
-    this.pendingSends.add(sending);
-    void sending.finally(() => this.pendingSends.delete(sending));
   }
 
   private takeToken(client: ClientState): boolean {

@@ -4,6 +4,7 @@
 // and sent back on the same device. Every frame is answered, ignored or dropped with a reason.
 import { type NativeDatagramSocket, type NetnsRef, netnsPath, Rtnl } from "@vmnet/netlink-native";
 import { formatMac } from "../dhcp/mac.js";
+import { OrderedSends } from "../dhcp/ordered-sends.js";
 import { checkInput } from "../dhcp/schema.js";
 import { VmnetInputError } from "../errors.js";
 import { copyCounters6, countDrop6, emptyCounters6 } from "./counters.js";
@@ -62,7 +63,7 @@ export class Dhcp6Server {
     eventHandlerErrors: 0,
   };
   private readonly onEvent: ((event: Dhcp6Event) => void) | undefined;
-  private readonly pendingSends = new Set<Promise<unknown>>();
+  private readonly sends = new OrderedSends();
   private stopped = false;
   private stopping: Promise<void> | undefined;
 
@@ -142,7 +143,7 @@ export class Dhcp6Server {
         device.socket = undefined;
         return socket?.closeAsync();
       });
-      await Promise.allSettled([...this.pendingSends, ...closing]);
+      await Promise.allSettled([this.sends.settled(), ...closing]);
     })();
     return this.stopping;
   }
@@ -227,26 +228,23 @@ export class Dhcp6Server {
     };
     const socket = device.socket;
     if (!socket) return;
-    const sending = socket
-      .send(outcome.frame, ipv6Destination(device.ifindex, outcome.frame.subarray(0, 6)))
-      .then(
-        () => {
-          client.counters.sent[type] += 1;
-          this.total.sent[type] += 1;
-          if (decision.binds) {
-            client.bound = true;
-            client.lastReplyAt = new Date();
-          }
-          this.emit(event);
-        },
-        (error: Error) => {
-          client.counters.sendErrors += 1;
-          this.total.sendErrors += 1;
-          this.emit({ type: "error", listenOn: device.name, error });
-        },
-      );
-    this.pendingSends.add(sending);
-    void sending.finally(() => this.pendingSends.delete(sending));
+    this.sends.add(
+      socket.send(outcome.frame, ipv6Destination(device.ifindex, outcome.frame.subarray(0, 6))),
+      () => {
+        client.counters.sent[type] += 1;
+        this.total.sent[type] += 1;
+        if (decision.binds) {
+          client.bound = true;
+          client.lastReplyAt = new Date();
+        }
+        this.emit(event);
+      },
+      (error: Error) => {
+        client.counters.sendErrors += 1;
+        this.total.sendErrors += 1;
+        this.emit({ type: "error", listenOn: device.name, error });
+      },
+    );
   }
 
   private takeToken(client: ClientState): boolean {

@@ -5,6 +5,7 @@
 // the gateway's MAC. One AF_PACKET socket per device with a kernel filter for ICMPv6 RS and NS.
 import { type NativeDatagramSocket, type NetnsRef, netnsPath, Rtnl } from "@vmnet/netlink-native";
 import { formatMac, macBytes } from "../dhcp/mac.js";
+import { OrderedSends } from "../dhcp/ordered-sends.js";
 import { checkInput } from "../dhcp/schema.js";
 import { buildIpv6Frame, IPPROTO_ICMPV6 } from "../dhcp6/frame6.js";
 import {
@@ -126,7 +127,7 @@ export class RouterAdvertiser {
     eventHandlerErrors: 0,
   };
   private readonly onEvent: ((event: RaEvent) => void) | undefined;
-  private readonly pendingSends = new Set<Promise<unknown>>();
+  private readonly sends = new OrderedSends();
   private stopped = false;
   private stopping: Promise<void> | undefined;
   private referenced = true;
@@ -215,7 +216,7 @@ export class RouterAdvertiser {
         device.socket = undefined;
         return socket?.closeAsync();
       });
-      await Promise.allSettled([...this.pendingSends, ...closing]);
+      await Promise.allSettled([this.sends.settled(), ...closing]);
     })();
     return this.stopping;
   }
@@ -382,7 +383,8 @@ export class RouterAdvertiser {
       protocol: IPPROTO_ICMPV6,
       upper: icmp,
     });
-    const sending = socket.send(frame, ipv6Destination(device.ifindex, dstMac)).then(
+    this.sends.add(
+      socket.send(frame, ipv6Destination(device.ifindex, dstMac)),
       () => {
         device.counters.sent[counter] += 1;
         this.total.sent[counter] += 1;
@@ -395,8 +397,6 @@ export class RouterAdvertiser {
         this.emit({ type: "error", listenOn: device.listenOn, error });
       },
     );
-    this.pendingSends.add(sending);
-    void sending.finally(() => this.pendingSends.delete(sending));
   }
 
   private drop(device: Advertising, reason: RaDropReason, detail?: string): void {
