@@ -16,7 +16,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { createNetns, deleteNetns, LoopDelayMonitor } from "../dist/index.js";
-import { ipv4 } from "./storm.mjs";
+import { ipBatchLines } from "./storm.mjs";
 
 /** The monitored side: idle but for the monitors; "start" and "stop" on stdin, JSON on stdout. */
 function monitor() {
@@ -44,20 +44,9 @@ function monitor() {
   });
 }
 
-/** The batch files ip reads: the storm's creates, then tagging each link and deleting the group. */
+/** The storm's batch files for ip (see storm.mjs). */
 function batchFiles(kind, n, dir) {
-  const create = [];
-  const del = [];
-  for (let i = 0; i < n; i++) {
-    const name = kind === "veth" ? `v${i}` : `t${i}`;
-    create.push(
-      kind === "veth" ? `link add ${name} type veth peer name p${i}` : `tuntap add dev ${name} mode tap`,
-      `addr add ${ipv4(i)} dev ${name}`,
-      `link set ${name} up`,
-    );
-    del.push(`link set ${name} group 99`);
-  }
-  del.push("link del group 99");
+  const { create, del } = ipBatchLines(kind, n);
   const files = [join(dir, "create"), join(dir, "delete")];
   writeFileSync(files[0], `${create.join("\n")}\n`);
   writeFileSync(files[1], `${del.join("\n")}\n`);

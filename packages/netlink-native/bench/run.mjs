@@ -14,7 +14,7 @@ import { constants, monitorEventLoopDelay, PerformanceObserver } from "node:perf
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { createNetns, deleteNetns, LoopDelayMonitor, Rtnl } from "../dist/index.js";
-import { ipv4, storm } from "./storm.mjs";
+import { ipBatchLines, ipv4, storm } from "./storm.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const N = Number(process.env.BENCH_N ?? 1000);
@@ -149,18 +149,7 @@ function batchFile(lines) {
 }
 
 async function ipBatchLinks(kind, ns) {
-  const create = [];
-  for (let i = 0; i < N; i++) {
-    const name = kind === "veth" ? `v${i}` : `t${i}`;
-    create.push(
-      kind === "veth" ? `link add ${name} type veth peer name p${i}` : `tuntap add dev ${name} mode tap`,
-    );
-    create.push(`addr add ${ipv4(i)} dev ${name}`, `link set ${name} up`);
-  }
-  // ip's fastest delete: tag every link with a group, then delete the group in one request.
-  const del = [];
-  for (let i = 0; i < N; i++) del.push(`link set ${kind === "veth" ? `v${i}` : `t${i}`} group 99`);
-  del.push("link del group 99");
+  const { create, del } = ipBatchLines(kind, N);
   const fc = batchFile(create);
   const fd = batchFile(del);
   const t0 = now();
