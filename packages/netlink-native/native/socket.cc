@@ -570,8 +570,8 @@ class SendWorker : public Napi::AsyncWorker {
   // `read_after`: the caller asks for what the kernel queued during the send to be read on the
   // same pool thread right after it (see Send). Granted only when this socket is read on the pool
   // and no pool receive is running: the worker then holds the socket's one reader's place.
-  // `segments`: with read_after, the data is sent as consecutive sendto() calls of these lengths,
-  // each followed by reading what it queued (see Execute).
+  // `segments`: the data is sent as consecutive sendto() calls of these lengths (with read_after,
+  // each followed by reading what it queued; see Execute).
   SendWorker(Napi::Env env, DatagramSocket* socket, Napi::Object socket_obj, Napi::Buffer<uint8_t> data,
              std::vector<uint8_t> dest, bool read_after, std::vector<size_t> segments)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), socket_(socket),
@@ -591,7 +591,7 @@ class SendWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     BackgroundPriority background;
-    if (!read_after_ || segments_.empty()) segments_.assign(1, data_len_);
+    if (segments_.empty()) segments_.assign(1, data_len_);
     size_t at = 0;
     for (size_t length : segments_) {
       if (at + length > data_len_) length = data_len_ - at;
@@ -601,9 +601,13 @@ class SendWorker : public Napi::AsyncWorker {
       } while (sent < 0 && errno == EINTR);
       if (sent < 0) {
         err_ = SysError::from("sendmsg");
+        sent_before_error_ = at;
         break;
       }
       at += static_cast<size_t>(sent);
+      // A netlink sendto() returns to user space once the kernel has run its requests; a thread
+      // the scheduler wants to preempt (the event loop woken on this CPU) gets it there, not only
+      // at the end of a whole batch (this kernel does not preempt kernel code).
       // The kernel answered every request inside sendto(): for a dump, its first chunk (all of
       // a small one) is queued. Reading it here, until nothing is left (each read lets the kernel
       // build a dump's next chunk), spares the round trip through the event loop that a wake-up
@@ -616,7 +620,10 @@ class SendWorker : public Napi::AsyncWorker {
   void OnOK() override {
     socket_->SendDone(Env());
     if (err_.failed()) {
-      deferred_.Reject(MakeSysError(Env(), err_).Value());
+      // Segments before the failed one were sent (and their requests run): say how many bytes.
+      Napi::Error error = MakeSysError(Env(), err_);
+      error.Set("bytesSent", Napi::Number::New(Env(), static_cast<double>(sent_before_error_)));
+      deferred_.Reject(error.Value());
     } else {
       deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(sent_)));
     }
@@ -641,6 +648,7 @@ class SendWorker : public Napi::AsyncWorker {
   size_t data_len_;
   std::vector<uint8_t> dest_;
   ssize_t sent_ = 0;
+  size_t sent_before_error_ = 0;
   SysError err_;
   ReceiveBuffer& buf_;
   std::vector<size_t> segments_;
@@ -806,8 +814,9 @@ Napi::Value DatagramSocket::LinkIndexes(const Napi::CallbackInfo& info) {
 // With readAfter, on a socket read on the pool (receiveOnPool) whose reader's place is free, the
 // datagrams queued by the time sendto() returns are read on the same pool thread and delivered
 // before the socket is watched again (the loop does not read meanwhile, so they reach JS in
-// order); with segments too, the data goes out as sendto() calls of those lengths, each followed
-// by that read.
+// order). With segments, the data goes out as sendto() calls of those lengths (with readAfter,
+// each followed by that read). A failed sendto() rejects with an error whose `bytesSent` counts
+// the bytes of the segments sent before it.
 Napi::Value DatagramSocket::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckOpen(env)) return env.Undefined();

@@ -144,6 +144,8 @@ export class NetlinkConnection {
    * the addon holds the buffer only for the duration of its send, so nothing is overwritten early.
    */
   private sendBuffer: Buffer | undefined;
+  /** Each sendto()'s length in a send (see flush()): reused, the addon copies it at once. */
+  private segments = new Uint32Array(16);
   private sending = false;
   /** A flush is queued as a microtask (see scheduleFlush). */
   private flushQueued = false;
@@ -562,26 +564,26 @@ export class NetlinkConnection {
     // A dump's first chunk (all of a small dump) is queued by the time sendmsg() returns: read it
     // on the send's pool thread, not after a wake-up of the loop and a second trip to the pool.
     let readAfter = false;
-    // Several dumps: sent one after another by that thread, each read to its end before the next
-    // (the kernel refuses a dump while another runs on the socket), in one job: a segment starts
-    // at each dump after the first.
-    let segments: number[] | undefined;
+    // One sendto() per request (glued requests together in one). This kernel does not preempt
+    // kernel code: the kernel runs all of a sendto()'s requests before the pool thread can give
+    // its CPU to the event loop woken there, so a batch of link creations in one sendto() held
+    // the loop for milliseconds. Dumps: each is read to its end after its own sendto() (the kernel
+    // refuses a dump while another runs on the socket).
+    let segments = this.segments;
+    if (segments.length < count) segments = this.segments = new Uint32Array(Math.max(count, segments.length * 2));
+    let segmentCount = 0;
     let segmentStart = 0;
     let offset = 0;
     // Indexed loops here: an unoptimized for-of over a batch made an iterator result per request.
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i] as Pending;
-      if (r.dump) {
-        if (readAfter && offset > segmentStart) {
-          segments ??= [];
-          segments.push(offset - segmentStart);
-          segmentStart = offset;
-        }
-        readAfter = true;
-      }
+      if (r.dump) readAfter = true;
       offset += NLMSG_HDRLEN + align4(r.body.length);
+      if (!r.glued || i === batch.length - 1) {
+        segments[segmentCount++] = offset - segmentStart;
+        segmentStart = offset;
+      }
     }
-    if (segments) segments.push(size - segmentStart);
     // One request alone gains nothing (its answer is the only wake-up either way).
     const quiet =
       this.quietSends &&
@@ -612,10 +614,18 @@ export class NetlinkConnection {
       this.flush();
     };
     this.socket
-      .send(buf.subarray(0, size), readAfter, segments && Uint32Array.from(segments))
-      .then(sent, (error: NodeJS.ErrnoException) => {
+      .send(buf.subarray(0, size), readAfter, segmentCount > 1 ? segments.subarray(0, segmentCount) : undefined)
+      .then(sent, (error: NodeJS.ErrnoException & { bytesSent?: number }) => {
+        // The requests in segments sent before the failed one reached the kernel: their answers
+        // come as usual. The rest fail with the send's error.
+        const reached = typeof error.bytesSent === "number" ? error.bytesSent : 0;
+        let segment = 0;
+        let segmentEnd = segments[0] as number;
         for (let i = 0; i < batch.length; i++) {
           const r = batch[i] as Pending;
+          const inKernel = segmentEnd <= reached;
+          if (!r.glued && segment + 1 < segmentCount) segmentEnd += segments[++segment] as number;
+          if (inKernel) continue;
           // Still this request's (a parked dump re-sent meanwhile has a new number).
           if (this.pending.get(r.seq) === r)
             this.settle(r.seq, new NetlinkError(error.errno ? Math.abs(error.errno) : 5, r.context));

@@ -17,7 +17,9 @@ export interface NativeDatagramSocket {
   /**
    * With `readAfter`, on a socket read on the pool (receiveOnPool) and not being read there, what
    * the kernel queued during the send is read on the same pool thread and delivered right after;
-   * `segments` (byte lengths) sends the data as that many sendto() calls, each followed by a read.
+   * `segments` (byte lengths) sends the data as that many sendto() calls (with `readAfter`, each
+   * followed by a read). A failed sendto() rejects with an error whose `bytesSent` counts the
+   * bytes of the segments sent before it.
    */
   send(data: Buffer, dest?: Buffer | null, readAfter?: boolean, segments?: Uint32Array): Promise<number>;
   start(): void;

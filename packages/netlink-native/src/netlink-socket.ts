@@ -119,11 +119,12 @@ export class NetlinkSocket {
 
   /**
    * `readAfter` and `segments`: see the addon's send (a dump's first answers read by the send's
-   * thread; several dumps sent one after another in the same pool job).
+   * thread; the data sent as one sendto() per segment, in the same pool job). A failed send
+   * rejects with an error whose `bytesSent` counts the segments' bytes sent before it.
    */
   send(data: Buffer, readAfter = false, segments?: Uint32Array): Promise<number> {
-    if (!readAfter) return this.raw.send(data);
-    return segments ? this.raw.send(data, null, true, segments) : this.raw.send(data, null, true);
+    if (segments) return this.raw.send(data, null, readAfter, segments);
+    return readAfter ? this.raw.send(data, null, true) : this.raw.send(data);
   }
 
   /** Settles once the fd is closed (a send still finishing on the pool holds it a moment). */
