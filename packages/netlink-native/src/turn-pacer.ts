@@ -14,6 +14,16 @@ import { TURN_BUDGET_MS } from "./turn-budget.js";
 const ADMITTED = Promise.resolve();
 
 /**
+ * What a caller's turn also depends on (its connection's requests in flight): asked when the
+ * caller's turn comes; a caller that may not go yet is handed to `park`, which lets it go later
+ * through `enqueue`.
+ */
+export interface AdmitGate {
+  mayGo(): boolean;
+  park(resolve: () => void): void;
+}
+
+/**
  * Admissions granted at once (no wait) per turn while nobody is waiting: a lone request is not
  * delayed by a turn, and a synchronous burst of a thousand calls sends its first few right away.
  */
@@ -23,6 +33,10 @@ export class TurnPacer {
   private immediateThisTurn = 0;
   /** Waiting callers, oldest first from `head` (no shift(): a long queue is not copied). */
   private waiting: (() => void)[] = [];
+  /** Each waiting caller's gate (same positions as `waiting`). */
+  private gates: (AdmitGate | undefined)[] = [];
+  /** The gate of the caller whose promise is being made (read by `wait`). */
+  private gateOfNext: AdmitGate | undefined;
   private head = 0;
   private turnScheduled = false;
   private releasing = false;
@@ -39,21 +53,34 @@ export class TurnPacer {
     private readonly budgetMs = TURN_BUDGET_MS,
   ) {}
 
-  /** Resolves when the caller may do its synchronous work (at once while this turn has room). */
-  admit(): Promise<void> {
+  /**
+   * Resolves when the caller may do its synchronous work (at once while this turn has room and
+   * `gate`, if given, lets it go).
+   */
+  admit(gate?: AdmitGate): Promise<void> {
     this.scheduleTurn();
     if (this.head === this.waiting.length && !this.releasing) {
-      if (this.immediateThisTurn < Math.min(IMMEDIATE_PER_TURN, this.perTurn)) {
+      if (this.immediateThisTurn < Math.min(IMMEDIATE_PER_TURN, this.perTurn) && (!gate || gate.mayGo())) {
         this.immediateThisTurn++;
         return ADMITTED;
       }
     }
+    this.gateOfNext = gate;
     return new Promise<void>(this.wait);
+  }
+
+  /** Queues a caller a gate held, now let go by it (it already waits on its own promise). */
+  enqueue(resolve: () => void, gate?: AdmitGate): void {
+    this.scheduleTurn();
+    this.waiting.push(resolve);
+    this.gates.push(gate);
   }
 
   /** Queues a waiting caller's resolve: one executor for the pacer's life, not one per caller. */
   private readonly wait = (resolve: () => void): void => {
     this.waiting.push(resolve);
+    this.gates.push(this.gateOfNext);
+    this.gateOfNext = undefined;
   };
 
   private get waitingCount(): number {
@@ -75,16 +102,28 @@ export class TurnPacer {
     this.releasing = true;
     this.chainStart = turnStart;
     this.chainReleased = released;
-    const resolve = this.waiting[this.head] as () => void;
-    this.waiting[this.head] = undefined as unknown as () => void;
-    this.head++;
-    if (this.head === this.waiting.length) {
-      this.waiting = [];
-      this.head = 0;
+    // Callers whose gate says "not yet" are handed to it, and the next one is looked at.
+    while (this.waitingCount > 0) {
+      const resolve = this.waiting[this.head] as () => void;
+      const gate = this.gates[this.head];
+      this.waiting[this.head] = undefined as unknown as () => void;
+      this.gates[this.head] = undefined;
+      this.head++;
+      if (this.head === this.waiting.length) {
+        this.waiting = [];
+        this.gates = [];
+        this.head = 0;
+      }
+      if (gate && !gate.mayGo()) {
+        gate.park(resolve);
+        continue;
+      }
+      resolve();
+      // Queued after the caller's continuation: runs once that has done its synchronous part.
+      enqueueMicrotask(this.afterRelease);
+      return;
     }
-    resolve();
-    // Queued after the caller's continuation: runs once that has done its synchronous part.
-    enqueueMicrotask(this.afterRelease);
+    this.releasing = false;
   }
 
   /** The chain's next link (one function for the pacer's life, not one per caller). */

@@ -101,7 +101,13 @@ describePrivileged("send segments", () => {
       huge.writeUInt16LE(12 << 10, get.body.length); // nla_len
       huge.writeUInt16LE(0, get.body.length + 2); // IFLA_UNSPEC
       // Issued in one turn: one pool job, one sendto() per request.
-      const answers = await Promise.all([ask(get.body), ask(get.body), ask(huge), ask(get.body), ask(get.body)]);
+      const answers = await Promise.all([
+        ask(get.body),
+        ask(get.body),
+        ask(huge),
+        ask(get.body),
+        ask(get.body),
+      ]);
       expect(sendCalls.length).toBe(1);
       expect(sendCalls[0]?.length).toBe(5);
       expect(answers[0]).toBe(1);
