@@ -15,10 +15,11 @@ import {
   NetlinkTimeoutError,
   type RequestContext,
 } from "./errors.js";
+import { InFlightGate } from "./in-flight-gate.js";
 import { enqueueMicrotask } from "./microtask.js";
 import { NetlinkSocket, type NetlinkSocketOptions, openNetlinkFd } from "./netlink-socket.js";
 import { TURN_BUDGET_MS } from "./turn-budget.js";
-import { type AdmitGate, TurnPacer } from "./turn-pacer.js";
+import { TurnPacer } from "./turn-pacer.js";
 import { check, timeoutMs as timeoutSchema } from "./validate.js";
 
 /** Largest single sendmsg(): below the 8 MiB send buffer, and small enough to interleave. */
@@ -93,18 +94,8 @@ function messageAt(data: Buffer, at: number, len: number): Message {
   };
 }
 
-/**
- * Requests of one connection sent or queued and not yet answered, from which admit() holds new
- * callers back until half of them are answered. A caller that starts a thousand operations at
- * once would otherwise have all of them in flight: each one's requests, promises and suspended
- * frames live until the kernel reaches it, and every young-generation collection meanwhile copies
- * and promotes them (the pauses that made a storm's long event-loop turns). The kernel runs one
- * connection's requests one after another, so a window this size keeps it just as busy.
- */
+/** Requests of one connection in flight (sent or queued, not answered) before admit() holds callers. */
 const IN_FLIGHT_WINDOW = 128;
-
-/** How soon held callers are looked at again after some were let go (see releaseHeld()). */
-const HELD_CHECK_MS = 2;
 
 /** Callers admitted per event-loop turn (see admit()). */
 const ADMIT_PER_TURN = 64;
@@ -393,76 +384,17 @@ export class NetlinkConnection {
    * half of those are answered.
    */
   admit(): Promise<void> {
-    return pacer.admit(this.gate);
+    return pacer.admit(this.gate.arriving);
   }
 
-  /**
-   * Holds callers whose turn comes while IN_FLIGHT_WINDOW requests of this connection wait for
-   * the kernel (a nested call of an operation already under way too: the requests it waits on
-   * are answered or time out, so it cannot wait for itself).
-   */
-  private readonly gate: AdmitGate = {
-    mayGo: () => {
-      if (this.closed) return true;
-      // Callers let go this turn count too: most have not queued their requests yet.
-      const turn = turnStart();
-      if (turn !== this.gateTurn) {
-        this.gateTurn = turn;
-        this.passedThisTurn = 0;
-      }
-      if (this.pending.size + this.passedThisTurn >= IN_FLIGHT_WINDOW) return false;
-      this.passedThisTurn++;
-      return true;
-    },
-    park: (resolve) => {
-      this.held.push(resolve);
-    },
-  };
-  /** The turn (its start, see turnStart()) whose passes `passedThisTurn` counts. */
-  private gateTurn = -1;
-  private passedThisTurn = 0;
-  /** Held callers handed back to the pacer that have not reached the gate again. */
-  private inPacer = 0;
-  /** The gate for them: they are counted off as they reach it. */
-  private readonly regate: AdmitGate = {
-    mayGo: () => {
-      this.inPacer--;
-      return this.gate.mayGo();
-    },
-    park: this.gate.park,
-  };
-  /** Callers the gate holds, oldest first. */
-  private held: (() => void)[] = [];
-  private heldCheck: NodeJS.Timeout | undefined;
-
-  /**
-   * Lets held callers go (back through the turn pacer) as the window empties, all of them on
-   * close. While some stay held, another look soon: the ones let go may make no request (refused
-   * input), and then no answer would come to trigger the next release.
-   */
-  private releaseHeld(): void {
-    // Those handed back that have not reached the gate yet will take room too.
-    const room = this.closed ? this.held.length : IN_FLIGHT_WINDOW - this.pending.size - this.inPacer;
-    if (room > 0) {
-      const n = Math.min(room, this.held.length);
-      const go = this.held.length === n ? this.held : this.held.slice(0, n);
-      this.held = this.held.length === n ? [] : this.held.slice(n);
-      this.inPacer += n;
-      // Through the gate again: it decides with the requests in flight when their turn comes.
-      for (let i = 0; i < go.length; i++) pacer.enqueue(go[i] as () => void, this.regate);
-    }
-    if (this.held.length > 0) {
-      this.heldCheck ??= setTimeout(this.checkHeld, HELD_CHECK_MS);
-    } else if (this.heldCheck) {
-      clearTimeout(this.heldCheck);
-      this.heldCheck = undefined;
-    }
-  }
-
-  private readonly checkHeld = (): void => {
-    this.heldCheck = undefined;
-    if (this.held.length > 0 && this.pending.size <= IN_FLIGHT_WINDOW / 2) this.releaseHeld();
-  };
+  /** Holds callers while IN_FLIGHT_WINDOW requests wait for the kernel (see in-flight-gate.ts). */
+  private readonly gate = new InFlightGate(
+    IN_FLIGHT_WINDOW,
+    () => this.pending.size,
+    () => !this.closed,
+    pacer,
+    turnStart,
+  );
 
   /** Starts the deadline sweep while anything with a deadline is pending. */
   private armSweep(): void {
@@ -889,7 +821,7 @@ export class NetlinkConnection {
       }
     }
     if (this.pending.size === 0) this.socket.raw.unref();
-    if (this.held.length > 0 && this.pending.size <= IN_FLIGHT_WINDOW / 2) this.releaseHeld();
+    this.gate.answered();
     if (error) p.reject(error);
     else {
       const messages = p.messages ?? [];
@@ -912,7 +844,7 @@ export class NetlinkConnection {
     if (this.sweep) clearInterval(this.sweep);
     for (const [seq, p] of this.pending) this.settle(seq, new NetlinkClosedError(p.context));
     // Held callers go on, and their requests fail as made on a closed connection.
-    if (this.held.length > 0) this.releaseHeld();
+    this.gate.answered();
     this.closing = this.socket.close();
     return this.closing;
   }

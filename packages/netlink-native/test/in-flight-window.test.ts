@@ -5,24 +5,33 @@
 // (the long pauses behind the storm's event-loop p99).
 import { describePrivileged, netnsTest as test } from "@vmnet/harness/vitest";
 import { expect } from "vitest";
+import { parseAttrs } from "../src/codec/attrs.js";
+import * as C from "../src/codec/constants.js";
+import { parseMessages } from "../src/codec/message.js";
 import { NetlinkClosedError, NetlinkInputError, Rtnl } from "../src/index.js";
 
 const WINDOW = 128;
 /** Callers let go in the same turn as the window filled (the pacer's per-turn slice). */
 const SLACK = 64;
 
-/** Records the connection's requests in flight each time it sends. */
-function watchInFlight(rtnl: Rtnl): { max: () => number } {
+/** Records the connection's requests in flight each time it sends, and the addresses it adds. */
+function watchInFlight(rtnl: Rtnl): { max: () => number; added: string[] } {
   const conn = rtnl.links.conn;
   const pending = (conn as unknown as { pending: Map<number, unknown> }).pending;
   const socket = conn.netlinkSocket;
   const send = socket.send.bind(socket);
   let max = 0;
+  const added: string[] = [];
   socket.send = (data: Buffer, readAfter?: boolean, segments?: Uint32Array) => {
     max = Math.max(max, pending.size);
+    for (const m of parseMessages(data)) {
+      if (m.type !== C.RTM_NEWADDR) continue;
+      const local = parseAttrs(m.body.subarray(8)).find((a) => a.type === C.IFA_LOCAL);
+      if (local) added.push([...local.data].join("."));
+    }
     return send(data, readAfter, segments);
   };
-  return { max: () => max };
+  return { max: () => max, added };
 }
 
 describePrivileged("in-flight window", () => {
@@ -31,10 +40,11 @@ describePrivileged("in-flight window", () => {
     try {
       const { index } = await rtnl.links.add({ kind: "veth", name: "d0", peer: { name: "d1" } });
       const watch = watchInFlight(rtnl);
-      const results = await Promise.allSettled(
-        Array.from({ length: 1000 }, (_, i) => rtnl.addresses.add(index, `10.${i >> 8}.${i & 255}.1/32`)),
-      );
+      const ips = Array.from({ length: 1000 }, (_, i) => `10.${i >> 8}.${i & 255}.1`);
+      const results = await Promise.allSettled(ips.map((ip) => rtnl.addresses.add(index, `${ip}/32`)));
       expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+      // Held or not, the requests went out in the order of the calls.
+      expect(watch.added).toEqual(ips);
       expect((await rtnl.addresses.list()).filter((a) => a.address.startsWith("10.")).length).toBe(1000);
       console.log(`most requests in flight at a send: ${watch.max()}`);
       expect(watch.max()).toBeGreaterThan(0);
