@@ -19,6 +19,7 @@ import { InFlightGate } from "./in-flight-gate.js";
 import { enqueueMicrotask } from "./microtask.js";
 import { NetlinkSocket, type NetlinkSocketOptions, openNetlinkFd } from "./netlink-socket.js";
 import { TURN_BUDGET_MS } from "./turn-budget.js";
+import { turnStart } from "./turn-clock.js";
 import { TurnPacer } from "./turn-pacer.js";
 import { check, timeoutMs as timeoutSchema } from "./validate.js";
 
@@ -106,23 +107,6 @@ const ADMIT_PER_TURN = 64;
  */
 const pacer = new TurnPacer(ADMIT_PER_TURN);
 
-/**
- * When this event-loop turn's dispatching of answers began, shared by every connection (-1 once
- * the turn is over: reset from the check phase). Answers for many connections arrive in the same
- * poll phase; with a clock of their own each dispatched a budget's worth, and the turn lasted as
- * many budgets as there were connections.
- */
-let turnStartedAt = -1;
-const endTurn = () => {
-  turnStartedAt = -1;
-};
-function turnStart(): number {
-  if (turnStartedAt < 0) {
-    turnStartedAt = performance.now();
-    setImmediate(endTurn);
-  }
-  return turnStartedAt;
-}
 /** Received messages dispatched per event-loop turn at most (see drainInbox()). */
 const DISPATCH_PER_TURN = 64;
 /** Messages dispatched between two looks at the clock (see drainInbox()). */

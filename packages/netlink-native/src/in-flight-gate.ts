@@ -39,6 +39,8 @@ export class InFlightGate {
     private readonly pacer: TurnPacer,
     /** The current event-loop turn's start: the same value for the whole turn. */
     private readonly turnStart: () => number,
+    /** In flight at or below which held callers go again (default: half the window). */
+    private readonly resumeAt = Math.floor(window / 2),
   ) {
     this.arriving = {
       mayGo: () => this.held.length === 0 && this.onTheWay === 0 && this.room(),
@@ -67,7 +69,7 @@ export class InFlightGate {
 
   /** To call as requests are answered, and once the connection is closed. */
   answered(): void {
-    if (this.held.length > 0 && (!this.open() || this.inFlight() <= this.window / 2)) this.release();
+    if (this.held.length > 0 && (!this.open() || this.inFlight() <= this.resumeAt)) this.release();
   }
 
   /** Counts a caller against the window if there is room for it. */

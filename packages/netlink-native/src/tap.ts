@@ -3,8 +3,10 @@
 // close() when done. A non-persistent device disappears with its last fd.
 import { z } from "zod";
 import { fromNative, NetlinkNativeError } from "./errors.js";
+import { InFlightGate } from "./in-flight-gate.js";
 import { native } from "./native.js";
 import { isPathOnly, type NetnsRef, netnsPath } from "./netns.js";
+import { turnStart } from "./turn-clock.js";
 import { TurnPacer } from "./turn-pacer.js";
 import { check, ifName, isPlainIfName, isPlainObject, netnsRef } from "./validate.js";
 
@@ -63,9 +65,30 @@ export function plainTapOptions(input: unknown): ParsedTapOptions | undefined {
 /**
  * TAP opens and closes admitted per event-loop turn: a thousand started at once validate their
  * options and queue their pool work at most 64 per turn and while the turn's time budget lasts,
- * so timers and I/O run between slices.
+ * so timers and I/O run between slices (and at most TAP_JOBS_IN_FLIGHT at a time, below).
  */
 const tapPacer = new TurnPacer(64);
+
+/**
+ * TAP opens and closes on libuv's pool at once, at most. Each takes the kernel's RTNL lock, and
+ * the threads waiting for it spin while its holder runs: with all four pool threads at it, both
+ * cores were busy and the event loop waited a scheduler tick (4 ms here) for one, several times a
+ * storm. Eight keep the pool fed (a finished job's successor is already queued).
+ */
+const TAP_JOBS_IN_FLIGHT = 8;
+let tapJobs = 0;
+const tapGate = new InFlightGate(
+  TAP_JOBS_IN_FLIGHT,
+  () => tapJobs,
+  () => true,
+  tapPacer,
+  turnStart,
+  TAP_JOBS_IN_FLIGHT - 1,
+);
+const tapJobDone = () => {
+  tapJobs--;
+  tapGate.answered();
+};
 
 export interface Tap {
   /** The kernel's name for the device (given, or picked like tap0). */
@@ -94,7 +117,7 @@ export interface Tap {
  * reject with a NetlinkInputError naming the field, kernel refusals with the errno.
  */
 export async function openTap(options: TapOptions = {}): Promise<Tap> {
-  await tapPacer.admit();
+  await tapPacer.admit(tapGate.arriving);
   const o = plainTapOptions(options) ?? check(tapOptions, options, "tap");
   const path = o.netns === undefined ? undefined : netnsPath(o.netns as NetnsRef, "tap.netns");
   let opened: { name: string; index: number; fds: number[] };
@@ -110,7 +133,12 @@ export async function openTap(options: TapOptions = {}): Promise<Tap> {
     if (path !== undefined) request.netns = path;
     if (o.owner !== undefined) request.owner = o.owner;
     if (o.group !== undefined) request.group = o.group;
-    opened = await native().openTap(request);
+    tapJobs++;
+    try {
+      opened = await native().openTap(request);
+    } finally {
+      tapJobDone();
+    }
   } catch (e) {
     throw fromNative(e, `open tap${o.name ? ` "${o.name}"` : ""}`, path);
   }
@@ -138,8 +166,11 @@ export async function openTap(options: TapOptions = {}): Promise<Tap> {
       // Paced like opens: a thousand closes started at once queue their pool work a slice per
       // turn (queueing each costs the loop a few microseconds; a thousand at once, several ms).
       closing = tapPacer
-        .admit()
-        .then(() => native().closeFds(opened.fds))
+        .admit(tapGate.arriving)
+        .then(() => {
+          tapJobs++;
+          return native().closeFds(opened.fds).finally(tapJobDone);
+        })
         .catch((e: unknown) => {
           throw fromNative(e, `close tap "${opened.name}"`);
         });
