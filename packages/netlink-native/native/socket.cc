@@ -606,8 +606,8 @@ class SendWorker : public Napi::AsyncWorker {
       }
       at += static_cast<size_t>(sent);
       // A netlink sendto() returns to user space once the kernel has run its requests; a thread
-      // the scheduler wants to preempt (the event loop woken on this CPU) gets it there, not only
-      // at the end of a whole batch (this kernel does not preempt kernel code).
+      // the scheduler wants to run instead (the event loop woken on this CPU) gets the CPU there,
+      // not only at the end of a whole batch (a PREEMPT_NONE kernel does not preempt kernel code).
       // The kernel answered every request inside sendto(): for a dump, its first chunk (all of
       // a small one) is queued. Reading it here, until nothing is left (each read lets the kernel
       // build a dump's next chunk), spares the round trip through the event loop that a wake-up

@@ -563,10 +563,10 @@ export class NetlinkConnection {
     // A dump's first chunk (all of a small dump) is queued by the time sendmsg() returns: read it
     // on the send's pool thread, not after a wake-up of the loop and a second trip to the pool.
     let readAfter = false;
-    // One sendto() per request (glued requests together in one). This kernel does not preempt
-    // kernel code: the kernel runs all of a sendto()'s requests before the pool thread can give
-    // its CPU to the event loop woken there, so a batch of link creations in one sendto() held
-    // the loop for milliseconds. Dumps: each is read to its end after its own sendto() (the kernel
+    // One sendto() per request (glued requests together in one). A kernel built without
+    // preemption (PREEMPT_NONE, common on servers) runs all of a sendto()'s requests before the
+    // pool thread can give its CPU to an event loop woken there, so a batch of link creations in
+    // one sendto() held the loop for milliseconds. Dumps: each is read to its end after its own sendto() (the kernel
     // refuses a dump while another runs on the socket).
     let segments = this.segments;
     if (segments.length < count)
