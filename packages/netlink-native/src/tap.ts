@@ -70,7 +70,7 @@ export function plainTapOptions(input: unknown): ParsedTapOptions | undefined {
 const tapPacer = new TurnPacer(64);
 
 /**
- * TAP opens and closes on libuv's pool at once, at most. Each takes the kernel's RTNL lock, and
+ * At most this many TAP opens and closes on libuv's pool at once. Each takes the kernel's RTNL lock, and
  * the threads waiting for it spin while its holder runs: with all four pool threads at it, both
  * cores were busy and the event loop waited a scheduler tick (4 ms here) for one, several times a
  * storm. Eight keep the pool fed (a finished job's successor is already queued).
