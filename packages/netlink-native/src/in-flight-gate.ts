@@ -62,11 +62,6 @@ export class InFlightGate {
     };
   }
 
-  /** Callers held now (for tests and diagnostics). */
-  get heldCount(): number {
-    return this.held.length;
-  }
-
   /** To call as requests are answered, and once the connection is closed. */
   answered(): void {
     if (this.held.length > 0 && (!this.open() || this.inFlight() <= this.resumeAt)) this.release();

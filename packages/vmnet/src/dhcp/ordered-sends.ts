@@ -7,9 +7,11 @@
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
 export class OrderedSends {
-  /** Settles once every send added so far has been reported; never rejects. */
+  /**
+   * Settles once every send added so far has been reported (each report waits for the one before
+   * it); never rejects.
+   */
   private last: Promise<void> = Promise.resolve();
-  private readonly pending = new Set<Promise<void>>();
 
   /** Calls `onSent` or `onFailed` for `sending` once every send added before it was reported. */
   add(sending: Promise<unknown>, onSent: () => void, onFailed: (error: Error) => void): void {
@@ -23,12 +25,10 @@ export class OrderedSends {
       .then((error) => (error ? onFailed(error) : onSent()))
       .catch(() => undefined); // a throwing callback must not stop the sends behind it
     this.last = reported;
-    this.pending.add(reported);
-    void reported.finally(() => this.pending.delete(reported));
   }
 
   /** Settles when every send added so far has been reported. */
   settled(): Promise<unknown> {
-    return Promise.allSettled([...this.pending]);
+    return this.last;
   }
 }
