@@ -11,11 +11,15 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include <algorithm>
+#include <atomic>
+#include <ctime>
 #include <memory>
 #include <vector>
 
 #include "background_priority.h"
 #include "common.h"
+#include "send_costs.h"
 
 namespace vmnet {
 namespace {
@@ -184,6 +188,7 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
                            InstanceMethod("receiveOnPool", &DatagramSocket::ReceiveOnPool),
                            InstanceMethod("linkIndexes", &DatagramSocket::LinkIndexes),
                            InstanceAccessor("fd", &DatagramSocket::Fd, nullptr),
+                           InstanceAccessor("sendCalls", &DatagramSocket::SendCalls, nullptr),
                        });
   }
 
@@ -212,6 +217,10 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
     }
     on_datagrams_ = Napi::Persistent(info[4].As<Napi::Function>());
     async_context_ = std::make_unique<Napi::AsyncContext>(env, "vmnet:DatagramSocket");
+    // Asked of the socket itself (an fd handed over may not match the domain argument).
+    int domain = 0;
+    socklen_t domain_len = sizeof domain;
+    netlink_ = getsockopt(fd_.get(), SOL_SOCKET, SO_DOMAIN, &domain, &domain_len) == 0 && domain == AF_NETLINK;
   }
 
   ~DatagramSocket() override { ClosePoll(); }
@@ -222,6 +231,8 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
     ReleaseIfClosing(env);
   }
   int fd() const { return fd_.get(); }
+  // Netlink messages carry their own lengths, so consecutive ones may share a datagram.
+  bool netlink() const { return netlink_; }
 
  private:
   bool CheckOpen(Napi::Env env) {
@@ -429,6 +440,9 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
   }
 
   Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_.get()); }
+  Napi::Value SendCalls(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(send_calls_.load(std::memory_order_relaxed)));
+  }
 
   void StopPoll() {
     if (poll_ && polling_) {
@@ -539,8 +553,14 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
     Deliver(env, env.Null(), batch);
   }
   ReceiveBuffer& scratch() { return scratch_; }
+  // The kernel's time per request of this socket's sends, by kind (see SendWorker::SendGrouped).
+  SendCosts& send_costs() { return send_costs_; }
+  void CountSendCall() { send_calls_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
+  SendCosts send_costs_;
+  std::atomic<uint64_t> send_calls_{0};
+  bool netlink_ = false;
 
   UniqueFd fd_;
   Napi::FunctionReference on_datagrams_;
@@ -564,7 +584,7 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
   friend class LinkIndexesWorker;
 };
 
-// One sendto() on a pool thread. Holds the JS socket and the buffer alive until it is done.
+// A send job: its sendto() calls on a pool thread. Holds the JS socket and the buffer alive until it is done.
 class SendWorker : public Napi::AsyncWorker {
  public:
   // `read_after`: the caller asks for what the kernel queued during the send to be read on the
@@ -586,11 +606,95 @@ class SendWorker : public Napi::AsyncWorker {
 
   ssize_t SendOnce(const uint8_t* data, size_t length) {
     const sockaddr* addr = dest_.empty() ? nullptr : reinterpret_cast<const sockaddr*>(dest_.data());
+    socket_->CountSendCall();
     return ::sendto(fd_, data, length, MSG_NOSIGNAL, addr, dest_.size());
+  }
+
+  static uint64_t NowNs() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+  }
+
+  // One sendto(), tried again on EINTR.
+  ssize_t SendRetrying(const uint8_t* data, size_t length) {
+    ssize_t sent;
+    do {
+      sent = SendOnce(data, length);
+    } while (sent < 0 && errno == EINTR);
+    return sent;
+  }
+
+  // Netlink segments without a read after each: consecutive segments go out together in one
+  // sendto() while the kernel's work for them, judged by this socket's recent sends of the same
+  // kinds of request, stays within kGroupBudgetNs. A sendto() per segment keeps a PREEMPT_NONE
+  // kernel from holding the CPU for a whole batch of link creations (hundreds of microseconds
+  // each) while an event loop woken on that CPU waits; for cheap requests (an address, a route:
+  // microseconds) one system call and one wake-up of the loop per request cost more than the work.
+  void SendGrouped() {
+    static constexpr uint64_t kGroupBudgetNs = 250000;
+    static constexpr size_t kMaxGroup = 64;
+    // A netlink sendto() longer than the send buffer fails whole (EMSGSIZE): a group stays below
+    // it, so requests that fit alone never fail for sharing a sendto().
+    int sndbuf = 0;
+    socklen_t sndbuf_len = sizeof sndbuf;
+    const size_t max_bytes = getsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sndbuf_len) == 0 && sndbuf > 64
+                                 ? static_cast<size_t>(sndbuf) - 64
+                                 : 0;
+    SendCosts& costs = socket_->send_costs();
+    std::array<uint32_t, kMaxGroup> kinds;
+    size_t at = 0;
+    for (size_t i = 0; i < segments_.size() && at < data_len_;) {
+      // The group: the next segment, then more while each one's kind is known and the sum of
+      // their estimates stays within the budget. A kind not seen yet goes alone, to learn it.
+      size_t group = 0;
+      size_t length = 0;
+      uint64_t predicted = 0;
+      size_t offset = at;
+      while (i + group < segments_.size() && group < kMaxGroup) {
+        const size_t segment = std::min(segments_[i + group], data_len_ - offset);
+        if (segment == 0) break;
+        const uint32_t kind = segment >= 16 ? SendCosts::KindOf(data_ptr_ + offset) : 0;
+        const uint64_t cost = costs.Get(kind);
+        if (group > 0 && (cost == 0 || predicted == 0 || predicted + cost > kGroupBudgetNs ||
+                          length + segment > max_bytes))
+          break;
+        kinds[group++] = kind;
+        length += segment;
+        offset += segment;
+        predicted += cost;
+      }
+      if (group == 0) break;
+      const uint64_t started = NowNs();
+      ssize_t sent = SendRetrying(data_ptr_ + at, length);
+      if (sent < 0 && group > 1) {
+        // A failed netlink sendto() reached no request: send the group's segments one by one, so
+        // the failure belongs to the request that caused it and those before it still go.
+        size_t done = 0;
+        for (size_t k = 0; k < group; k++) {
+          sent = SendRetrying(data_ptr_ + at + done, std::min(segments_[i + k], data_len_ - at - done));
+          if (sent < 0) break;
+          done += static_cast<size_t>(sent);
+        }
+        if (sent >= 0) sent = static_cast<ssize_t>(done);
+        else at += done;
+      }
+      if (sent < 0) {
+        err_ = SysError::from("sendmsg");
+        sent_before_error_ = at;
+        break;
+      }
+      costs.Learn(kinds.data(), group, predicted, NowNs() - started);
+      at += static_cast<size_t>(sent);
+      i += group;
+    }
+    sent_ = err_.failed() ? -1 : static_cast<ssize_t>(at);
   }
 
   void Execute() override {
     BackgroundPriority background;
+    // Other sockets' segments are datagrams of their own (UDP, packet): never joined.
+    if (socket_->netlink() && !read_after_ && segments_.size() > 1) return SendGrouped();
     if (segments_.empty()) segments_.assign(1, data_len_);
     size_t at = 0;
     for (size_t length : segments_) {
@@ -815,8 +919,9 @@ Napi::Value DatagramSocket::LinkIndexes(const Napi::CallbackInfo& info) {
 // datagrams queued by the time sendto() returns are read on the same pool thread and delivered
 // before the socket is watched again (the loop does not read meanwhile, so they reach JS in
 // order). With segments, the data goes out as sendto() calls of those lengths (with readAfter,
-// each followed by that read). A failed sendto() rejects with an error whose `bytesSent` counts
-// the bytes of the segments sent before it.
+// each followed by that read). On a netlink socket without readAfter, consecutive segments may
+// share one sendto() while the kernel's time for them stays short (see SendGrouped). A failed
+// sendto() rejects with an error whose `bytesSent` counts the bytes of the segments sent before it.
 Napi::Value DatagramSocket::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckOpen(env)) return env.Undefined();

@@ -3,47 +3,11 @@
 // (netlink_recvmsg calls netlink_dump), under locks that other work on the machine may hold. Read
 // on the event loop, a 2000-link dump held it 20-90 ms in one wake-up; the request engine reads
 // the socket on the pool while a dump is in flight. strace shows which thread made each call.
-import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { requireProgram } from "@vmnet/harness";
+import { readdirSync } from "node:fs";
 import { describePrivileged, netnsTest as test } from "@vmnet/harness/vitest";
 import { expect } from "vitest";
 import { NetlinkClosedError, Rtnl } from "../src/index.js";
-
-/** Traces this process's `calls` (every thread) while `work` runs; returns strace's lines. */
-async function traceReceives(work: () => Promise<void>, calls = "recvfrom"): Promise<string[]> {
-  const strace = requireProgram("strace", "strace");
-  const dir = mkdtempSync(join(tmpdir(), "vmnet-strace-"));
-  const out = join(dir, "trace");
-  const child = spawn(
-    strace,
-    ["-f", "-p", String(process.pid), "-e", `trace=${calls}`, "-e", "signal=none", "-o", out],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let said = "";
-  child.stderr.on("data", (d: Buffer) => {
-    said += d.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  try {
-    // strace says "Process N attached" for each thread once it traces it.
-    const deadline = performance.now() + 10_000;
-    while (!/attached/.test(said)) {
-      if (performance.now() > deadline) throw new Error(`strace did not attach: ${said}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    await new Promise((r) => setTimeout(r, 100)); // every thread's attach line is out
-    await work();
-  } finally {
-    child.kill("SIGINT");
-    await exited;
-  }
-  const lines = readFileSync(out, "utf8").split("\n");
-  rmSync(dir, { recursive: true, force: true });
-  return lines;
-}
+import { traceCalls } from "./strace.js";
 
 describePrivileged("where a dump's kernel work runs", () => {
   test("a 2001-link dump is read on libuv's pool: no multipart recvfrom() on the event-loop thread (strace)", async ({
@@ -60,7 +24,7 @@ describePrivileged("where a dump's kernel work runs", () => {
       );
       let listed = 0;
       let acked = 0;
-      const lines = await traceReceives(async () => {
+      const lines = await traceCalls(async () => {
         // A dump and plain requests at once: the answers to both arrive while the dump runs.
         const [links] = await Promise.all([
           rtnl.links.list(),
@@ -87,7 +51,7 @@ describePrivileged("where a dump's kernel work runs", () => {
       expect(multipart.length).toBeGreaterThan(20);
       expect(byThread.get(String(process.pid)) ?? 0).toBe(0);
       // The loop still reads answers to plain requests itself once no dump is in flight.
-      const after = await traceReceives(async () => {
+      const after = await traceCalls(async () => {
         await rtnl.links.set("a0", { mtu: 1500 });
       });
       const loopReads = after.filter((l) => l.startsWith(`${process.pid} `) && /recvfrom\(/.test(l));
@@ -110,7 +74,7 @@ describePrivileged("where a dump's kernel work runs", () => {
         routes: (await rtnl.routes.list({ table: 0 })).length,
       };
       let together: typeof alone | undefined;
-      const lines = await traceReceives(async () => {
+      const lines = await traceCalls(async () => {
         const [links, addresses, routes] = await Promise.all([
           rtnl.links.list(),
           rtnl.addresses.list(),
