@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <ctime>
 #include <memory>
@@ -584,7 +585,8 @@ class DatagramSocket : public Napi::ObjectWrap<DatagramSocket> {
   friend class LinkIndexesWorker;
 };
 
-// A send job: its sendto() calls on a pool thread. Holds the JS socket and the buffer alive until it is done.
+// A send job: its sendto() calls on a pool thread. Holds the JS socket and the buffer alive until
+// it is done.
 class SendWorker : public Napi::AsyncWorker {
  public:
   // `read_after`: the caller asks for what the kernel queued during the send to be read on the
