@@ -55,6 +55,10 @@ describePrivileged("in-flight window", () => {
       expect(watch.max()).toBeGreaterThan(0);
       expect(watch.max()).toBeLessThanOrEqual(WINDOW + SLACK);
       expect(watch.maxPending()).toBeLessThanOrEqual(2 * WINDOW + SLACK);
+      // Every answer counted on arrival was counted off again when dispatched: no drift.
+      const conn = rtnl.links.conn as unknown as { answersWaiting: number; pending: Map<number, unknown> };
+      expect(conn.pending.size).toBe(0);
+      expect(conn.answersWaiting).toBe(0);
     } finally {
       rtnl.close();
     }
