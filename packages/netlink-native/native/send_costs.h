@@ -3,9 +3,17 @@
 // replace / dump flags. Creating a veth costs hundreds of microseconds, adding an address or
 // asking for one link a few: one estimate for both would, after a run of cheap requests, put a
 // whole group of creations into one sendto(). A kind never seen has no estimate (0).
+//
+// An estimate can still be too low: requests the kernel refuses at once (a create whose name
+// exists) cost it far less than those it carries out. So how many requests of a kind may share a
+// call grows like a slow start: it doubles after each call that stayed within the budget and is
+// halved after one that did not. A wrong estimate then costs one call of at most twice the
+// requests of the last call that went well, not a call of 64.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 
@@ -13,6 +21,11 @@ namespace vmnet {
 
 class SendCosts {
  public:
+  // The kernel's work one sendto() may carry, by the estimates.
+  static constexpr uint64_t kBudgetNs = 250000;
+  // The most requests in one sendto().
+  static constexpr size_t kMostPerCall = 64;
+
   // The kind of the netlink message whose header starts at `header` (16 bytes at least).
   static uint32_t KindOf(const uint8_t* header) {
     const uint32_t type = header[4] | (header[5] << 8);
@@ -21,12 +34,15 @@ class SendCosts {
     return (type << 16) | (flags & 0x0f00);
   }
 
-  // Nanoseconds per request of this kind, 0 if unknown.
-  uint64_t Get(uint32_t kind) {
+  struct Estimate {
+    uint64_t ns;  // per request; 0 if the kind is unknown
+    size_t most;  // how many requests one sendto() with this kind in it may carry for now
+  };
+
+  Estimate Get(uint32_t kind) {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const Entry& e : entries_)
-      if (e.used != 0 && e.kind == kind) return e.ns;
-    return 0;
+    const Entry* e = Find(kind);
+    return e ? Estimate{e->ns, e->most} : Estimate{0, 1};
   }
 
   // A sendto() of `count` requests of the kinds `kinds` took `took_ns`, where `predicted_ns` was
@@ -35,19 +51,23 @@ class SendCosts {
   // elsewhere) does not hold the next ones back for long.
   void Learn(const uint32_t* kinds, size_t count, uint64_t predicted_ns, uint64_t took_ns) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (predicted_ns == 0) {
-      Set(kinds[0], took_ns == 0 ? 1 : took_ns);
-      return;
-    }
+    const bool within = took_ns <= kBudgetNs;
     for (size_t i = 0; i < count; i++) {
       bool seen = false;
       for (size_t j = 0; j < i && !seen; j++) seen = kinds[j] == kinds[i];
       if (seen) continue;
       Entry* e = Find(kinds[i]);
-      if (!e) continue;
-      // This kind's share of the send, scaled by how far the whole prediction was off.
-      const double said = static_cast<double>(e->ns) * static_cast<double>(took_ns) / static_cast<double>(predicted_ns);
-      e->ns = static_cast<uint64_t>((3.0 * static_cast<double>(e->ns) + said) / 4.0) + 1;
+      if (!e || predicted_ns == 0) {
+        // Unknown until now: what this one request took.
+        e = Fresh(kinds[i]);
+        e->ns = std::max<uint64_t>(took_ns, 1);
+      } else {
+        // This kind's share of the send, scaled by how far the whole prediction was off.
+        const double said =
+            static_cast<double>(e->ns) * static_cast<double>(took_ns) / static_cast<double>(predicted_ns);
+        e->ns = static_cast<uint64_t>((3.0 * static_cast<double>(e->ns) + said) / 4.0) + 1;
+      }
+      e->most = within ? std::min(kMostPerCall, std::max(e->most, 2 * count)) : std::max<size_t>(1, count / 2);
       e->used = ++clock_;
     }
   }
@@ -56,6 +76,7 @@ class SendCosts {
   struct Entry {
     uint32_t kind = 0;
     uint64_t ns = 0;
+    size_t most = 1;
     uint64_t used = 0;  // 0: empty
   };
 
@@ -65,19 +86,17 @@ class SendCosts {
     return nullptr;
   }
 
-  void Set(uint32_t kind, uint64_t ns) {
+  // The entry for a kind seen for the first time: a free one, or the one used longest ago.
+  Entry* Fresh(uint32_t kind) {
     Entry* e = Find(kind);
     if (!e) {
-      // A free entry, or the one used longest ago.
       e = &entries_[0];
       for (Entry& c : entries_)
         if (c.used < e->used) e = &c;
       e->kind = kind;
-      e->ns = ns;
-    } else {
-      e->ns = (3 * e->ns + ns) / 4 + 1;
     }
-    e->used = ++clock_;
+    e->most = 1;
+    return e;
   }
 
   std::mutex mu_;

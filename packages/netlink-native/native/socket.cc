@@ -634,8 +634,8 @@ class SendWorker : public Napi::AsyncWorker {
   // each) while an event loop woken on that CPU waits; for cheap requests (an address, a route:
   // microseconds) one system call and one wake-up of the loop per request cost more than the work.
   void SendGrouped() {
-    static constexpr uint64_t kGroupBudgetNs = 250000;
-    static constexpr size_t kMaxGroup = 64;
+    static constexpr uint64_t kGroupBudgetNs = SendCosts::kBudgetNs;
+    static constexpr size_t kMaxGroup = SendCosts::kMostPerCall;
     // A netlink sendto() longer than the send buffer fails whole (EMSGSIZE): a group stays below
     // it, so requests that fit alone never fail for sharing a sendto().
     int sndbuf = 0;
@@ -647,24 +647,27 @@ class SendWorker : public Napi::AsyncWorker {
     std::array<uint32_t, kMaxGroup> kinds;
     size_t at = 0;
     for (size_t i = 0; i < segments_.size() && at < data_len_;) {
-      // The group: the next segment, then more while each one's kind is known and the sum of
-      // their estimates stays within the budget. A kind not seen yet goes alone, to learn it.
+      // The group: the next segment, then more while each one's kind is known, the sum of their
+      // estimates stays within the budget and the group is no larger than any of its kinds may
+      // join yet (see send_costs.h). A kind not seen yet goes alone, to learn it.
       size_t group = 0;
       size_t length = 0;
       uint64_t predicted = 0;
+      size_t most = kMaxGroup;
       size_t offset = at;
       while (i + group < segments_.size() && group < kMaxGroup) {
         const size_t segment = std::min(segments_[i + group], data_len_ - offset);
         if (segment == 0) break;
         const uint32_t kind = segment >= 16 ? SendCosts::KindOf(data_ptr_ + offset) : 0;
-        const uint64_t cost = costs.Get(kind);
-        if (group > 0 && (cost == 0 || predicted == 0 || predicted + cost > kGroupBudgetNs ||
-                          length + segment > max_bytes))
+        const SendCosts::Estimate cost = costs.Get(kind);
+        most = std::min(most, cost.most);
+        if (group > 0 && (cost.ns == 0 || predicted == 0 || predicted + cost.ns > kGroupBudgetNs ||
+                          group >= most || length + segment > max_bytes))
           break;
         kinds[group++] = kind;
         length += segment;
         offset += segment;
-        predicted += cost;
+        predicted += cost.ns;
       }
       if (group == 0) break;
       const uint64_t started = NowNs();
@@ -695,9 +698,10 @@ class SendWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     BackgroundPriority background;
-    // Other sockets' segments are datagrams of their own (UDP, packet): never joined.
-    if (socket_->netlink() && !read_after_ && segments_.size() > 1) return SendGrouped();
     if (segments_.empty()) segments_.assign(1, data_len_);
+    // Other sockets' segments are datagrams of their own (UDP, packet): never joined. A netlink
+    // send of one segment goes the same way, to add what it cost to the socket's estimates.
+    if (socket_->netlink() && !read_after_) return SendGrouped();
     size_t at = 0;
     for (size_t length : segments_) {
       if (at + length > data_len_) length = data_len_ - at;
