@@ -7,8 +7,9 @@
 // An estimate can still be too low: requests the kernel refuses at once (a create whose name
 // exists) cost it far less than those it carries out. So how many requests of a kind may share a
 // call grows like a slow start: it doubles after each call that stayed within the budget and is
-// halved after one that did not. A wrong estimate then costs one call of at most twice the
-// requests of the last call that went well, not a call of 64.
+// halved after one that took more than twice the budget (a call a little over it is the
+// estimates' ordinary spread, corrected by the estimates alone). A wrong estimate then costs one
+// call of at most twice the requests of the last call that went well, not a call of 64.
 #pragma once
 
 #include <algorithm>
@@ -52,6 +53,7 @@ class SendCosts {
   void Learn(const uint32_t* kinds, size_t count, uint64_t predicted_ns, uint64_t took_ns) {
     std::lock_guard<std::mutex> lock(mu_);
     const bool within = took_ns <= kBudgetNs;
+    const bool far_over = took_ns > 2 * kBudgetNs;
     for (size_t i = 0; i < count; i++) {
       bool seen = false;
       for (size_t j = 0; j < i && !seen; j++) seen = kinds[j] == kinds[i];
@@ -67,7 +69,8 @@ class SendCosts {
             static_cast<double>(e->ns) * static_cast<double>(took_ns) / static_cast<double>(predicted_ns);
         e->ns = static_cast<uint64_t>((3.0 * static_cast<double>(e->ns) + said) / 4.0) + 1;
       }
-      e->most = within ? std::min(kMostPerCall, std::max(e->most, 2 * count)) : std::max<size_t>(1, count / 2);
+      if (within) e->most = std::min(kMostPerCall, std::max(e->most, 2 * count));
+      else if (far_over) e->most = std::max<size_t>(1, count / 2);
       e->used = ++clock_;
     }
   }

@@ -227,7 +227,7 @@ describePrivileged("send segments", () => {
     // Taken at its word, the refusal's cost put some 20 creations in the first call (16 and 23
     // calls in all, measured without the limit below). A kind may join twice as many requests as
     // in its last call that stayed within the budget (after one alone: two), and half as many
-    // after one that did not: the refusal costs one call of two creations.
+    // after one that took over twice the budget: the refusal costs one call of two creations.
     expect(afterRefused).toBeGreaterThanOrEqual(Math.floor(afterMade * 0.75));
   });
 
