@@ -1,8 +1,8 @@
 // The request engine: sequence numbers, acks, multipart dumps, batching, timeouts.
 //
 // Every request gets NLM_F_ACK (as iproute2 sends them) and a promise settled by the kernel's
-// answer. Requests made while a send is in flight are coalesced into the next sendmsg(): a loop of
-// 1000 `await`-free calls becomes a handful of system calls, and the kernel still answers each one
+// answer. Requests made while a send is in flight are coalesced into the next send: a loop of
+// 1000 `await`-free calls becomes a handful of pool jobs, and the kernel still answers each one
 // separately, in order. Sends run on libuv's pool (the kernel does the work inside sendmsg()), so
 // the event loop never waits for the kernel.
 import * as C from "./codec/constants.js";
@@ -577,11 +577,13 @@ export class NetlinkConnection {
     // A dump's first chunk (all of a small dump) is queued by the time sendmsg() returns: read it
     // on the send's pool thread, not after a wake-up of the loop and a second trip to the pool.
     let readAfter = false;
-    // One sendto() per request (glued requests together in one). A kernel built without
+    // One segment per request (glued requests together in one). A kernel built without
     // preemption (PREEMPT_NONE, common on servers) runs all of a sendto()'s requests before the
     // pool thread can give its CPU to an event loop woken there, so a batch of link creations in
-    // one sendto() held the loop for milliseconds. Dumps: each is read to its end after its own sendto() (the kernel
-    // refuses a dump while another runs on the socket).
+    // one sendto() held the loop for milliseconds. The addon joins consecutive segments into one
+    // sendto() only while their kernel time stays short (SendGrouped in native/socket.cc). Dumps:
+    // each is read to its end after its own sendto() (the kernel refuses a dump while another
+    // runs on the socket).
     let segments = this.segments;
     if (segments.length < count)
       segments = this.segments = new Uint32Array(Math.max(count, segments.length * 2));
